@@ -1,4 +1,12 @@
+using PgHaConsole.Web.Hosting;
+
 var builder = WebApplication.CreateBuilder(args);
+builder.AddPgHaConsole();
+
 var app = builder.Build();
-app.MapGet("/healthz", () => "ok");
-app.Run();
+await app.PrepareStoreAsync();
+app.MapPgHaConsole();
+await app.RunAsync();
+
+/// <summary>Entry point; public so WebApplicationFactory can host it in tests.</summary>
+public partial class Program;

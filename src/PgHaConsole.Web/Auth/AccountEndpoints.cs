@@ -1,0 +1,96 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Mvc;
+using PgHaConsole.Infrastructure.Identity;
+using PgHaConsole.Web.Model;
+
+namespace PgHaConsole.Web.Auth;
+
+/// <summary>
+/// Sign-in, sign-out and first-admin creation. These are plain form posts: a cookie cannot be issued from inside
+/// an interactive Blazor circuit, so the interactive pages render native forms that post here.
+/// </summary>
+public static class AccountEndpoints
+{
+    public static void MapAccountEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/account").AllowAnonymous().ExcludeFromDescription();
+        group.MapPost("/signin", SignInAsync);
+        group.MapPost("/signout", SignOutAsync);
+        group.MapPost("/create-first-admin", CreateFirstAdminAsync);
+    }
+
+    private static async Task<IResult> SignInAsync(
+        HttpContext http,
+        [FromForm] string? username,
+        [FromForm] string? password,
+        [FromForm] string? returnUrl,
+        UserManager<ConsoleUser> users,
+        AuditService audit)
+    {
+        var target = SafeReturnUrl(returnUrl);
+        var user = string.IsNullOrWhiteSpace(username) ? null : await users.FindByNameAsync(username.Trim());
+        if (user is null || string.IsNullOrEmpty(password) || !await users.CheckPasswordAsync(user, password))
+        {
+            await audit.WriteAsync(username ?? "(none)", "auth.signin", null, username ?? "", "failed", "wrong user name or password", http.RequestAborted);
+            return Results.LocalRedirect($"/account/login?error=1&returnUrl={Uri.EscapeDataString(target)}");
+        }
+
+        await SignInCookieAsync(http, users, user);
+        await audit.WriteAsync(user.UserName!, "auth.signin", null, user.UserName!, "succeeded", null, http.RequestAborted);
+        return Results.LocalRedirect(target);
+    }
+
+    private static async Task<IResult> SignOutAsync(HttpContext http, AuditService audit)
+    {
+        var name = http.User.Identity?.Name;
+        await http.SignOutAsync(AuthPolicies.CookieScheme);
+        if (name is not null)
+        {
+            await audit.WriteAsync(name, "auth.signout", null, name, "succeeded", null, http.RequestAborted);
+        }
+
+        return Results.LocalRedirect("/account/login");
+    }
+
+    private static async Task<IResult> CreateFirstAdminAsync(
+        HttpContext http,
+        [FromForm] string? username,
+        [FromForm] string? password,
+        [FromForm] string? confirm,
+        UserManager<ConsoleUser> users,
+        FirstAdminService firstAdmin,
+        AuditService audit)
+    {
+        var result = await firstAdmin.CreateAsync(username, password, confirm, http.RequestAborted);
+        if (result.Error is not null)
+        {
+            return Results.LocalRedirect($"/account/first-admin?error={Uri.EscapeDataString(result.Error)}");
+        }
+
+        await SignInCookieAsync(http, users, result.User!);
+        await audit.WriteAsync(result.User!.UserName!, "user.create-first-admin", null, result.User.UserName!, "succeeded", null, http.RequestAborted);
+        return Results.LocalRedirect("/clusters");
+    }
+
+    private static async Task SignInCookieAsync(HttpContext http, UserManager<ConsoleUser> users, ConsoleUser user)
+    {
+        var roles = await users.GetRolesAsync(user);
+        var claims = new List<Claim>
+        {
+            new(ClaimTypes.Name, user.UserName!),
+            new(ClaimTypes.NameIdentifier, await users.GetUserIdAsync(user)),
+        };
+        claims.AddRange(roles.Select(r => new Claim(ClaimTypes.Role, r)));
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, AuthPolicies.CookieScheme));
+        await http.SignInAsync(AuthPolicies.CookieScheme, principal);
+    }
+
+    /// <summary>Only local paths: an absolute return URL would make the login page an open redirect.</summary>
+    internal static string SafeReturnUrl(string? returnUrl) =>
+        !string.IsNullOrEmpty(returnUrl) && returnUrl.StartsWith('/') && !returnUrl.StartsWith("//", StringComparison.Ordinal)
+            && !returnUrl.StartsWith("/\\", StringComparison.Ordinal)
+            ? returnUrl
+            : "/clusters";
+}

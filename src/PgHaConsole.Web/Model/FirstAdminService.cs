@@ -1,0 +1,119 @@
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
+using PgHaConsole.Infrastructure.Identity;
+using PgHaConsole.Infrastructure.Store;
+using PgHaConsole.Web.Options;
+
+namespace PgHaConsole.Web.Model;
+
+/// <summary>
+/// The store's first user: created by the first visitor (a form) or, for automation, from configuration
+/// (<c>PgHaConsole:Bootstrap:AdminPassword</c> / <c>:ApiToken</c>), and only while the store has no users.
+/// </summary>
+public sealed class FirstAdminService(
+    IUserRepository userRepository,
+    UserManager<ConsoleUser> users,
+    IApiTokenRepository tokens,
+    IOptions<ConsoleOptions> options,
+    AuditService audit,
+    ILogger<FirstAdminService> logger)
+{
+    // Two first visitors at once must not both become admin.
+    private static readonly SemaphoreSlim Gate = new(1, 1);
+
+    public async Task<bool> IsNeededAsync(CancellationToken ct) => await userRepository.CountAsync(ct) == 0;
+
+    public sealed record Result(ConsoleUser? User, string? Error);
+
+    public async Task<Result> CreateAsync(string? userName, string? password, string? confirm, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(userName))
+        {
+            return new Result(null, "Enter a user name.");
+        }
+
+        if (string.IsNullOrEmpty(password) || password.Length < 12)
+        {
+            return new Result(null, "The password must have at least 12 characters.");
+        }
+
+        if (!string.Equals(password, confirm, StringComparison.Ordinal))
+        {
+            return new Result(null, "The two passwords differ.");
+        }
+
+        await Gate.WaitAsync(ct);
+        try
+        {
+            if (!await IsNeededAsync(ct))
+            {
+                return new Result(null, "An administrator exists already: sign in instead.");
+            }
+
+            return await CreateAdminAsync(userName.Trim(), password);
+        }
+        finally
+        {
+            Gate.Release();
+        }
+    }
+
+    /// <summary>Headless bootstrap at start; a no-op once the store has a user.</summary>
+    public async Task BootstrapFromConfigurationAsync(CancellationToken ct)
+    {
+        var bootstrap = options.Value.Bootstrap;
+        if (string.IsNullOrEmpty(bootstrap.AdminPassword) && string.IsNullOrEmpty(bootstrap.ApiToken))
+        {
+            return;
+        }
+
+        await Gate.WaitAsync(ct);
+        try
+        {
+            if (!await IsNeededAsync(ct))
+            {
+                logger.LogInformation("Bootstrap settings ignored: the store has users already");
+                return;
+            }
+
+            // An admin user must exist for the token's "created by"; without a configured password it gets a
+            // random one nobody knows (the token is the way in).
+            var password = string.IsNullOrEmpty(bootstrap.AdminPassword)
+                ? Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24))
+                : bootstrap.AdminPassword;
+            var result = await CreateAdminAsync(bootstrap.AdminUserName, password);
+            if (result.Error is not null)
+            {
+                throw new InvalidOperationException($"Bootstrap of the first admin failed: {result.Error}");
+            }
+
+            await audit.WriteAsync("bootstrap", "user.bootstrap-admin", null, bootstrap.AdminUserName, "succeeded", null, ct);
+            if (!string.IsNullOrEmpty(bootstrap.ApiToken))
+            {
+                await tokens.CreateWithValueAsync("bootstrap", ConsoleRoles.Admin, bootstrap.AdminUserName, bootstrap.ApiToken, ct);
+                await audit.WriteAsync("bootstrap", "token.bootstrap", null, "bootstrap", "succeeded", null, ct);
+            }
+
+            logger.LogInformation("Bootstrapped the first admin {User} from configuration", bootstrap.AdminUserName);
+        }
+        finally
+        {
+            Gate.Release();
+        }
+    }
+
+    private async Task<Result> CreateAdminAsync(string userName, string password)
+    {
+        var user = new ConsoleUser { UserName = userName };
+        var created = await users.CreateAsync(user, password);
+        if (!created.Succeeded)
+        {
+            return new Result(null, string.Join(" ", created.Errors.Select(e => e.Description)));
+        }
+
+        var role = await users.AddToRoleAsync(user, ConsoleRoles.Admin);
+        return role.Succeeded
+            ? new Result(user, null)
+            : new Result(null, string.Join(" ", role.Errors.Select(e => e.Description)));
+    }
+}

@@ -105,8 +105,10 @@ public sealed class LabController
     {
         ArgumentNullException.ThrowIfNull(options);
         EnsureRoot("down");
-        var stateDir = LabPaths.Resolve(options.StateDir);
         var owner = LabSystem.BridgeOwner();
+        // Without --state, `down` takes down whichever lab exists (its bridge names its state dir), so it
+        // also works from outside the repository.
+        var stateDir = options.StateDir is null && owner is not null ? owner : LabPaths.Resolve(options.StateDir);
         if (owner is not null && !PathEquals(owner, stateDir) && Directory.Exists(owner))
         {
             throw new LabException(
@@ -123,7 +125,8 @@ public sealed class LabController
     {
         ArgumentNullException.ThrowIfNull(options);
         EnsureRoot("status");
-        var stateDir = LabSystem.BridgeOwner() ?? LabPaths.Resolve(options.StateDir);
+        var owner = LabSystem.BridgeOwner();
+        var stateDir = owner ?? (options.StateDir is null && LabPaths.FindRepositoryRoot() is null ? "(none)" : LabPaths.Resolve(options.StateDir));
         var exists = AnyLabResourceExists();
         var state = LabStateFile.TryLoad(stateDir);
         var hosts = new List<LabHostStatus>();
@@ -589,7 +592,7 @@ public sealed class LabController
         var port = LabTopology.PgPort.ToString(CultureInfo.InvariantCulture);
         await RunInHostCheckedAsync(pg1Pid, "initdb on pg1",
             ["runuser", "-u", LabTopology.OsUser, "--", bin + "/initdb", "-D", LabTopology.PgDataDir,
-             "-E", "UTF8", "--locale=C.UTF-8", "--auth-local=peer", "--auth-host=scram-sha-256"],
+             "-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--auth-local=peer", "--auth-host=scram-sha-256"],
             null, ct).ConfigureAwait(false);
 
         // The files are on the root filesystem under the state dir; writing into existing files keeps

@@ -20,6 +20,8 @@ public sealed record LabInfo(
     {
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        // Readable fingerprints ('+', '/') and messages ('\'') for people opening lab.json.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     public static LabInfo Load(string path)

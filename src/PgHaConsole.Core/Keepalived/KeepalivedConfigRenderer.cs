@@ -87,7 +87,7 @@ public static class KeepalivedConfigRenderer
         sb.Append("vrrp_instance ").Append(InstanceName).Append(" {\n");
         if (fractional)
         {
-            sb.Append("    vrrp_version 3\n");
+            sb.Append("    version 3\n");
         }
 
         sb.Append("    state BACKUP\n");

@@ -83,7 +83,7 @@ public static class KeepalivedScriptRenderer
         sb.Append("NODE_NAME=").Append(Quote(node.Name)).Append('\n');
         sb.Append("STATE_FILE=").Append(Quote(paths.StateFile)).Append('\n');
         sb.Append("LOG_FILE=").Append(Quote(paths.LogFile)).Append('\n');
-        sb.Append("\n");
+        sb.Append('\n');
         sb.Append("kind=${1:-}\n");
         sb.Append("name=${2:-}\n");
         sb.Append("state=${3:-}\n");

@@ -71,8 +71,8 @@ public static class PgHbaEditor
         }
 
         var newLines = added.Select(a => a.ToString()).ToList();
-        var end = lines.FindIndex(l => l.Trim() == EndMarker);
-        var begin = lines.FindIndex(l => l.Trim() == BeginMarker);
+        var begin = lines.FindIndex(l => l.TrimStart().StartsWith(BeginMarker, StringComparison.Ordinal));
+        var end = begin < 0 ? -1 : lines.FindIndex(begin, l => l.Trim() == EndMarker);
         if (begin >= 0 && end > begin)
         {
             // Our block exists already: extend it, so the file keeps one block however many times it is edited.

@@ -43,6 +43,12 @@ public sealed record RemoteCommand
     /// <summary>Environment variables set for the program, in order.</summary>
     public ImmutableList<KeyValuePair<string, string>> Environment { get; init; } = [];
 
+    /// <summary>
+    /// Run as the login user even when the target uses sudo (for probes that must work, and report, when sudo
+    /// does not). Ignored for root logins.
+    /// </summary>
+    public bool WithoutSudo { get; init; }
+
     /// <summary>Values hidden by <see cref="ToDisplayString"/> and by every log line about this command.</summary>
     public ImmutableHashSet<string> Secrets { get; init; } = ImmutableHashSet.Create<string>(StringComparer.Ordinal);
 
@@ -115,6 +121,9 @@ public sealed record RemoteCommand
         return secret ? cmd.WithSecrets(value) : cmd;
     }
 
+    /// <summary>Runs as the login user, without <c>sudo</c> (see <see cref="WithoutSudo"/>).</summary>
+    public RemoteCommand AsLoginUser() => this with { WithoutSudo = true };
+
     /// <summary>Sets the bytes sent to standard input.</summary>
     public RemoteCommand WithStdIn(ReadOnlyMemory<byte> input) => this with { StdIn = input };
 
@@ -144,7 +153,7 @@ public sealed record RemoteCommand
     public IReadOnlyList<string> RenderArgv(PrivilegeMode privilege, TimeSpan? hostTimeout = null)
     {
         var parts = new List<string>();
-        if (privilege == PrivilegeMode.Sudo)
+        if (privilege == PrivilegeMode.Sudo && !WithoutSudo)
         {
             parts.Add("sudo");
             parts.Add("-n");
@@ -162,7 +171,7 @@ public sealed record RemoteCommand
             parts.AddRange(TimeoutPrefix(t));
         }
 
-        if (RunAsUser is not null && privilege == PrivilegeMode.Root)
+        if (RunAsUser is not null && (privilege == PrivilegeMode.Root || WithoutSudo))
         {
             parts.Add("runuser");
             parts.Add("-u");

@@ -26,8 +26,6 @@ internal static class SshErrors
                 target.AuthKind == Core.Model.SshAuthKind.Password
                     ? $"{where} refused the password for user '{target.User}'."
                     : $"{where} refused the private key for user '{target.User}' (wrong key, or the key is not in authorized_keys).", ex),
-            SshConnectionException ce when ce.DisconnectReason == DisconnectReason.HostKeyNotVerifiable => new SshUnreachableException(
-                $"The host key of {where} could not be verified.", ex),
             SshConnectionException => new SshUnreachableException(
                 $"The SSH connection to {where} failed: {ex.Message}", ex),
             _ => new SshUnreachableException($"Connecting to {where} failed: {ex.GetType().Name}: {ex.Message}", ex),

@@ -300,17 +300,16 @@ public sealed partial class ClusterRepository : IClusterRepository
 
     public async Task<ClusterSecrets?> GetClusterSecretsAsync(Guid clusterId, CancellationToken ct)
     {
+        // Reads need no transaction: a secret deleted in between reads as absent, which is what it is.
         await using var connection = await _factory.OpenAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
         var exists = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            "SELECT COUNT(*) FROM clusters WHERE id = @Id", new { Id = clusterId }, tx, cancellationToken: ct));
+            "SELECT COUNT(*) FROM clusters WHERE id = @Id", new { Id = clusterId }, cancellationToken: ct));
         if (exists == 0)
         {
             return null;
         }
 
-        var values = await ReadSecretsAsync(connection, tx, clusterId, ct);
-        await tx.CommitAsync(ct);
+        var values = await ReadSecretsAsync(connection, clusterId, ct);
         return new ClusterSecrets
         {
             ReplicationPassword = values.GetValueOrDefault(SecretKinds.ReplicationPassword),
@@ -321,17 +320,16 @@ public sealed partial class ClusterRepository : IClusterRepository
 
     public async Task<NodeSecrets?> GetNodeSecretsAsync(Guid nodeId, CancellationToken ct)
     {
+        // Reads need no transaction: a secret deleted in between reads as absent, which is what it is.
         await using var connection = await _factory.OpenAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
         var exists = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            "SELECT COUNT(*) FROM nodes WHERE id = @Id", new { Id = nodeId }, tx, cancellationToken: ct));
+            "SELECT COUNT(*) FROM nodes WHERE id = @Id", new { Id = nodeId }, cancellationToken: ct));
         if (exists == 0)
         {
             return null;
         }
 
-        var values = await ReadSecretsAsync(connection, tx, nodeId, ct);
-        await tx.CommitAsync(ct);
+        var values = await ReadSecretsAsync(connection, nodeId, ct);
         return new NodeSecrets
         {
             PrivateKey = values.GetValueOrDefault(SecretKinds.PrivateKey),
@@ -534,12 +532,11 @@ public sealed partial class ClusterRepository : IClusterRepository
         }
     }
 
-    private async Task<Dictionary<string, string>> ReadSecretsAsync(DbConnection connection, DbTransaction tx, Guid ownerId, CancellationToken ct)
+    private async Task<Dictionary<string, string>> ReadSecretsAsync(DbConnection connection, Guid ownerId, CancellationToken ct)
     {
         var rows = await connection.QueryAsync<SecretRow>(new CommandDefinition(
             "SELECT kind AS Kind, protected_value AS Value FROM secrets WHERE owner_id = @OwnerId",
             new { OwnerId = ownerId },
-            tx,
             cancellationToken: ct));
         return rows.ToDictionary(r => r.Kind, r => _protector.Unprotect(r.Value), StringComparer.Ordinal);
     }

@@ -100,7 +100,7 @@ public static class ConsoleApi
 
     internal static string Actor(ClaimsPrincipal user) => user.Identity?.Name ?? "anonymous";
 
-    private static IResult ToResult<T>(ServiceResult<T> result, bool created) where T : PgHaConsole.Core.Model.ClusterSpec? =>
+    private static IResult ToResult(ServiceResult<PgHaConsole.Core.Model.ClusterSpec> result, bool created) =>
         result switch
         {
             { NotFound: true } => Results.NotFound(),

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using MudBlazor.Services;
 using PgHaConsole.Infrastructure.Identity;
 using PgHaConsole.Infrastructure.Secrets;
+using PgHaConsole.Infrastructure.Ssh;
 using PgHaConsole.Infrastructure.Store;
 using PgHaConsole.Web.Api;
 using PgHaConsole.Web.Auth;
@@ -31,7 +32,7 @@ public static class HostingExtensions
         Directory.CreateDirectory(options.ResolvedDataDirectory);
 
         services.AddSingleton(TimeProvider.System);
-        services.AddPgHaConsoleStore(new StoreOptions
+        services.AddPgHaConsoleStore(new PgHaConsole.Infrastructure.Store.StoreOptions
         {
             PostgresConnectionString = options.Store.PostgresConnectionString,
             SqlitePath = options.SqlitePath,
@@ -47,7 +48,6 @@ public static class HostingExtensions
                 o.Password.RequireDigit = false;
                 o.User.AllowedUserNameCharacters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._@";
             })
-            .AddRoles<IdentityRole>()
             .AddUserStore<ConsoleUserStore>();
 
         services.AddAuthentication(AuthPolicies.SmartScheme)
@@ -94,6 +94,7 @@ public static class HostingExtensions
         });
         services.AddHangfireServer(o => o.SchedulePollingInterval = TimeSpan.FromSeconds(1));
 
+        services.AddSshLayer();
         services.AddApplicationServices();
         return builder;
     }
@@ -119,6 +120,7 @@ public static class HostingExtensions
         services.AddScoped<FirstAdminService>();
         services.AddScoped<ClusterService>();
         services.AddScoped<TokenService>();
+        services.AddScoped<UserService>();
         services.AddScoped<ConnectionTestService>();
         return services;
     }
@@ -148,6 +150,7 @@ public static class HostingExtensions
         app.MapOpenApi().RequireAuthorization(AuthPolicies.Viewer);
         app.MapAccountEndpoints();
         app.MapConsoleApi();
+        app.MapHub<Hubs.OperationsHub>(Hubs.OperationsHub.Path);
         app.MapHangfireDashboardWithAuthorizationPolicy(AuthPolicies.Admin, "/hangfire");
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;

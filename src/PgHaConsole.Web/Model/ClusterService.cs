@@ -20,9 +20,10 @@ public sealed record ServiceResult<T>(T? Value, IReadOnlyList<ValidationError> E
 /// <summary>Inventory: validate first, save in one transaction, audit every change.</summary>
 public sealed class ClusterService(IClusterRepository clusters, AuditService audit)
 {
-    public Task<IReadOnlyList<ClusterSpec>> ListAsync(CancellationToken ct) => clusters.ListAsync(ct);
+    public async Task<IReadOnlyList<ClusterSpec>> ListAsync(CancellationToken ct) =>
+        (await clusters.ListAsync(ct)).Select(c => c.Spec).ToList();
 
-    public Task<ClusterSpec?> GetAsync(Guid id, CancellationToken ct) => clusters.GetAsync(id, ct);
+    public async Task<ClusterSpec?> GetAsync(Guid id, CancellationToken ct) => (await clusters.GetAsync(id, ct))?.Spec;
 
     public async Task<ServiceResult<ClusterSpec>> CreateAsync(ClusterInput input, string actor, CancellationToken ct)
     {
@@ -64,7 +65,7 @@ public sealed class ClusterService(IClusterRepository clusters, AuditService aud
 
     public async Task<ServiceResult<ClusterSpec>> UpdateAsync(Guid id, ClusterInput input, string actor, CancellationToken ct)
     {
-        var existing = await clusters.GetAsync(id, ct);
+        var existing = (await clusters.GetAsync(id, ct))?.Spec;
         if (existing is null)
         {
             return ServiceResult<ClusterSpec>.Missing();
@@ -74,7 +75,7 @@ public sealed class ClusterService(IClusterRepository clusters, AuditService aud
         ClusterSecrets? secrets = null;
         if (!string.IsNullOrEmpty(input.ReplicationPassword) || !string.IsNullOrEmpty(input.Vrrp.Password))
         {
-            var stored = await clusters.GetClusterSecretsAsync(id, ct);
+            var stored = await clusters.GetClusterSecretsAsync(id, ct) ?? new ClusterSecrets();
             secrets = stored with
             {
                 ReplicationPassword = string.IsNullOrEmpty(input.ReplicationPassword) ? stored.ReplicationPassword : input.ReplicationPassword,
@@ -88,7 +89,7 @@ public sealed class ClusterService(IClusterRepository clusters, AuditService aud
 
         var errors = ClusterValidator.Validate(spec, secrets, nodeSecrets.Count == 0 ? null : nodeSecrets).ToList();
         var sameName = await clusters.FindByNameAsync(spec.Name, ct);
-        if (sameName is not null && sameName.Id != id)
+        if (sameName is not null && sameName.Spec.Id != id)
         {
             errors.Add(new ValidationError("name", $"A cluster named '{spec.Name}' exists already."));
         }
@@ -99,14 +100,14 @@ public sealed class ClusterService(IClusterRepository clusters, AuditService aud
             return ServiceResult<ClusterSpec>.Invalid(errors);
         }
 
-        await clusters.UpdateAsync(spec, secrets, nodeSecrets.Count == 0 ? null : nodeSecrets, ct);
+        await clusters.UpdateAsync(spec, secrets, nodeSecrets.Count == 0 ? null : nodeSecrets, expectedRowVersion: null, ct);
         await audit.WriteAsync(actor, "cluster.update", id, spec.Name, "succeeded", null, ct);
         return ServiceResult<ClusterSpec>.Ok(spec);
     }
 
     public async Task<bool> DeleteAsync(Guid id, string actor, CancellationToken ct)
     {
-        var existing = await clusters.GetAsync(id, ct);
+        var existing = (await clusters.GetAsync(id, ct))?.Spec;
         if (existing is null)
         {
             return false;
@@ -157,10 +158,11 @@ public sealed class ClusterService(IClusterRepository clusters, AuditService aud
 
         // The lab recorded its hosts' keys itself: pin them, as a user confirming them would.
         var spec = created.Value!;
-        await clusters.PinHostKeyAsync(spec.Node1.Id, LabImport.ToCluster(lab, spec.Name).Node1.HostKeySha256, ct);
-        await clusters.PinHostKeyAsync(spec.Node2.Id, LabImport.ToCluster(lab, spec.Name).Node2.HostKeySha256, ct);
+        var labSpec = LabImport.ToCluster(lab, spec.Name);
+        await clusters.PinHostKeyAsync(spec.Node1.Id, labSpec.Node1.HostKeySha256!, ct);
+        await clusters.PinHostKeyAsync(spec.Node2.Id, labSpec.Node2.HostKeySha256!, ct);
         await audit.WriteAsync(actor, "cluster.import-lab", spec.Id, spec.Name, "succeeded", "host keys pinned from lab.json", ct);
-        return ServiceResult<ClusterSpec>.Ok((await clusters.GetAsync(spec.Id, ct))!);
+        return ServiceResult<ClusterSpec>.Ok((await clusters.GetAsync(spec.Id, ct))!.Spec);
     }
 
     private static IReadOnlyDictionary<Guid, NodeSecrets> RequireNodeSecrets(ClusterSpec spec, Dictionary<Guid, NodeSecrets> given)

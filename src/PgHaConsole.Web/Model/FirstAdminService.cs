@@ -90,7 +90,7 @@ public sealed class FirstAdminService(
             await audit.WriteAsync("bootstrap", "user.bootstrap-admin", null, bootstrap.AdminUserName, "succeeded", null, ct);
             if (!string.IsNullOrEmpty(bootstrap.ApiToken))
             {
-                await tokens.CreateWithValueAsync("bootstrap", ConsoleRoles.Admin, bootstrap.AdminUserName, bootstrap.ApiToken, ct);
+                await tokens.ImportAsync(bootstrap.ApiToken, "bootstrap", ConsoleRoles.Admin, bootstrap.AdminUserName, ct);
                 await audit.WriteAsync("bootstrap", "token.bootstrap", null, "bootstrap", "succeeded", null, ct);
             }
 

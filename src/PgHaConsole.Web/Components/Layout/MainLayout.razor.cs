@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using MudBlazor;
+using PgHaConsole.Infrastructure.Identity;
 
 namespace PgHaConsole.Web.Components.Layout;
 
@@ -19,8 +20,9 @@ public sealed partial class MainLayout
 
     private void ToggleDrawer() => _drawerOpen = !_drawerOpen;
 
+    /// <summary>The highest role held (a cookie lists every role the user's role includes).</summary>
     private static string RoleOf(ClaimsPrincipal user) =>
-        user.FindFirst(ClaimTypes.Role)?.Value ?? "no role";
+        user.FindAll(ClaimTypes.Role).Select(c => c.Value).OrderByDescending(ConsoleRoles.Rank).FirstOrDefault() ?? "no role";
 
     protected override void OnAfterRender(bool firstRender)
     {

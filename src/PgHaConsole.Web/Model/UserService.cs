@@ -1,0 +1,88 @@
+using Microsoft.AspNetCore.Identity;
+using PgHaConsole.Core.Validation;
+using PgHaConsole.Infrastructure.Identity;
+
+namespace PgHaConsole.Web.Model;
+
+/// <summary>Console users (Admin only): create with a role, change the role, remove; never the last admin.</summary>
+public sealed class UserService(UserManager<ConsoleUser> users, IUserRepository repository, AuditService audit)
+{
+    public Task<IReadOnlyList<ConsoleUser>> ListAsync(CancellationToken ct) => repository.ListAsync(ct);
+
+    public async Task<ServiceResult<ConsoleUser>> CreateAsync(string? userName, string? password, string? role, string actor, CancellationToken ct)
+    {
+        var errors = new List<ValidationError>();
+        if (string.IsNullOrWhiteSpace(userName))
+        {
+            errors.Add(new("userName", "Enter a user name."));
+        }
+
+        if (string.IsNullOrEmpty(password) || password.Length < 12)
+        {
+            errors.Add(new("password", "The password must have at least 12 characters."));
+        }
+
+        if (!ConsoleRoles.IsValid(role))
+        {
+            errors.Add(new("role", $"The role must be one of {string.Join(", ", ConsoleRoles.All)}."));
+        }
+
+        if (errors.Count > 0)
+        {
+            return ServiceResult<ConsoleUser>.Invalid(errors);
+        }
+
+        var user = new ConsoleUser { UserName = userName!.Trim(), Role = role! };
+        var created = await users.CreateAsync(user, password!);
+        if (!created.Succeeded)
+        {
+            return ServiceResult<ConsoleUser>.Invalid(created.Errors.Select(e => new ValidationError("userName", e.Description)).ToList());
+        }
+
+        await audit.WriteAsync(actor, "user.create", null, user.UserName, "succeeded", $"role {role}", ct);
+        return ServiceResult<ConsoleUser>.Ok(user);
+    }
+
+    public async Task<string?> SetRoleAsync(Guid id, string role, string actor, CancellationToken ct)
+    {
+        var user = await repository.FindByIdAsync(id, ct);
+        if (user is null)
+        {
+            return "No such user.";
+        }
+
+        if (!ConsoleRoles.IsValid(role))
+        {
+            return "Unknown role.";
+        }
+
+        if (user.Role == ConsoleRoles.Admin && role != ConsoleRoles.Admin
+            && await repository.CountEnabledInRoleAsync(ConsoleRoles.Admin, ct) <= 1)
+        {
+            return "The last administrator cannot lose the Admin role.";
+        }
+
+        user.Role = role;
+        await users.UpdateAsync(user);
+        await audit.WriteAsync(actor, "user.set-role", null, user.UserName, "succeeded", $"role {role}", ct);
+        return null;
+    }
+
+    public async Task<string?> DeleteAsync(Guid id, string actor, CancellationToken ct)
+    {
+        var user = await repository.FindByIdAsync(id, ct);
+        if (user is null)
+        {
+            return "No such user.";
+        }
+
+        if (user.Role == ConsoleRoles.Admin && await repository.CountEnabledInRoleAsync(ConsoleRoles.Admin, ct) <= 1)
+        {
+            return "The last administrator cannot be removed.";
+        }
+
+        await repository.DeleteAsync(id, ct);
+        await audit.WriteAsync(actor, "user.delete", null, user.UserName, "succeeded", null, ct);
+        return null;
+    }
+}

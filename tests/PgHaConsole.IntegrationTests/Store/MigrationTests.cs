@@ -1,0 +1,78 @@
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using PgHaConsole.Infrastructure.Store;
+
+namespace PgHaConsole.IntegrationTests.Store;
+
+public abstract class MigrationTests(IStoreHarness harness) : StoreTestBase(harness)
+{
+    // The tables the journal, inventory and identity need (issue 3, 4, 6), in both dialects.
+    private static readonly string[] ExpectedTables =
+    [
+        "api_tokens", "audit_log", "cluster_locks", "clusters", "nodes", "operation_log", "operation_steps",
+        "operations", "secrets", "users",
+    ];
+
+    [Fact]
+    public async Task Migrating_again_applies_nothing_and_keeps_data()
+    {
+        // InitializeAsync already migrated once; data written in between must survive a second run.
+        await Get<IAuditLog>().WriteAsync(new AuditEntry { Actor = "alice", Action = "probe", Result = AuditResults.Succeeded }, Ct);
+
+        var second = await Get<StoreMigrator>().MigrateAsync(Ct);
+        var third = await new StoreMigrator(Options).MigrateAsync(Ct);
+
+        Assert.Empty(second);
+        Assert.Empty(third);
+        Assert.Equal(1, await ScalarAsync("SELECT COUNT(*) FROM audit_log"));
+    }
+
+    [Fact]
+    public async Task First_migration_applies_every_script_of_the_dialect_and_creates_the_tables()
+    {
+        var fresh = await Harness.CreateStoreAsync(Ct);
+        await using var services = BuildServices(fresh);
+
+        var applied = await services.GetRequiredService<StoreMigrator>().MigrateAsync(Ct);
+
+        Assert.NotEmpty(applied);
+        Assert.Equal(StoreMigrator.ScriptNames(Harness.Kind), applied);
+        var tableSql = Harness.Kind == StoreKind.Sqlite
+            ? "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'SchemaVersions'"
+            : "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'schemaversions'";
+        await using var connection = await services.GetRequiredService<IStoreConnectionFactory>().OpenAsync(Ct);
+        var tables = (await connection.QueryAsync<string>(new CommandDefinition(tableSql, cancellationToken: Ct))).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(ExpectedTables, tables);
+    }
+
+    [Fact]
+    public void Both_dialects_carry_the_same_script_names()
+    {
+        static IEnumerable<string> Names(StoreKind kind) =>
+            StoreMigrator.ScriptNames(kind).Select(n => n[StoreMigrator.ScriptPrefix(kind).Length..]);
+
+        Assert.NotEmpty(Names(StoreKind.Sqlite));
+        Assert.Equal(Names(StoreKind.Sqlite), Names(StoreKind.Postgres));
+    }
+
+    [Fact]
+    public async Task Sqlite_connections_use_wal_and_foreign_keys()
+    {
+        await using var connection = await OpenAsync();
+        if (Harness.Kind != StoreKind.Sqlite)
+        {
+            // PostgreSQL enforces foreign keys always; check that the connection is to the configured database.
+            Assert.Equal(new Npgsql.NpgsqlConnectionStringBuilder(Options.PostgresConnectionString).Database, connection.Database);
+            return;
+        }
+
+        Assert.Equal("wal", await connection.ExecuteScalarAsync<string>(new CommandDefinition("PRAGMA journal_mode", cancellationToken: Ct)));
+        Assert.Equal(1L, await connection.ExecuteScalarAsync<long>(new CommandDefinition("PRAGMA foreign_keys", cancellationToken: Ct)));
+        Assert.True(await connection.ExecuteScalarAsync<long>(new CommandDefinition("PRAGMA busy_timeout", cancellationToken: Ct)) >= 1000);
+    }
+}
+
+public sealed class MigrationSqliteTests() : MigrationTests(new SqliteStoreHarness());
+
+[Collection(StorePostgresCollection.Name)]
+public sealed class MigrationPostgresTests(StorePostgresFixture server) : MigrationTests(new PostgresStoreHarness(server));

@@ -1,0 +1,163 @@
+using System.Net;
+using System.Net.Http.Json;
+using PgHaConsole.Web.Tests.Infrastructure;
+
+namespace PgHaConsole.Web.Tests;
+
+/// <summary>Every endpoint, page and hub tried anonymously and with a Viewer token where more is needed.</summary>
+public sealed class AuthorizationTests(ConsoleFactory factory) : IClassFixture<ConsoleFactory>
+{
+    public static TheoryData<string, string> ApiEndpoints => new()
+    {
+        { "GET", "/api/clusters" },
+        { "POST", "/api/clusters" },
+        { "GET", $"/api/clusters/{Guid.Empty}" },
+        { "PUT", $"/api/clusters/{Guid.Empty}" },
+        { "DELETE", $"/api/clusters/{Guid.Empty}" },
+        { "POST", "/api/clusters/import-lab" },
+        { "POST", $"/api/clusters/{Guid.Empty}/test-connection" },
+        { "POST", $"/api/clusters/{Guid.Empty}/nodes/{Guid.Empty}/confirm-host-key" },
+        { "GET", "/api/audit" },
+        { "GET", "/api/tokens" },
+        { "POST", "/api/tokens" },
+        { "DELETE", $"/api/tokens/{Guid.Empty}" },
+        { "GET", "/openapi/v1.json" },
+        { "POST", "/hubs/operations/negotiate?negotiateVersion=1" },
+    };
+
+    /// <summary>What only an Admin may do: a Viewer gets 403.</summary>
+    public static TheoryData<string, string> AdminEndpoints => new()
+    {
+        { "POST", "/api/clusters" },
+        { "PUT", $"/api/clusters/{Guid.Empty}" },
+        { "DELETE", $"/api/clusters/{Guid.Empty}" },
+        { "POST", "/api/clusters/import-lab" },
+        { "POST", $"/api/clusters/{Guid.Empty}/test-connection" },
+        { "POST", $"/api/clusters/{Guid.Empty}/nodes/{Guid.Empty}/confirm-host-key" },
+        { "GET", "/api/tokens" },
+        { "POST", "/api/tokens" },
+        { "DELETE", $"/api/tokens/{Guid.Empty}" },
+    };
+
+    [Theory]
+    [MemberData(nameof(ApiEndpoints))]
+    public async Task Anonymous_api_and_hub_calls_get_401(string method, string path)
+    {
+        using var client = factory.CreateClientWithToken(null);
+        using var response = await client.SendAsync(Request(method, path));
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Theory]
+    [MemberData(nameof(ApiEndpoints))]
+    public async Task A_revoked_or_unknown_token_gets_401(string method, string path)
+    {
+        using var client = factory.CreateClientWithToken("phc_not-a-real-token-at-all-000000000");
+        using var response = await client.SendAsync(Request(method, path));
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Theory]
+    [MemberData(nameof(AdminEndpoints))]
+    public async Task Viewer_token_gets_403_where_an_admin_is_needed(string method, string path)
+    {
+        var viewer = await factory.CreateTokenAsync("Viewer");
+        using var client = factory.CreateClientWithToken(viewer);
+        using var response = await client.SendAsync(Request(method, path));
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+    }
+
+    [Theory]
+    [MemberData(nameof(AdminEndpoints))]
+    public async Task Operator_token_gets_403_where_an_admin_is_needed(string method, string path)
+    {
+        var op = await factory.CreateTokenAsync("Operator");
+        using var client = factory.CreateClientWithToken(op);
+        using var response = await client.SendAsync(Request(method, path));
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Viewer_token_reads_clusters_and_audit()
+    {
+        var viewer = await factory.CreateTokenAsync("Viewer");
+        using var client = factory.CreateClientWithToken(viewer);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/clusters")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/audit")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_revoked_token_stops_working()
+    {
+        using var admin = factory.CreateClientWithToken(ConsoleFactory.AdminToken);
+        using var created = await admin.PostAsJsonAsync("/api/tokens", new { name = "to-revoke", role = "Viewer" });
+        var body = await created.Content.ReadFromJsonAsync<Dictionary<string, object>>();
+        var token = body!["token"].ToString()!;
+        var id = body["id"].ToString()!;
+        using var viewer = factory.CreateClientWithToken(token);
+        Assert.Equal(HttpStatusCode.OK, (await viewer.GetAsync("/api/clusters")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/tokens/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await viewer.GetAsync("/api/clusters")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("/clusters")]
+    [InlineData("/topology")]
+    [InlineData("/setup")]
+    [InlineData("/operations")]
+    [InlineData("/history")]
+    [InlineData("/audit")]
+    [InlineData("/settings")]
+    [InlineData("/clusters/new")]
+    public async Task Anonymous_pages_redirect_to_sign_in(string path)
+    {
+        using var client = factory.CreateClientWithToken(null);
+        using var response = await client.GetAsync(path);
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Contains("/account/login", response.Headers.Location!.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Hangfire_dashboard_needs_an_admin()
+    {
+        using var anonymous = factory.CreateClientWithToken(null);
+        var anonymousStatus = (await anonymous.GetAsync("/hangfire")).StatusCode;
+        Assert.True(anonymousStatus is HttpStatusCode.Unauthorized or HttpStatusCode.Redirect, $"anonymous got {anonymousStatus}");
+
+        var viewer = await factory.CreateTokenAsync("Viewer");
+        using var viewerClient = factory.CreateClientWithToken(viewer);
+        Assert.Equal(HttpStatusCode.Forbidden, (await viewerClient.GetAsync("/hangfire")).StatusCode);
+
+        using var admin = factory.CreateClientWithToken(ConsoleFactory.AdminToken);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/hangfire")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Health_endpoint_is_public_and_reports_the_store()
+    {
+        using var client = factory.CreateClientWithToken(null);
+        using var response = await client.GetAsync("/healthz");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Healthy", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task OpenApi_document_describes_the_cluster_api()
+    {
+        using var client = factory.CreateClientWithToken(ConsoleFactory.AdminToken);
+        var doc = await client.GetStringAsync("/openapi/v1.json");
+        Assert.Contains("/api/clusters/import-lab", doc, StringComparison.Ordinal);
+        Assert.Contains("/api/clusters/{id}/test-connection", doc, StringComparison.Ordinal);
+    }
+
+    private static HttpRequestMessage Request(string method, string path)
+    {
+        var request = new HttpRequestMessage(new HttpMethod(method), path);
+        if (method is "POST" or "PUT")
+        {
+            request.Content = JsonContent.Create(new { });
+        }
+
+        return request;
+    }
+}

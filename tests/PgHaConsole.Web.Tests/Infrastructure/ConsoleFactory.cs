@@ -1,0 +1,91 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace PgHaConsole.Web.Tests.Infrastructure;
+
+/// <summary>
+/// The real console in-process on its embedded SQLite store (a temp directory), bootstrapped with an admin API
+/// token; every log line is captured so tests can search it for secrets.
+/// </summary>
+public sealed class ConsoleFactory : WebApplicationFactory<Program>
+{
+    public const string AdminToken = "phc_test-admin-token-0123456789abcdef";
+    public const string AdminPassword = "test-admin-password";
+
+    public string DataDirectory { get; } = Directory.CreateTempSubdirectory("pghaconsole-web-").FullName;
+
+    public ConcurrentQueue<string> Logs { get; } = new();
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Development");
+        builder.UseSetting("PgHaConsole:DataDirectory", DataDirectory);
+        builder.UseSetting("PgHaConsole:Bootstrap:AdminPassword", AdminPassword);
+        builder.UseSetting("PgHaConsole:Bootstrap:ApiToken", AdminToken);
+        builder.ConfigureLogging(logging =>
+        {
+            logging.SetMinimumLevel(LogLevel.Debug);
+            logging.AddProvider(new CollectingLoggerProvider(Logs));
+        });
+    }
+
+    public HttpClient CreateClientWithToken(string? token)
+    {
+        var client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return client;
+    }
+
+    /// <summary>Creates a token of the given role through the API (as the admin) and returns its value.</summary>
+    public async Task<string> CreateTokenAsync(string role)
+    {
+        using var admin = CreateClientWithToken(AdminToken);
+        using var response = await admin.PostAsJsonAsync("/api/tokens", new { name = $"test-{role}-{Guid.NewGuid():N}", role });
+        response.EnsureSuccessStatusCode();
+        var body = await response.Content.ReadFromJsonAsync<TokenBody>();
+        return body!.Token;
+    }
+
+    private sealed record TokenBody(Guid Id, string Name, string Role, string Token);
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // temp directory; best effort
+        }
+    }
+
+    private sealed class CollectingLoggerProvider(ConcurrentQueue<string> sink) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new CollectingLogger(categoryName, sink);
+
+        public void Dispose()
+        {
+        }
+    }
+
+    private sealed class CollectingLogger(string category, ConcurrentQueue<string> sink) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            sink.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception}");
+    }
+}

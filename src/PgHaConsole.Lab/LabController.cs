@@ -13,6 +13,9 @@ public sealed class LabController
     private const string ClientKeyName = "id_ed25519";
     private const string BootScriptName = "boot.sh";
 
+    // Boots take well under a second; the margin is for a machine loaded by parallel builds.
+    private static readonly TimeSpan HostBootTimeout = TimeSpan.FromSeconds(30);
+
     // Debian package for each program the lab needs.
     private static readonly (string Program, string Package)[] RequiredPrograms =
     [
@@ -390,9 +393,14 @@ public sealed class LabController
             pids[host.Name] = StartHost(stateDir, host, bootScript);
         }
 
+        // Recorded at once: if we fail or are killed before the hosts are in their namespaces, `down` still
+        // finds them (setsid, ip netns exec, unshare and sh all exec in place, so this PID becomes the sshd).
+        state = state with { HostPids = new Dictionary<string, int>(pids) };
+        state.Save();
+
         foreach (var host in LabTopology.Hosts)
         {
-            pids[host.Name] = await WaitForPidFileAsync(stateDir, host, ct).ConfigureAwait(false);
+            pids[host.Name] = await WaitForPidFileAsync(stateDir, host, pids[host.Name], ct).ConfigureAwait(false);
         }
 
         state = state with { HostPids = pids };
@@ -540,12 +548,12 @@ public sealed class LabController
         ]);
     }
 
-    private async Task<int> WaitForPidFileAsync(string stateDir, LabHostDefinition host, CancellationToken ct)
+    private async Task<int> WaitForPidFileAsync(string stateDir, LabHostDefinition host, int launcherPid, CancellationToken ct)
     {
         var hostDir = HostDir(stateDir, host);
         var pidFile = Path.Combine(hostDir, "sshd.pid");
         var deadline = _time.GetTimestamp();
-        while (_time.GetElapsedTime(deadline) < TimeSpan.FromSeconds(10))
+        while (_time.GetElapsedTime(deadline) < HostBootTimeout)
         {
             if (File.Exists(pidFile)
                 && int.TryParse((await File.ReadAllTextAsync(pidFile, ct).ConfigureAwait(false)).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
@@ -554,16 +562,21 @@ public sealed class LabController
                 return pid;
             }
 
+            if (!LabSystem.IsAlive(launcherPid))
+            {
+                throw HostFailed(hostDir, host, "stopped while booting");
+            }
+
             await Task.Delay(TimeSpan.FromMilliseconds(20), _time, ct).ConfigureAwait(false);
         }
 
-        throw HostFailed(hostDir, host, "did not boot within 10 s");
+        throw HostFailed(hostDir, host, $"did not boot within {HostBootTimeout.TotalSeconds:0} s");
     }
 
     private async Task WaitForSshAsync(string stateDir, LabHostDefinition host, CancellationToken ct)
     {
         var started = _time.GetTimestamp();
-        while (_time.GetElapsedTime(started) < TimeSpan.FromSeconds(10))
+        while (_time.GetElapsedTime(started) < HostBootTimeout)
         {
             if (await LabSystem.SshAnswersAsync(host.Address, LabTopology.SshPort, TimeSpan.FromSeconds(1), ct).ConfigureAwait(false))
             {
@@ -573,7 +586,7 @@ public sealed class LabController
             await Task.Delay(TimeSpan.FromMilliseconds(30), _time, ct).ConfigureAwait(false);
         }
 
-        throw HostFailed(HostDir(stateDir, host), host, $"sshd did not answer on {host.Address}:22 within 10 s");
+        throw HostFailed(HostDir(stateDir, host), host, $"sshd did not answer on {host.Address}:22 within {HostBootTimeout.TotalSeconds:0} s");
     }
 
     private static LabException HostFailed(string hostDir, LabHostDefinition host, string what)
@@ -654,7 +667,8 @@ public sealed class LabController
 
     private async Task TeardownAsync(string ownerStateDir, string stateDir, CancellationToken ct)
     {
-        await KillLabProcessesAsync(ct).ConfigureAwait(false);
+        var stateDirs = new[] { ownerStateDir, stateDir }.Distinct(StringComparer.Ordinal).ToList();
+        await KillLabProcessesAsync(stateDirs, ct).ConfigureAwait(false);
 
         // Deleting the root end of a veth deletes its peer `mgt` too; then the bridge.
         foreach (var link in LabSystem.LabLinks().OrderBy(l => l == LabTopology.Bridge ? 1 : 0))
@@ -675,16 +689,37 @@ public sealed class LabController
                 "Remove them by hand (ip link del DEV; ip netns del pghalab-pg1 pghalab-pg2) and run `down` again.");
         }
 
-        foreach (var dir in new[] { ownerStateDir, stateDir }.Distinct(StringComparer.Ordinal))
+        foreach (var dir in stateDirs)
         {
-            RemoveStateDir(dir);
+            await RemoveStateDirAsync(dir, ct).ConfigureAwait(false);
         }
     }
 
-    private async Task KillLabProcessesAsync(CancellationToken ct)
+    private async Task KillLabProcessesAsync(IReadOnlyList<string> stateDirs, CancellationToken ct)
     {
         // Every process in the lab's network namespaces is a lab host's process (sshd, sessions, PostgreSQL,
-        // keepalived, HAProxy started through it): the lab owns them all. First ask, then insist.
+        // keepalived, HAProxy started through it): the lab owns them all. So are the host launchers recorded in
+        // state.json that may not have entered their namespace yet — but only while their command line still
+        // names the state dir, so a reused PID is never touched. First ask, then insist.
+        var launchers = stateDirs
+            .Select(LabStateFile.TryLoad)
+            .OfType<LabStateFile>()
+            .SelectMany(s => s.HostPids.Values.Select(pid => (pid, s.StateDir)))
+            .Where(x => LabSystem.IsAlive(x.pid) && LabSystem.CommandLine(x.pid).Contains(x.StateDir, StringComparison.Ordinal))
+            .Select(x => x.pid)
+            .ToList();
+        async Task<List<int>> AllLabPidsAsync(CancellationToken token)
+        {
+            var all = new List<int>();
+            foreach (var host in LabTopology.Hosts)
+            {
+                all.AddRange(await LabSystem.NamespacePidsAsync(host.Namespace, token).ConfigureAwait(false));
+            }
+
+            all.AddRange(launchers.Where(LabSystem.IsAlive));
+            return all.Distinct().ToList();
+        }
+
         var pids = await AllLabPidsAsync(ct).ConfigureAwait(false);
         if (pids.Count == 0)
         {
@@ -720,22 +755,11 @@ public sealed class LabController
         }
     }
 
-    private static async Task<List<int>> AllLabPidsAsync(CancellationToken ct)
-    {
-        var all = new List<int>();
-        foreach (var host in LabTopology.Hosts)
-        {
-            all.AddRange(await LabSystem.NamespacePidsAsync(host.Namespace, ct).ConfigureAwait(false));
-        }
-
-        return all.Distinct().ToList();
-    }
-
     private static Task SignalAsync(string signal, IReadOnlyList<int> pids, CancellationToken ct) =>
         // Some may exit between listing and signalling; kill's non-zero exit for those is expected.
         CommandRunner.RunAsync(["kill", "-s", signal, "--", .. pids.Select(p => p.ToString(CultureInfo.InvariantCulture))], ct);
 
-    private void RemoveStateDir(string stateDir)
+    private async Task RemoveStateDirAsync(string stateDir, CancellationToken ct)
     {
         if (!Directory.Exists(stateDir))
         {
@@ -767,9 +791,17 @@ public sealed class LabController
         }
 
         var hosts = Path.Combine(stateDir, "hosts");
-        if (Directory.Exists(hosts))
+        for (var attempt = 1; Directory.Exists(hosts); attempt++)
         {
-            Directory.Delete(hosts, recursive: true);
+            try
+            {
+                Directory.Delete(hosts, recursive: true);
+            }
+            catch (IOException) when (attempt < 5)
+            {
+                // A process that just died may have written its last log line meanwhile; try again.
+                await Task.Delay(TimeSpan.FromMilliseconds(100), _time, ct).ConfigureAwait(false);
+            }
         }
 
         if (!Directory.EnumerateFileSystemEntries(stateDir).Any())

@@ -16,8 +16,9 @@ public sealed record KeepalivedPaths
     public string NotifyScript { get; init; } = "/etc/keepalived/pghaconsole-notify.sh";
 
     /// <summary>
-    /// Written by the notify script on every transition, read by the console. <c>key=value</c> lines:
-    /// <c>state</c> (MASTER|BACKUP|FAULT|STOP|UNKNOWN), <c>instance</c>, <c>node</c>, <c>priority</c>, <c>since</c> (UTC, ISO 8601).
+    /// Written by the notify script on every transition, read by the console: one line in the format of
+    /// <see cref="Parsing.KeepalivedStateParser.StateFileFormat"/> (plus <c>NODE=</c>), e.g.
+    /// <c>STATE=MASTER INSTANCE=VI_1 PRIORITY=100 AT=1795701212 NODE=pg1</c>.
     /// </summary>
     public string StateFile { get; init; } = "/run/keepalived/pghaconsole.state";
 

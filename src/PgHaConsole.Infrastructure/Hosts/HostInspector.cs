@@ -32,15 +32,19 @@ public sealed partial class HostInspector
         done
         sec pgpath; command -v postgres >/dev/null 2>&1 && postgres --version 2>/dev/null | head -n1
         sec postmasters
+        selfnet=$(readlink /proc/self/ns/net); selfmnt=$(readlink /proc/self/ns/mnt)
         for p in /proc/[0-9]*; do
           pid=${p#/proc/}
           [ "$(cat "$p/comm" 2>/dev/null)" = postgres ] || continue
           ppid=$(awk '{print $4}' "$p/stat" 2>/dev/null)
           [ "$(cat "/proc/$ppid/comm" 2>/dev/null)" = postgres ] && continue
+          # A host sharing the process table with others (a namespace lab, some containers) must not report a
+          # neighbour's server as its own: same network and mount namespace as this shell, and a postmaster.pid,
+          # seen from here, that names the process.
+          [ "$($SUDO readlink "$p/ns/net" 2>/dev/null)" = "$selfnet" ] || continue
+          [ "$($SUDO readlink "$p/ns/mnt" 2>/dev/null)" = "$selfmnt" ] || continue
           dir=$($SUDO readlink "$p/cwd" 2>/dev/null) || continue
           exe=$($SUDO readlink "$p/exe" 2>/dev/null)
-          # Only a postmaster whose postmaster.pid, seen from this host, names it: a host sharing the process
-          # table (a namespace lab, a container) must not report its neighbour's server as its own.
           first=$($SUDO head -n1 -- "$dir/postmaster.pid" 2>/dev/null)
           [ "$first" = "$pid" ] && printf '%s\t%s\t%s\n' "$pid" "$dir" "$exe"
         done

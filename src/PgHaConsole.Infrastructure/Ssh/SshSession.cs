@@ -142,7 +142,11 @@ internal sealed partial class SshSession : ISshSession, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(command);
         var masker = new SecretMasker(Target.Secrets).AddRange(command.Secrets);
-        var text = command.Render(Target.Privilege, timeout);
+        var hasInput = command.StdIn is { Length: > 0 };
+
+        // SSH.NET sends EOF on the channel only after some input was written, so a command given no input
+        // reads /dev/null instead: a program that reads stdin must not wait for input that never comes.
+        var text = command.Render(Target.Privilege, timeout) + (hasInput ? string.Empty : " </dev/null");
         var display = masker.Apply(text);
         _logger.LogInformation("Running on {Node}: {Command} (timeout {TimeoutSeconds} s)", Target.DisplayName, display, timeout.TotalSeconds);
 
@@ -213,11 +217,11 @@ internal sealed partial class SshSession : ISshSession, IAsyncDisposable
         var timedOutLocally = false;
         try
         {
-            // Always open and close stdin: closing sends EOF, so a program that reads stdin cannot wait forever.
-            var input = ssh.CreateInputStream();
-            await using (input)
+            if (command.StdIn is { Length: > 0 } bytes)
             {
-                if (command.StdIn is { Length: > 0 } bytes)
+                // Disposing the input stream sends EOF (it does so only after data was written).
+                var input = ssh.CreateInputStream();
+                await using (input)
                 {
                     await input.WriteAsync(bytes, cancellationToken);
                 }
@@ -320,7 +324,7 @@ internal sealed partial class SshSession : ISshSession, IAsyncDisposable
     private async Task<Connection> EnsureConnectedAsync(CancellationToken cancellationToken)
     {
         var current = Volatile.Read(ref _connection);
-        if (current is not null && current.Client.IsConnected)
+        if (current is not null && current.IsAlive)
         {
             return current;
         }
@@ -329,7 +333,7 @@ internal sealed partial class SshSession : ISshSession, IAsyncDisposable
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_connection is not null && _connection.Client.IsConnected)
+            if (_connection is not null && _connection.IsAlive)
             {
                 return _connection;
             }
@@ -503,6 +507,21 @@ internal sealed partial class SshSession : ISshSession, IAsyncDisposable
         public SshClient Client { get; } = client;
 
         public HostKeyInfo HostKey { get; } = hostKey;
+
+        public bool IsAlive
+        {
+            get
+            {
+                try
+                {
+                    return Client.IsConnected;
+                }
+                catch (ObjectDisposedException)
+                {
+                    return false;
+                }
+            }
+        }
 
         public void Dispose()
         {

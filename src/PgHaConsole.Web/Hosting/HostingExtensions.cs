@@ -76,6 +76,8 @@ public static class HostingExtensions
         services.AddOpenApi();
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
         services.AddProblemDetails();
+        // Enums travel as their names ("Haproxy", "PrivateKey"), the way a person writes them.
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
 
         services.AddHangfire((sp, config) =>
         {

@@ -1,5 +1,6 @@
 using PgHaConsole.Core.Keepalived;
 using PgHaConsole.Core.Model;
+using PgHaConsole.Core.Parsing;
 
 namespace PgHaConsole.Core.Tests.Rendering;
 
@@ -216,21 +217,28 @@ public sealed class KeepalivedRenderingTests
 
             var r1 = await Tool.RunAsync(path, ["INSTANCE", "VI_1", "MASTER", "90"]);
             Assert.Equal(0, r1.ExitCode);
-            var state = File.ReadAllLines(paths.StateFile).ToDictionary(l => l.Split('=')[0], l => l.Split('=', 2)[1]);
-            Assert.Equal("MASTER", state["state"]);
-            Assert.Equal("VI_1", state["instance"]);
-            Assert.Equal("pg2", state["node"]);
-            Assert.Equal("90", state["priority"]);
-            Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", state["since"]);
+            var before = DateTimeOffset.UtcNow.AddSeconds(-5);
+            var text = File.ReadAllText(paths.StateFile);
+            Assert.Single(text.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Contains(" NODE=pg2", text, StringComparison.Ordinal);
+
+            // The console reads it with the parser: the two ends of the contract must agree.
+            var parsed = KeepalivedStateParser.ParseStateFile(text).Value!;
+            Assert.Equal(VrrpState.Master, parsed.State);
+            Assert.Equal("VI_1", parsed.Instance);
+            Assert.Equal(90, parsed.Priority);
+            Assert.NotNull(parsed.At);
+            Assert.InRange(parsed.At!.Value, before, DateTimeOffset.UtcNow.AddSeconds(5));
 
             var marker = Path.Combine(dir.FullName, "pwned");
             var r2 = await Tool.RunAsync(path, ["INSTANCE", $"$(touch {marker})", "BOGUS;reboot", "1x"]);
             Assert.Equal(0, r2.ExitCode);
             Assert.False(File.Exists(marker));
-            state = File.ReadAllLines(paths.StateFile).ToDictionary(l => l.Split('=')[0], l => l.Split('=', 2)[1]);
-            Assert.Equal("UNKNOWN", state["state"]);
-            Assert.Equal("0", state["priority"]);
-            Assert.DoesNotContain(" ", state["instance"], StringComparison.Ordinal);
+            text = File.ReadAllText(paths.StateFile);
+            Assert.StartsWith("STATE=UNKNOWN INSTANCE=", text, StringComparison.Ordinal);
+            Assert.Contains(" PRIORITY=0 ", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("$(", text, StringComparison.Ordinal);
+            Assert.Equal(VrrpState.Unknown, KeepalivedStateParser.ParseStateFile(text).Value?.State ?? VrrpState.Unknown);
 
             var log = File.ReadAllLines(paths.LogFile);
             Assert.Equal(2, log.Length);

@@ -32,6 +32,15 @@ public sealed class RemoteCommandTests
     }
 
     [Fact]
+    public void Login_user_commands_skip_sudo()
+    {
+        var cmd = RemoteCommand.Exec("id", "-un").AsLoginUser();
+
+        Assert.Equal("id -un", cmd.Render(PrivilegeMode.Sudo));
+        Assert.Equal("timeout --signal=TERM --kill-after=5 3 id -un", cmd.Render(PrivilegeMode.Sudo, TimeSpan.FromSeconds(3)));
+    }
+
+    [Fact]
     public void Timeout_sits_inside_sudo_and_outside_runuser()
     {
         var cmd = RemoteCommand.Exec("sleep", "30").AsUser("postgres");

@@ -46,6 +46,31 @@ public abstract class MigrationTests(IStoreHarness harness) : StoreTestBase(harn
     }
 
     [Fact]
+    public async Task A_failing_script_throws_a_clear_exception_and_leaves_nothing_half_applied()
+    {
+        var fresh = await Harness.CreateStoreAsync(Ct);
+        await using var services = BuildServices(fresh);
+        await using (var connection = await services.GetRequiredService<IStoreConnectionFactory>().OpenAsync(Ct))
+        {
+            // A table in the way makes the first script fail part-way through.
+            await connection.ExecuteAsync(new CommandDefinition("CREATE TABLE users (id integer)", cancellationToken: Ct));
+        }
+
+        var ex = await Assert.ThrowsAsync<StoreMigrationException>(() => services.GetRequiredService<StoreMigrator>().MigrateAsync(Ct));
+
+        Assert.EndsWith("0001_initial.sql", ex.ScriptName, StringComparison.Ordinal);
+        Assert.Contains("0001_initial.sql", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("users", ex.Message, StringComparison.Ordinal);
+        Assert.NotNull(ex.InnerException);
+        await using var check = await services.GetRequiredService<IStoreConnectionFactory>().OpenAsync(Ct);
+        var clustersSql = Harness.Kind == StoreKind.Sqlite
+            ? "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'clusters'"
+            : "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name = 'clusters'";
+        // The script's earlier statements (clusters, nodes, secrets come before users) were rolled back.
+        Assert.Equal(0L, await check.ExecuteScalarAsync<long>(new CommandDefinition(clustersSql, cancellationToken: Ct)));
+    }
+
+    [Fact]
     public void Both_dialects_carry_the_same_script_names()
     {
         static IEnumerable<string> Names(StoreKind kind) =>

@@ -205,7 +205,9 @@ public sealed class StorePostgresFixture : IAsyncLifetime
         await using (var connection = new NpgsqlConnection(AdminConnectionString))
         {
             await connection.OpenAsync(ct);
-            await using var cmd = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
+            // FILE_COPY (15+) skips WAL-logging the template's pages: about twice as fast with fsync off.
+            var strategy = connection.PostgreSqlVersion.Major >= 15 ? " STRATEGY = FILE_COPY" : "";
+            await using var cmd = new NpgsqlCommand($"CREATE DATABASE {name}{strategy}", connection);
             await cmd.ExecuteNonQueryAsync(ct);
         }
 

@@ -8,7 +8,7 @@ namespace PgHaConsole.IntegrationTests.Store;
 public abstract class UserStoreTests(IStoreHarness harness) : StoreTestBase(harness)
 {
     /// <summary>A real UserManager over the Dapper store, wired as the web app does it.</summary>
-    private async Task<(ServiceProvider Provider, UserManager<ConsoleUser> Users)> IdentityAsync()
+    private (ServiceProvider Provider, UserManager<ConsoleUser> Users) Identity()
     {
         var services = new ServiceCollection()
             .AddLogging()
@@ -20,14 +20,13 @@ public abstract class UserStoreTests(IStoreHarness harness) : StoreTestBase(harn
             })
             .AddUserStore<ConsoleUserStore>();
         var provider = services.BuildServiceProvider();
-        await Task.CompletedTask;
         return (provider, provider.GetRequiredService<UserManager<ConsoleUser>>());
     }
 
     [Fact]
     public async Task Create_find_and_check_password_through_UserManager()
     {
-        var (provider, users) = await IdentityAsync();
+        var (provider, users) = Identity();
         await using var _ = provider;
         Assert.Equal(0, await Get<IUserRepository>().CountAsync(Ct));
 
@@ -56,7 +55,7 @@ public abstract class UserStoreTests(IStoreHarness harness) : StoreTestBase(harn
     [Fact]
     public async Task Duplicate_user_name_fails_case_insensitively()
     {
-        var (provider, users) = await IdentityAsync();
+        var (provider, users) = Identity();
         await using var _ = provider;
         Assert.True((await users.CreateAsync(new ConsoleUser { UserName = "bob" }, "Long-enough-pw-1")).Succeeded);
 
@@ -70,7 +69,7 @@ public abstract class UserStoreTests(IStoreHarness harness) : StoreTestBase(harn
     [Fact]
     public async Task Roles_follow_the_hierarchy()
     {
-        var (provider, users) = await IdentityAsync();
+        var (provider, users) = Identity();
         await using var _ = provider;
         var viewer = new ConsoleUser { UserName = "vera" };
         var op = new ConsoleUser { UserName = "otto", Role = ConsoleRoles.Operator };

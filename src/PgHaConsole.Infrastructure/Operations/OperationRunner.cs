@@ -1,0 +1,364 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using PgHaConsole.Core.Model;
+using PgHaConsole.Core.Operations;
+using PgHaConsole.Core.Shell;
+
+namespace PgHaConsole.Infrastructure.Operations;
+
+/// <summary>What the caller (a Hangfire job, a test) gives a run besides the operation's id and definition.</summary>
+public sealed record OperationRunContext
+{
+    public required ClusterSpec Cluster { get; init; }
+
+    /// <summary>Every secret of the cluster registered: every log line, message and error goes through it.</summary>
+    public required SecretMasker Masker { get; init; }
+
+    public required IServiceProvider Services { get; init; }
+
+    /// <summary>
+    /// Cancelled when the console is shutting down. A cancellation seen while this is cancelled leaves the operation
+    /// Interrupted with its lock kept (the operator decides); any other cancellation is the operator's: Cancelled.
+    /// </summary>
+    public CancellationToken ApplicationStopping { get; init; }
+}
+
+/// <summary>
+/// Executes any operation step by step and journals every state change and log line. A run with the id of an
+/// operation already partly done is a resume: completed (Succeeded or Skipped) steps are not redone.
+/// </summary>
+public sealed partial class OperationRunner
+{
+    private const int LogBatch = 500;
+
+    private readonly IOperationJournal _journal;
+    private readonly IClusterLock _lock;
+    private readonly OperationLogStore _logStore;
+    private readonly TimeProvider _time;
+    private readonly ILogger<OperationRunner> _logger;
+
+    public OperationRunner(IOperationJournal journal, IClusterLock clusterLock, OperationLogStore logStore, TimeProvider time, ILogger<OperationRunner> logger)
+    {
+        _journal = journal;
+        _lock = clusterLock;
+        _logStore = logStore;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>
+    /// Runs (or resumes) the operation; returns its final status. Throws <see cref="ClusterLockedException"/> (nothing
+    /// run, operation unchanged) when another operation holds the cluster. The lock is released when the operation
+    /// ends Succeeded, Failed or Cancelled, and kept when it ends Interrupted.
+    /// </summary>
+    public async Task<OperationStatus> RunAsync(Guid operationId, OperationDefinition definition, OperationRunContext context, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        ArgumentNullException.ThrowIfNull(context);
+
+        var operation = await _journal.GetAsync(operationId, ct)
+            ?? throw new InvalidOperationException($"The operation {operationId} does not exist.");
+        EnsureMatches(operation, definition);
+        if (operation.Status == OperationStatus.Succeeded)
+        {
+            return OperationStatus.Succeeded;
+        }
+
+        await _lock.AcquireAsync(operation.ClusterId, operationId, ct);
+
+        try
+        {
+            return await RunLockedAsync(operation, definition, context, ct);
+        }
+        finally
+        {
+            // Also on an unexpected error (the store went away): watchers must not wait forever.
+            _logStore.Complete(operationId);
+        }
+    }
+
+    private async Task<OperationStatus> RunLockedAsync(OperationRecord operation, OperationDefinition definition, OperationRunContext context, CancellationToken ct)
+    {
+        var operationId = operation.Id;
+        await using var sink = new LogSink(this, operationId, definition, context.Masker, await _journal.GetLastLogSeqAsync(operationId, ct));
+        var stepContext = new StepContext(operationId, context, sink, ct);
+        var status = OperationStatus.Failed;
+        string? error = null;
+        var current = 0;
+        try
+        {
+            await _journal.SetOperationStatusAsync(operationId, OperationStatus.Running, null, ct);
+            LogRunning(_logger, definition.Kind, operationId);
+            for (var i = 0; i < definition.Steps.Count; i++)
+            {
+                var ordinal = i + 1;
+                var step = definition.Steps[i];
+                if (operation.Steps[i].Status.IsComplete())
+                {
+                    sink.Write(ordinal, null, LogStream.Info, $"Step {ordinal} ({step.Name}) was completed by an earlier run; not redone.");
+                    continue;
+                }
+
+                current = ordinal;
+                ct.ThrowIfCancellationRequested();
+                var (ok, message) = await RunStepAsync(ordinal, step, stepContext, sink, ct);
+                if (!ok)
+                {
+                    error = $"Step {ordinal} ({step.Name}) failed: {message}";
+                    status = OperationStatus.Failed;
+                    break;
+                }
+
+                current = 0;
+            }
+
+            if (error is null)
+            {
+                status = OperationStatus.Succeeded;
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            var stopping = context.ApplicationStopping.IsCancellationRequested;
+            status = stopping ? OperationStatus.Interrupted : OperationStatus.Cancelled;
+            var where = current > 0 ? $" at step {current} ({definition.Steps[current - 1].Name})" : "";
+            error = stopping ? $"Interrupted{where}: the console stopped." : $"Cancelled{where}.";
+            if (current > 0 && !stopping)
+            {
+                await _journal.SetStepStatusAsync(operationId, current, StepStatus.Failed, "Cancelled.", CancellationToken.None);
+            }
+        }
+        finally
+        {
+            // Lines first, then the status, then the log store: a watcher that sees the finished status finds every
+            // line in the journal.
+            await sink.FlushAsync();
+        }
+
+        var masked = error is null ? null : context.Masker.Apply(error);
+        if (masked is not null)
+        {
+            sink.Write(current == 0 ? null : current, null, LogStream.Info, masked);
+            await sink.FlushAsync();
+        }
+
+        // Not the caller's token: the outcome must be journaled even when the run was cancelled.
+        await _journal.SetOperationStatusAsync(operationId, status, masked, CancellationToken.None);
+        if (status != OperationStatus.Interrupted)
+        {
+            await _lock.ReleaseAsync(operation.ClusterId, operationId, CancellationToken.None);
+        }
+
+        LogFinished(_logger, definition.Kind, operationId, status);
+        return status;
+    }
+
+    private async Task<(bool Ok, string Message)> RunStepAsync(int ordinal, IOperationStep step, StepContext context, LogSink sink, CancellationToken ct)
+    {
+        var masker = context.Masker;
+        await _journal.SetStepStatusAsync(context.OperationId, ordinal, StepStatus.Running, null, ct);
+        sink.Write(ordinal, null, LogStream.Info, $"Step {ordinal} ({step.Name}): {step.Description}");
+        string? failure;
+        try
+        {
+            var check = await step.CheckAsync(context);
+            if (check.AlreadyDone)
+            {
+                var reason = masker.Apply(check.Reason);
+                sink.Write(ordinal, null, LogStream.Info, $"Already done: {reason}");
+                await _journal.SetStepStatusAsync(context.OperationId, ordinal, StepStatus.Skipped, reason, ct);
+                return (true, reason);
+            }
+
+            sink.Write(ordinal, null, LogStream.Info, $"To do: {masker.Apply(check.Reason)}");
+            await step.RunAsync(context);
+            var verification = await step.VerifyAsync(context);
+            var verdict = masker.Apply(verification.Reason);
+            if (verification.Ok)
+            {
+                sink.Write(ordinal, null, LogStream.Info, $"Verified: {verdict}");
+                await _journal.SetStepStatusAsync(context.OperationId, ordinal, StepStatus.Succeeded, verdict, ct);
+                return (true, verdict);
+            }
+
+            failure = $"verification failed: {verdict}";
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            // The step's own failure (a command's error, a timeout of its own): journaled, masked; never rethrown, so
+            // the operation ends Failed with its lock released and can be resumed at this step after a fix.
+            failure = masker.Apply(ex.Message);
+            LogStepFailed(_logger, ex.GetType().Name, step.Name, context.OperationId);
+        }
+
+        sink.Write(ordinal, null, LogStream.Stderr, $"Failed: {failure}");
+        await _journal.SetStepStatusAsync(context.OperationId, ordinal, StepStatus.Failed, failure, CancellationToken.None);
+        return (false, failure);
+    }
+
+    private static void EnsureMatches(OperationRecord operation, OperationDefinition definition)
+    {
+        // A resume with another definition would skip the wrong steps.
+        if (!string.Equals(operation.Kind, definition.Kind, StringComparison.Ordinal)
+            || !operation.Steps.Select(s => s.Name).SequenceEqual(definition.StepNames, StringComparer.Ordinal))
+        {
+            throw new InvalidOperationException(
+                $"The operation {operation.Id} was created as '{operation.Kind}' with steps [{string.Join(", ", operation.Steps.Select(s => s.Name))}], "
+                + $"not '{definition.Kind}' with [{string.Join(", ", definition.StepNames)}].");
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Running {Kind} operation {OperationId}")]
+    private static partial void LogRunning(ILogger logger, string kind, Guid operationId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Kind} operation {OperationId} ended {Status}")]
+    private static partial void LogFinished(ILogger logger, string kind, Guid operationId, OperationStatus status);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Step {Step} of operation {OperationId} threw {ExceptionType}")]
+    private static partial void LogStepFailed(ILogger logger, string exceptionType, string step, Guid operationId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not journal {Count} log lines of operation {OperationId}")]
+    private static partial void LogJournalFailed(ILogger logger, Exception exception, int count, Guid operationId);
+
+    private sealed class StepContext(Guid operationId, OperationRunContext run, LogSink sink, CancellationToken ct) : IOperationContext
+    {
+        public Guid OperationId => operationId;
+
+        public ClusterSpec Cluster => run.Cluster;
+
+        public CancellationToken CancellationToken => ct;
+
+        public SecretMasker Masker => run.Masker;
+
+        public IServiceProvider Services => run.Services;
+
+        public void Log(string stepName, string? host, LogStream stream, string line) => sink.Write(stepName, host, stream, line);
+    }
+
+    /// <summary>
+    /// Masks, numbers and publishes lines at once (live view), and journals them in batches in the background: steps log
+    /// from SSH callbacks that must not wait for the store.
+    /// </summary>
+    private sealed class LogSink : IAsyncDisposable
+    {
+        private readonly OperationRunner _owner;
+        private readonly Guid _operationId;
+        private readonly OperationDefinition _definition;
+        private readonly SecretMasker _masker;
+        private readonly Lock _gate = new();
+        private readonly Channel<OperationLogLine> _pending = Channel.CreateUnbounded<OperationLogLine>(new UnboundedChannelOptions { SingleReader = true });
+        private readonly Task _writer;
+        private long _seq;
+
+        public LogSink(OperationRunner owner, Guid operationId, OperationDefinition definition, SecretMasker masker, long lastSeq)
+        {
+            _owner = owner;
+            _operationId = operationId;
+            _definition = definition;
+            _masker = masker;
+            _seq = lastSeq;
+            _writer = Task.Run(WriteLoopAsync);
+        }
+
+        public void Write(string stepName, string? host, LogStream stream, string text)
+        {
+            var ordinal = _definition.OrdinalOf(stepName);
+            Write(ordinal == 0 ? null : ordinal, host, stream, text);
+        }
+
+        public void Write(int? step, string? host, LogStream stream, string text)
+        {
+            // Mask the whole text before splitting it, so a secret that spans a line break is still found.
+            var masked = _masker.Apply(text ?? "");
+            var maskedHost = host is null ? null : _masker.Apply(host);
+            var at = _owner._time.GetUtcNow();
+            foreach (var raw in masked.Split('\n'))
+            {
+                var line = raw.TrimEnd('\r');
+                lock (_gate)
+                {
+                    // Numbering and publishing under one lock keeps the live order equal to the journal's.
+                    var entry = new OperationLogLine(++_seq, at, step, maskedHost, stream, line);
+                    _owner._logStore.Publish(_operationId, entry);
+                    _pending.Writer.TryWrite(entry);
+                }
+            }
+        }
+
+        /// <summary>Waits until every line written so far is journaled.</summary>
+        public async Task FlushAsync()
+        {
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_gate)
+            {
+                _flushes.Enqueue((_seq, done));
+                _pending.Writer.TryWrite(FlushSentinel);
+            }
+
+            await done.Task;
+        }
+
+        private static readonly OperationLogLine FlushSentinel = new(-1, default, null, null, LogStream.Info, "");
+
+        private readonly Queue<(long Seq, TaskCompletionSource Done)> _flushes = new();
+
+        private async Task WriteLoopAsync()
+        {
+            var batch = new List<OperationLogLine>(LogBatch);
+            var reader = _pending.Reader;
+            while (await reader.WaitToReadAsync(CancellationToken.None))
+            {
+                var flush = false;
+                while (batch.Count < LogBatch && reader.TryRead(out var line))
+                {
+                    if (ReferenceEquals(line, FlushSentinel))
+                    {
+                        flush = true;
+                        break;
+                    }
+
+                    batch.Add(line);
+                }
+
+                if (batch.Count > 0)
+                {
+                    try
+                    {
+                        // Not cancellable: lines of a cancelled run are still worth keeping.
+                        await _owner._journal.AppendLogAsync(_operationId, batch, CancellationToken.None);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        LogJournalFailed(_owner._logger, ex, batch.Count, _operationId);
+                    }
+
+                    batch.Clear();
+                }
+
+                if (flush)
+                {
+                    lock (_gate)
+                    {
+                        if (_flushes.Count > 0)
+                        {
+                            _flushes.Dequeue().Done.TrySetResult();
+                        }
+                    }
+                }
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _pending.Writer.TryComplete();
+            await _writer;
+            lock (_gate)
+            {
+                while (_flushes.Count > 0)
+                {
+                    _flushes.Dequeue().Done.TrySetResult();
+                }
+            }
+        }
+    }
+}

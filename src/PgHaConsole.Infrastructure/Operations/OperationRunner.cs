@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using PgHaConsole.Core.Model;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Core.Shell;
+using PgHaConsole.Infrastructure.Store;
 
 namespace PgHaConsole.Infrastructure.Operations;
 
@@ -271,7 +272,8 @@ public sealed partial class OperationRunner
             // Mask the whole text before splitting it, so a secret that spans a line break is still found.
             var masked = _masker.Apply(text ?? "");
             var maskedHost = host is null ? null : _masker.Apply(host);
-            var at = _owner._time.GetUtcNow();
+            // Milliseconds, as the store keeps them: a line read live equals the same line read back from the journal.
+            var at = StoreTypeHandlers.ToStoreTime(_owner._time.GetUtcNow());
             foreach (var raw in masked.Split('\n'))
             {
                 var line = raw.TrimEnd('\r');

@@ -12,22 +12,35 @@ namespace PgHaConsole.Infrastructure.Store;
 /// </summary>
 public static class StoreTypeHandlers
 {
-    private static int s_registered;
+    private static readonly Lock Gate = new();
+    private static volatile bool s_registered;
 
+    /// <summary>Idempotent and thread-safe: no caller returns before the handlers are in place.</summary>
     public static void Register()
     {
-        if (Interlocked.Exchange(ref s_registered, 1) == 1)
+        if (s_registered)
         {
             return;
         }
 
-        // Dapper maps Guid and DateTimeOffset itself unless their built-in type map entries are removed.
-        SqlMapper.RemoveTypeMap(typeof(Guid));
-        SqlMapper.RemoveTypeMap(typeof(Guid?));
-        SqlMapper.RemoveTypeMap(typeof(DateTimeOffset));
-        SqlMapper.RemoveTypeMap(typeof(DateTimeOffset?));
-        SqlMapper.AddTypeHandler(new GuidHandler());
-        SqlMapper.AddTypeHandler(new DateTimeOffsetHandler());
+        // A lock, not a flag swap: a second caller must wait until registration is complete, or its first query
+        // would run (and Dapper would cache its plan) without the handlers.
+        lock (Gate)
+        {
+            if (s_registered)
+            {
+                return;
+            }
+
+            // Dapper maps Guid and DateTimeOffset itself unless their built-in type map entries are removed.
+            SqlMapper.RemoveTypeMap(typeof(Guid));
+            SqlMapper.RemoveTypeMap(typeof(Guid?));
+            SqlMapper.RemoveTypeMap(typeof(DateTimeOffset));
+            SqlMapper.RemoveTypeMap(typeof(DateTimeOffset?));
+            SqlMapper.AddTypeHandler(new GuidHandler());
+            SqlMapper.AddTypeHandler(new DateTimeOffsetHandler());
+            s_registered = true;
+        }
     }
 
     /// <summary>Truncates to whole milliseconds in UTC: what SQLite keeps, so both dialects return the same instant.</summary>

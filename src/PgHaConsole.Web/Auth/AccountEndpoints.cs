@@ -31,7 +31,8 @@ public static class AccountEndpoints
     {
         var target = SafeReturnUrl(returnUrl);
         var user = string.IsNullOrWhiteSpace(username) ? null : await users.FindByNameAsync(username.Trim());
-        if (user is null || string.IsNullOrEmpty(password) || !await users.CheckPasswordAsync(user, password))
+        // A disabled user is refused like a wrong password: Identity does not check the flag by itself.
+        if (user is null || user.Disabled || string.IsNullOrEmpty(password) || !await users.CheckPasswordAsync(user, password))
         {
             await audit.WriteAsync(username ?? "(none)", "auth.signin", null, username ?? "", "failed", "wrong user name or password", http.RequestAborted);
             return Results.LocalRedirect($"/account/login?error=1&returnUrl={Uri.EscapeDataString(target)}");

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using PgHaConsole.Core.Model;
 using PgHaConsole.Core.Operations;
@@ -25,11 +26,18 @@ public abstract class OperationRunnerTests(IStoreHarness harness) : StoreTestBas
     private async Task InitAsync()
     {
         _cluster = (await Get<IClusterRepository>().AddAsync(NewCluster(), NewClusterSecrets(), new Dictionary<Guid, NodeSecrets>(), Ct)).Spec;
-        var factory = Get<IStoreConnectionFactory>();
-        _journal = new OperationJournal(factory, Time);
-        _lock = new ClusterLock(factory, Time);
-        _logs = new OperationLogStore(_journal);
-        _runner = new OperationRunner(_journal, _lock, _logs, Time, NullLogger<OperationRunner>.Instance);
+        // Through the registration the console uses, so a missing or mis-scoped service shows here.
+        var operations = new ServiceCollection()
+            .AddSingleton<TimeProvider>(Time)
+            .AddSingleton(Get<IStoreConnectionFactory>())
+            .AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>))
+            .AddPgHaConsoleOperations()
+            .BuildServiceProvider();
+        _journal = operations.GetRequiredService<IOperationJournal>();
+        _lock = operations.GetRequiredService<IClusterLock>();
+        _logs = operations.GetRequiredService<OperationLogStore>();
+        _runner = operations.GetRequiredService<OperationRunner>();
+        Assert.Same(_logs, operations.GetRequiredService<OperationLogStore>());
     }
 
     private OperationRunContext Context(CancellationToken stopping = default) => new()

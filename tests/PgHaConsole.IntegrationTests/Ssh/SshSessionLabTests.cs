@@ -21,7 +21,23 @@ public sealed class SshSessionLabTests(LabFixture lab) : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    public async Task DisposeAsync() => await _pool.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _pool.DisposeAsync();
+        foreach (var key in _keys)
+        {
+            Directory.Delete(Path.GetDirectoryName(key)!, recursive: true);
+        }
+    }
+
+    private readonly List<string> _keys = [];
+
+    private async Task<string> KeyAsync(string passphrase = "")
+    {
+        var key = await NewKeyAsync(passphrase);
+        _keys.Add(key);
+        return key;
+    }
 
     [Theory]
     [InlineData("pg1")]
@@ -265,7 +281,7 @@ public sealed class SshSessionLabTests(LabFixture lab) : IAsyncLifetime
     [Fact]
     public async Task A_wrong_key_gives_a_clear_authentication_error()
     {
-        var key = await NewKeyAsync();
+        var key = await KeyAsync();
         var target = lab.Target("pg1") with { PrivateKeyPath = key };
 
         var ex = await Assert.ThrowsAsync<SshAuthenticationFailedException>(() => _pool.GetSession(target).RunAsync(RemoteCommand.Exec("true")));
@@ -290,7 +306,7 @@ public sealed class SshSessionLabTests(LabFixture lab) : IAsyncLifetime
     [Fact]
     public async Task An_encrypted_key_with_a_wrong_or_missing_passphrase_is_reported_as_such()
     {
-        var key = await NewKeyAsync("right-passphrase");
+        var key = await KeyAsync("right-passphrase");
         var wrong = lab.Target("pg1") with { PrivateKeyPath = key, Passphrase = "wrong-passphrase" };
         var missing = lab.Target("pg1") with { PrivateKeyPath = key };
 
@@ -312,7 +328,11 @@ public sealed class SshSessionLabTests(LabFixture lab) : IAsyncLifetime
         var refused = await Assert.ThrowsAsync<SshUnreachableException>(() => _pool.GetSession(closedPort).RunAsync(RemoteCommand.Exec("true")));
         var silent = await Assert.ThrowsAsync<SshUnreachableException>(() => _pool.GetSession(silentHost).RunAsync(RemoteCommand.Exec("true")));
 
+        var probe = await Assert.ThrowsAsync<SshUnreachableException>(() => _pool.ProbeHostKeyAsync(closedPort, CancellationToken.None));
+
+        Assert.Contains("connection refused", refused.Message, StringComparison.Ordinal);
         Assert.Contains("198.18.4.247:2", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("198.18.4.247:2", probe.Message, StringComparison.Ordinal);
         Assert.Contains("198.18.4.249", silent.Message, StringComparison.Ordinal);
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(15), $"took {sw.Elapsed}");
     }

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace PgHaConsole.IntegrationTests.Infrastructure;
+namespace PgHaConsole.IntegrationTests.Ssh;
 
 /// <summary>Keeps every formatted log line (message and exception) so tests can search them for secrets.</summary>
 public sealed class CollectingLoggerProvider : ILoggerProvider

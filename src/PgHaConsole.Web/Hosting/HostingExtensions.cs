@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
 using PgHaConsole.Infrastructure.Identity;
+using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Secrets;
 using PgHaConsole.Infrastructure.Ssh;
 using PgHaConsole.Infrastructure.Store;
@@ -97,6 +98,7 @@ public static class HostingExtensions
         services.AddHangfireServer(o => o.SchedulePollingInterval = TimeSpan.FromSeconds(1));
 
         services.AddSshLayer();
+        services.AddPgHaConsoleOperations();
         services.AddApplicationServices();
         return builder;
     }
@@ -131,6 +133,14 @@ public static class HostingExtensions
     public static async Task PrepareStoreAsync(this WebApplication app)
     {
         await app.Services.GetRequiredService<StoreMigrator>().MigrateAsync(CancellationToken.None);
+        // An operation that was running when the console stopped is shown as interrupted (its cluster lock kept)
+        // for the operator to resume or roll back; nothing is re-run blindly.
+        var interrupted = await app.Services.GetRequiredService<IOperationJournal>().MarkInterruptedAsync(CancellationToken.None);
+        if (interrupted.Count > 0)
+        {
+            app.Logger.LogWarning("{Count} operation(s) were interrupted by the last stop of the console", interrupted.Count);
+        }
+
         await using var scope = app.Services.CreateAsyncScope();
         await scope.ServiceProvider.GetRequiredService<FirstAdminService>().BootstrapFromConfigurationAsync(CancellationToken.None);
     }

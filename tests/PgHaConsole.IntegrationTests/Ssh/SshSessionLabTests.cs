@@ -1,3 +1,4 @@
+using PgHaConsole.Core.Tests.Shell;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;

@@ -4,11 +4,14 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
+using PgHaConsole.Infrastructure.History;
 using PgHaConsole.Infrastructure.Identity;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Secrets;
+using PgHaConsole.Infrastructure.Setup;
 using PgHaConsole.Infrastructure.Ssh;
 using PgHaConsole.Infrastructure.Store;
+using PgHaConsole.Infrastructure.Topology;
 using PgHaConsole.Web.Api;
 using PgHaConsole.Web.Auth;
 using PgHaConsole.Web.Components;
@@ -99,6 +102,9 @@ public static class HostingExtensions
 
         services.AddSshLayer();
         services.AddPgHaConsoleOperations();
+        services.AddPgHaConsoleSetup();
+        services.AddPgHaConsoleTopology();
+        services.AddPgHaConsoleHistory();
         services.AddApplicationServices();
         return builder;
     }
@@ -162,6 +168,9 @@ public static class HostingExtensions
         app.MapOpenApi().RequireAuthorization(AuthPolicies.Viewer);
         app.MapAccountEndpoints();
         app.MapConsoleApi();
+        app.MapOperationsApi();
+        app.MapTopologyApi();
+        app.MapHistoryApi();
         app.MapHub<Hubs.OperationsHub>(Hubs.OperationsHub.Path);
         app.MapHangfireDashboardWithAuthorizationPolicy(AuthPolicies.Admin, "/hangfire");
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();

@@ -31,6 +31,12 @@ public static class LabTopology
         ("/data10", "data10"),
         ("/etc/keepalived", "etc-keepalived"),
         ("/etc/haproxy", "etc-haproxy"),
+
+        // The console writes net.ipv4.ip_nonlocal_bind here; each host keeps its own, the machine's stays untouched.
+        ("/etc/sysctl.d", "etc-sysctl.d"),
+
+        // root's home: a host of its own, not this machine's (whose shell start-up files would run in every SSH command).
+        ("/root", "root-home"),
     ];
 
     public static IReadOnlyList<LabHostDefinition> Hosts { get; } =

@@ -22,6 +22,8 @@ chmod 2775 /run/postgresql
 mount --bind "$hostdir/data10" /data10
 mount --bind "$hostdir/etc-keepalived" /etc/keepalived
 mount --bind "$hostdir/etc-haproxy" /etc/haproxy
+mount --bind "$hostdir/etc-sysctl.d" /etc/sysctl.d
+mount --bind "$hostdir/root-home" /root
 
 # exec keeps this PID, so the pid file names the sshd that holds the host's namespaces.
 echo $$ >"$pidfile"

@@ -1,1 +1,25 @@
-Console.WriteLine("no benchmarks yet");
+using PgHaConsole.Benchmarks;
+
+// A small dispatcher: `dotnet run --project tests/PgHaConsole.Benchmarks -- <name> [options]`.
+var benchmarks = new Dictionary<string, (string Description, Func<string[], Task<int>> Run)>(StringComparer.OrdinalIgnoreCase)
+{
+    ["topology-poll"] = ("poll N logical clusters every 2 s for S seconds; print CPU share and memory [--clusters 50] [--seconds 60] [--unreachable]", TopologyPollBenchmark.RunAsync),
+};
+
+if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var benchmark))
+{
+    if (args.Length > 0)
+    {
+        Console.Error.WriteLine($"Unknown benchmark '{args[0]}'.");
+    }
+
+    Console.WriteLine("Available benchmarks:");
+    foreach (var (name, (description, _)) in benchmarks.OrderBy(b => b.Key, StringComparer.Ordinal))
+    {
+        Console.WriteLine($"  {name,-18} {description}");
+    }
+
+    return args.Length == 0 ? 0 : 2;
+}
+
+return await benchmark.Run(args[1..]);

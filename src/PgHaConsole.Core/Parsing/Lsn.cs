@@ -1,5 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace PgHaConsole.Core.Parsing;
 
@@ -7,6 +9,7 @@ namespace PgHaConsole.Core.Parsing;
 /// A PostgreSQL WAL location (pg_lsn): 64 bits written as two hexadecimal halves, <c>"0/3000148"</c>.
 /// Subtracting two locations gives the distance in bytes, which is what lag is measured in.
 /// </summary>
+[JsonConverter(typeof(LsnJsonConverter))]
 public readonly record struct Lsn(ulong Value) : IComparable<Lsn>, IComparable
 {
     /// <summary>The invalid location <c>0/0</c> (PostgreSQL's InvalidXLogRecPtr).</summary>
@@ -73,4 +76,19 @@ public readonly record struct Lsn(ulong Value) : IComparable<Lsn>, IComparable
     /// <summary>PostgreSQL's own spelling: upper-case hex, no leading zeros, <c>"0/3000148"</c>.</summary>
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture, $"{(uint)(Value >> 32):X}/{(uint)Value:X}");
+}
+
+/// <summary>Writes an <see cref="Lsn"/> as PostgreSQL spells it (<c>"0/3000148"</c>) and reads it back.</summary>
+public sealed class LsnJsonConverter : JsonConverter<Lsn>
+{
+    public override Lsn Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        reader.TokenType == JsonTokenType.String && Lsn.TryParse(reader.GetString(), out var lsn)
+            ? lsn
+            : throw new JsonException("Expected a PostgreSQL LSN such as \"0/3000148\".");
+
+    public override void Write(Utf8JsonWriter writer, Lsn value, JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStringValue(value.ToString());
+    }
 }

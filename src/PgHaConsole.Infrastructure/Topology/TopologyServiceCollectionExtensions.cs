@@ -1,12 +1,25 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace PgHaConsole.Infrastructure.Topology;
 
 public static class TopologyServiceCollectionExtensions
 {
-    /// <summary>Registers the topology prober (hosted service) and <see cref="ITopologyMonitor"/>.</summary>
+    /// <summary>
+    /// Registers the topology prober: <see cref="TopologyOptions"/> (section <c>PgHaConsole:Topology</c>),
+    /// <see cref="INodeProber"/>, and <see cref="TopologyMonitor"/> as both <see cref="ITopologyMonitor"/> and the
+    /// hosted service that polls. Needs the store and the SSH layer.
+    /// </summary>
     public static IServiceCollection AddPgHaConsoleTopology(this IServiceCollection services)
     {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOptions<TopologyOptions>().BindConfiguration(TopologyOptions.SectionName);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<NodeProber>();
+        services.TryAddSingleton<INodeProber>(sp => sp.GetRequiredService<NodeProber>());
+        services.TryAddSingleton<TopologyMonitor>();
+        services.TryAddSingleton<ITopologyMonitor>(sp => sp.GetRequiredService<TopologyMonitor>());
+        services.AddHostedService(sp => sp.GetRequiredService<TopologyMonitor>());
         return services;
     }
 }

@@ -113,7 +113,7 @@ public static class HostingExtensions
     {
         var path = ctx.Request.Path;
         if (path.StartsWithSegments("/api") || path.StartsWithSegments("/hubs") || path.StartsWithSegments("/hangfire")
-            || path.StartsWithSegments("/openapi"))
+            || path.StartsWithSegments("/openapi") || path.StartsWithSegments("/metrics"))
         {
             ctx.Response.StatusCode = status;
             return Task.CompletedTask;

@@ -1,0 +1,141 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using PgHaConsole.Core.History;
+using PgHaConsole.Core.Operations;
+using PgHaConsole.Core.Topology;
+using PgHaConsole.Infrastructure.Operations;
+using PgHaConsole.Infrastructure.Topology;
+
+namespace PgHaConsole.Infrastructure.History;
+
+/// <summary>What one recording did.</summary>
+public sealed record RecordResult(long AtMs, int Samples, int Events, int Notifications, int StaleClusters);
+
+/// <summary>
+/// Takes the latest pictures from <see cref="ITopologyMonitor"/> (never opening connections to the nodes itself) and
+/// records one sample per node on the snapshot grid, the events since the previous picture, the operations started
+/// and finished since, and runs the alert rules. One instance per process; calls are serialized.
+/// </summary>
+public sealed class HealthRecorder
+{
+    /// <summary>How many of a cluster's newest operations are looked at on each recording.</summary>
+    public const int OperationsPerPoll = 5;
+
+    private readonly ITopologyMonitor _monitor;
+    private readonly IHistoryStore _store;
+    private readonly IOperationJournal? _journal;
+    private readonly AlertDispatcher? _alerts;
+    private readonly IOptionsMonitor<HistoryOptions> _options;
+    private readonly ILogger<HealthRecorder> _logger;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Dictionary<Guid, ClusterTopology> _previous = [];
+
+    public HealthRecorder(
+        ITopologyMonitor monitor,
+        IHistoryStore store,
+        IOptionsMonitor<HistoryOptions> options,
+        IOperationJournal? journal = null,
+        AlertDispatcher? alerts = null,
+        ILogger<HealthRecorder>? logger = null)
+    {
+        _monitor = monitor;
+        _store = store;
+        _options = options;
+        _journal = journal;
+        _alerts = alerts;
+        _logger = logger ?? NullLogger<HealthRecorder>.Instance;
+    }
+
+    public async Task<RecordResult> RecordAsync(DateTimeOffset now, CancellationToken ct)
+    {
+        var options = _options.CurrentValue;
+        var interval = (long)options.SnapshotInterval.TotalMilliseconds;
+        // Snapped to the grid: samples stay evenly spaced however late the job starts, and a job that runs twice in
+        // one slot writes the same key (ignored) instead of a second sample.
+        var atMs = now.ToUnixTimeMilliseconds() / interval * interval;
+
+        await _gate.WaitAsync(ct);
+        try
+        {
+            var samples = new List<HealthSample>();
+            var events = new List<HealthEvent>();
+            var notifications = 0;
+            var stale = 0;
+            foreach (var picture in _monitor.GetAll())
+            {
+                if (now - picture.ObservedAt > options.StaleAfter)
+                {
+                    stale++;
+                    _logger.LogWarning("History: the last picture of {Cluster} is from {ObservedAt}, not recorded", picture.ClusterName, picture.ObservedAt);
+                    continue;
+                }
+
+                samples.AddRange(picture.Nodes.Select(n => HealthSample.From(picture.ClusterId, n, atMs)));
+                _previous.TryGetValue(picture.ClusterId, out var previous);
+                if (!ReferenceEquals(previous, picture))
+                {
+                    events.AddRange(EventDeriver.Derive(previous, picture));
+                    _previous[picture.ClusterId] = picture;
+                }
+
+                if (_alerts is not null)
+                {
+                    notifications += (await _alerts.EvaluateAsync(picture, now, ct)).Count;
+                }
+
+                if (_journal is not null)
+                {
+                    events.AddRange(await OperationEventsAsync(picture.ClusterId, now - options.EventRetention, ct));
+                }
+            }
+
+            await _store.InsertSamplesAsync(samples, ct);
+            var written = await _store.InsertEventsAsync(events, ct);
+            return new RecordResult(atMs, samples.Count, written, notifications, stale);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// "Started" and "finished" events of the cluster's newest operations. They are offered on every poll; the store's
+    /// unique index on (cluster, operation, kind) keeps exactly one of each, across restarts too.
+    /// </summary>
+    private async Task<IEnumerable<HealthEvent>> OperationEventsAsync(Guid clusterId, DateTimeOffset notBefore, CancellationToken ct)
+    {
+        var events = new List<HealthEvent>();
+        foreach (var op in await _journal!.ListByClusterAsync(clusterId, OperationsPerPoll, ct))
+        {
+            if (op.Status != OperationStatus.Pending && (op.StartedAt ?? op.CreatedAt) is var started && started >= notBefore)
+            {
+                events.Add(new HealthEvent
+                {
+                    ClusterId = clusterId,
+                    AtMs = started.ToUnixTimeMilliseconds(),
+                    Kind = HealthEventKinds.OperationStarted,
+                    Severity = HealthEventSeverity.Info,
+                    Message = $"Operation {op.Kind} started by {op.RequestedBy}",
+                    OperationId = op.Id,
+                });
+            }
+
+            if (op.Status.IsFinished() && op.FinishedAt is { } finished && finished >= notBefore)
+            {
+                events.Add(new HealthEvent
+                {
+                    ClusterId = clusterId,
+                    AtMs = finished.ToUnixTimeMilliseconds(),
+                    Kind = HealthEventKinds.OperationFinished,
+                    Severity = op.Status == OperationStatus.Succeeded ? HealthEventSeverity.Info : HealthEventSeverity.Warning,
+                    Message = $"Operation {op.Kind} {op.Status.ToString().ToLowerInvariant()}" + (op.Error is null ? "" : ": " + op.Error),
+                    OperationId = op.Id,
+                });
+            }
+        }
+
+        return events;
+    }
+}

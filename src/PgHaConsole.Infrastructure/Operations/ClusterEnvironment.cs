@@ -1,0 +1,147 @@
+using System.Security.Cryptography;
+using PgHaConsole.Core.Model;
+using PgHaConsole.Core.Operations;
+using PgHaConsole.Core.Shell;
+using PgHaConsole.Infrastructure.Ssh;
+using PgHaConsole.Infrastructure.Store;
+
+namespace PgHaConsole.Infrastructure.Operations;
+
+/// <summary>
+/// One cluster as an operation sees it: its spec, its secrets (decrypted, in memory only), a masker that knows every
+/// one of them, and a <see cref="NodeHost"/> per node over the pooled SSH connections. Built once per run by
+/// <see cref="ClusterEnvironmentFactory"/>; steps receive it through their constructor.
+/// </summary>
+public sealed class ClusterEnvironment
+{
+    private readonly IClusterRepository _clusters;
+    private readonly Dictionary<Guid, NodeHost> _hosts = [];
+    private readonly Lock _gate = new();
+
+    internal ClusterEnvironment(StoredCluster stored, ClusterSecrets secrets, IReadOnlyDictionary<Guid, NodeSecrets> nodeSecrets,
+        ISshSessionPool pool, IClusterRepository clusters, TimeProvider time)
+    {
+        Stored = stored;
+        Secrets = secrets;
+        NodeSecrets = nodeSecrets;
+        _clusters = clusters;
+        Time = time;
+        Masker = new SecretMasker([secrets.ReplicationPassword, secrets.MonitorPassword, secrets.VrrpPassword]);
+        foreach (var s in nodeSecrets.Values)
+        {
+            Masker.AddRange([s.Password, s.PrivateKeyPassphrase, s.PrivateKey]);
+        }
+
+        foreach (var node in stored.Spec.Nodes)
+        {
+            var target = SshTarget.FromNode(node, nodeSecrets.GetValueOrDefault(node.Id));
+            _hosts[node.Id] = new NodeHost(this, node, pool.GetSession(target));
+        }
+    }
+
+    public StoredCluster Stored { get; }
+
+    public ClusterSpec Cluster => Stored.Spec;
+
+    public ClusterSecrets Secrets { get; private set; }
+
+    public IReadOnlyDictionary<Guid, NodeSecrets> NodeSecrets { get; }
+
+    /// <summary>Knows every secret of the cluster, and those generated during the run.</summary>
+    public SecretMasker Masker { get; }
+
+    public TimeProvider Time { get; }
+
+    public NodeHost Host(NodeSpec node) => _hosts[node.Id];
+
+    public IEnumerable<NodeHost> Hosts => Cluster.Nodes.Select(n => _hosts[n.Id]);
+
+    /// <summary>
+    /// Returns the secret, generating and storing it (encrypted) first when the cluster has none: a generated password
+    /// is persisted before anything on a host uses it, so a failed run never leaves a role with a password nobody knows.
+    /// </summary>
+    public async Task<string> EnsureSecretAsync(SecretKind kind, CancellationToken ct)
+    {
+        var current = kind switch
+        {
+            SecretKind.Replication => Secrets.ReplicationPassword,
+            SecretKind.Monitor => Secrets.MonitorPassword,
+            _ => Secrets.VrrpPassword,
+        };
+        if (!string.IsNullOrEmpty(current))
+        {
+            return current;
+        }
+
+        // VRRP PASS authentication uses at most 8 characters.
+        var generated = GeneratePassword(kind == SecretKind.Vrrp ? 8 : 32);
+        Masker.Add(generated);
+        var updated = kind switch
+        {
+            SecretKind.Replication => Secrets with { ReplicationPassword = generated },
+            SecretKind.Monitor => Secrets with { MonitorPassword = generated },
+            _ => Secrets with { VrrpPassword = generated },
+        };
+        await _clusters.UpdateAsync(Cluster, updated, null, null, ct);
+        lock (_gate)
+        {
+            Secrets = updated;
+        }
+
+        return generated;
+    }
+
+    /// <summary>Letters and digits only: safe in every file format the console writes (pgpass, keepalived, conninfo).</summary>
+    public static string GeneratePassword(int length)
+    {
+        const string alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+        return RandomNumberGenerator.GetString(alphabet, length);
+    }
+}
+
+public enum SecretKind
+{
+    Replication,
+    Monitor,
+    Vrrp,
+}
+
+/// <summary>Builds a <see cref="ClusterEnvironment"/> from the store.</summary>
+public sealed class ClusterEnvironmentFactory(IClusterRepository clusters, ISshSessionPool pool, TimeProvider time)
+{
+    public async Task<ClusterEnvironment?> CreateAsync(Guid clusterId, CancellationToken ct)
+    {
+        var stored = await clusters.GetAsync(clusterId, ct);
+        if (stored is null)
+        {
+            return null;
+        }
+
+        var secrets = await clusters.GetClusterSecretsAsync(clusterId, ct) ?? new ClusterSecrets();
+        var nodeSecrets = new Dictionary<Guid, NodeSecrets>();
+        foreach (var node in stored.Spec.Nodes)
+        {
+            nodeSecrets[node.Id] = await clusters.GetNodeSecretsAsync(node.Id, ct) ?? new NodeSecrets();
+        }
+
+        return new ClusterEnvironment(stored, secrets, nodeSecrets, pool, clusters, time);
+    }
+}
+
+/// <summary>Thrown by a step with a message meant for the operator (already masked where it quotes host output).</summary>
+public sealed class StepFailedException : Exception
+{
+    public StepFailedException(string message)
+        : base(message)
+    {
+    }
+
+    public StepFailedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    public StepFailedException()
+    {
+    }
+}

@@ -1,0 +1,330 @@
+using System.Globalization;
+using System.Text;
+using PgHaConsole.Core.Model;
+using PgHaConsole.Core.Operations;
+using PgHaConsole.Core.Parsing;
+using PgHaConsole.Core.Shell;
+using PgHaConsole.Infrastructure.Ssh;
+
+namespace PgHaConsole.Infrastructure.Operations;
+
+/// <summary>Where a step's host output goes: the operation's log, under the step's name.</summary>
+public readonly record struct StepLog(IOperationContext Context, string Step)
+{
+    public void Info(string? host, string line) => Context.Log(Step, host, LogStream.Info, line);
+}
+
+/// <summary>What a data directory holds, and whether a postmaster runs on it.</summary>
+public enum DataDirState
+{
+    Missing,
+    Empty,
+
+    /// <summary>A PostgreSQL data directory (has PG_VERSION).</summary>
+    PgData,
+
+    /// <summary>Files, but not a data directory.</summary>
+    Other,
+}
+
+/// <summary>PostgreSQL on one host, as seen now.</summary>
+public sealed record PgState(DataDirState DataDir, bool Running, bool? InRecovery, ulong? SystemIdentifier, bool StandbySignal, bool RecoveryConf, string? PgVersionFile)
+{
+    public bool IsPrimary => Running && InRecovery == false;
+
+    public bool IsStandby => Running && InRecovery == true;
+}
+
+/// <summary>
+/// One node's host for an operation: commands (streamed into the operation's log), files, psql as the OS user over the
+/// local socket (peer authentication: no password anywhere), and PostgreSQL's start/stop. Every value reaches the host
+/// as an argv element or a positional parameter of a fixed script; SQL travels on psql's standard input.
+/// </summary>
+public sealed class NodeHost
+{
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly ClusterEnvironment _env;
+
+    internal NodeHost(ClusterEnvironment env, NodeSpec node, ISshSession session)
+    {
+        _env = env;
+        Node = node;
+        Session = session;
+    }
+
+    public NodeSpec Node { get; }
+
+    public string Name => Node.Name;
+
+    public ISshSession Session { get; }
+
+    public PostgresSettings Pg => _env.Cluster.Postgres;
+
+    public string PgOwner => Pg.OsUser + ":";
+
+    public string Bin(string program) => Pg.BinDir.TrimEnd('/') + "/" + program;
+
+    /// <summary>pg_ctl's server log: beside the data directory (the runbook's /data10/postgresql.log).</summary>
+    public string ServerLogFile
+    {
+        get
+        {
+            var dir = Pg.DataDir.TrimEnd('/');
+            var i = dir.LastIndexOf('/');
+            return (i > 0 ? dir[..i] : "/var/lib/postgresql") + "/postgresql.log";
+        }
+    }
+
+    /// <summary>The command as it would be sent, secrets masked (for plans).</summary>
+    public string Display(RemoteCommand command) => _env.Masker.Apply(command.ToDisplayString(Node.Privilege));
+
+    public async Task<CommandResult> RunAsync(RemoteCommand command, StepLog? log, CancellationToken ct, TimeSpan? timeout = null, bool echo = true)
+    {
+        if (log is { } l && echo)
+        {
+            l.Info(Name, "$ " + Display(command));
+        }
+
+        Action<OutputLine>? onLine = log is { } sink
+            ? line => sink.Context.Log(sink.Step, Name, line.Stream == OutputStreamKind.Stderr ? LogStream.Stderr : LogStream.Stdout, line.Text)
+            : null;
+        return await Session.RunAsync(command, timeout ?? DefaultTimeout, onLine, ct);
+    }
+
+    /// <summary>Runs and throws <see cref="StepFailedException"/> (with the host's last output lines, masked) unless it succeeded.</summary>
+    public async Task<CommandResult> RunCheckedAsync(string what, RemoteCommand command, StepLog? log, CancellationToken ct, TimeSpan? timeout = null)
+    {
+        var result = await RunAsync(command, log, ct, timeout);
+        if (!result.Succeeded)
+        {
+            throw new StepFailedException(_env.Masker.Apply(DescribeFailure(what, result)));
+        }
+
+        return result;
+    }
+
+    private string DescribeFailure(string what, CommandResult result)
+    {
+        var tail = string.Join(" | ", (result.StdErr.Length > 0 ? result.StdErr : result.StdOut)
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).TakeLast(4));
+        var how = result.TimedOut ? "timed out" : $"exit {result.ExitCode.ToString(CultureInfo.InvariantCulture)}";
+        return $"{what} failed on {Name} ({how}){(tail.Length > 0 ? ": " + tail : ".")}";
+    }
+
+    /// <summary>A text file's content, or null when it does not exist.</summary>
+    public async Task<string?> ReadTextAsync(string path, CancellationToken ct)
+    {
+        var result = await Session.RunAsync(RemoteCommand.BashScript("[ -f \"$1\" ] || exit 3; cat -- \"$1\"", path), DefaultTimeout, null, ct);
+        if (result.ExitCode == 3)
+        {
+            return null;
+        }
+
+        if (!result.Succeeded)
+        {
+            throw new StepFailedException(_env.Masker.Apply(DescribeFailure("Reading " + path, result)));
+        }
+
+        return result.StdOut;
+    }
+
+    public async Task WriteTextAsync(string path, string content, string mode, string owner, StepLog? log, CancellationToken ct)
+    {
+        if (owner.EndsWith(':'))
+        {
+            // "user:" = the user and its login group (chown's own shorthand), resolved once per host.
+            owner += await LoginGroupAsync(owner[..^1], ct);
+        }
+
+        var stat = await Session.WriteFileAsync(path, Encoding.UTF8.GetBytes(content), mode, owner, ct);
+        log?.Info(Name, $"wrote {path} ({content.Length.ToString(CultureInfo.InvariantCulture)} bytes, mode {stat.Mode}, {stat.Owner}:{stat.Group})");
+    }
+
+    private readonly Dictionary<string, string> _groups = new(StringComparer.Ordinal);
+
+    private async Task<string> LoginGroupAsync(string user, CancellationToken ct)
+    {
+        if (_groups.TryGetValue(user, out var known))
+        {
+            return known;
+        }
+
+        var result = await Session.RunAsync(RemoteCommand.Exec("id", "-gn", "--", user), DefaultTimeout, null, ct);
+        if (!result.Succeeded)
+        {
+            throw new StepFailedException($"The user {user} does not exist on {Name}.");
+        }
+
+        var group = result.StdOut.Trim();
+        _groups[user] = group;
+        return group;
+    }
+
+    /// <summary>Removes files if they exist (never directories).</summary>
+    public Task RemoveFilesAsync(IEnumerable<string> paths, StepLog? log, CancellationToken ct) =>
+        RunCheckedAsync("Removing files", RemoteCommand.BashScript("for f in \"$@\"; do if [ -f \"$f\" ]; then rm -f -- \"$f\" && echo \"removed $f\"; fi; done", paths), log, ct);
+
+    public async Task<bool> FileExistsAsync(string path, CancellationToken ct) =>
+        (await Session.RunAsync(RemoteCommand.Exec("test", "-f", path), DefaultTimeout, null, ct)).ExitCode == 0;
+
+    /// <summary>
+    /// Runs SQL through psql as the OS user over the local socket; returns the unaligned, tuples-only output
+    /// (fields separated by a tab). ON_ERROR_STOP: any error fails the command.
+    /// </summary>
+    public async Task<string> PsqlAsync(string sql, StepLog? log, CancellationToken ct, string database = "postgres", bool echoSql = false)
+    {
+        var command = RemoteCommand.Exec(Bin("psql"), "-X", "-A", "-t", "-q", "-F", "\t", "-v", "ON_ERROR_STOP=1",
+                "-p", Pg.Port.ToString(CultureInfo.InvariantCulture), "-d", database)
+            .AsUser(Pg.OsUser)
+            .InDirectory("/")
+            .WithStdIn(Encoding.UTF8.GetBytes(sql));
+        if (log is { } l && echoSql)
+        {
+            l.Info(Name, "psql> " + _env.Masker.Apply(sql.Trim()));
+        }
+
+        var result = await Session.RunAsync(command, DefaultTimeout, null, ct);
+        if (!result.Succeeded)
+        {
+            throw new StepFailedException(_env.Masker.Apply(DescribeFailure("SQL", result)));
+        }
+
+        return result.StdOut.TrimEnd('\n');
+    }
+
+    /// <summary>The data directory's state and, when a postmaster runs, whether it is in recovery and its system identifier.</summary>
+    public async Task<PgState> GetPgStateAsync(CancellationToken ct)
+    {
+        const string script = """
+            d=$1; pgctl=$2; user=$3
+            if [ ! -e "$d" ]; then echo datadir=missing
+            elif [ -f "$d/PG_VERSION" ]; then echo datadir=pgdata; echo "pgversion=$(cat -- "$d/PG_VERSION")"
+            elif [ -z "$(ls -A -- "$d")" ]; then echo datadir=empty
+            else echo datadir=other; fi
+            if [ -f "$d/PG_VERSION" ] && (cd / && runuser -u "$user" -- "$pgctl" status -D "$d" >/dev/null 2>&1); then echo running=1; else echo running=0; fi
+            if [ -f "$d/standby.signal" ]; then echo standby_signal=1; fi
+            if [ -f "$d/recovery.conf" ]; then echo recovery_conf=1; fi
+            exit 0
+            """;
+        var result = await Session.RunAsync(RemoteCommand.BashScript(script, Pg.DataDir, Bin("pg_ctl"), Pg.OsUser), DefaultTimeout, null, ct);
+        if (!result.Succeeded)
+        {
+            throw new StepFailedException(_env.Masker.Apply(DescribeFailure("Inspecting the data directory", result)));
+        }
+
+        var kv = result.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1].Trim());
+        var dataDir = kv.GetValueOrDefault("datadir") switch
+        {
+            "pgdata" => DataDirState.PgData,
+            "empty" => DataDirState.Empty,
+            "other" => DataDirState.Other,
+            _ => DataDirState.Missing,
+        };
+        var running = kv.GetValueOrDefault("running") == "1";
+        bool? inRecovery = null;
+        ulong? sysId = null;
+        if (running)
+        {
+            try
+            {
+                var row = (await PsqlAsync("SELECT pg_is_in_recovery(), (SELECT system_identifier FROM pg_control_system())", null, ct)).Split('\t');
+                inRecovery = row[0] == "t";
+                sysId = ulong.Parse(row[1], CultureInfo.InvariantCulture);
+            }
+            catch (StepFailedException)
+            {
+                // Starting up or shutting down: running, state unknown.
+            }
+        }
+        else if (dataDir == DataDirState.PgData)
+        {
+            sysId = (await ControlDataAsync(ct))?.SystemIdentifier;
+        }
+
+        return new PgState(dataDir, running, inRecovery, sysId, kv.ContainsKey("standby_signal"), kv.ContainsKey("recovery_conf"), kv.GetValueOrDefault("pgversion"));
+    }
+
+    /// <summary>pg_controldata of the data directory (works with the server stopped); null when it cannot be read.</summary>
+    public async Task<PgControlData?> ControlDataAsync(CancellationToken ct)
+    {
+        var result = await Session.RunAsync(
+            RemoteCommand.Exec(Bin("pg_controldata"), "-D", Pg.DataDir).AsUser(Pg.OsUser).InDirectory("/").WithEnvironment("LC_ALL", "C"),
+            DefaultTimeout, null, ct);
+        if (!result.Succeeded)
+        {
+            return null;
+        }
+
+        var parsed = PgControlDataParser.Parse(result.StdOut);
+        return parsed.Value;
+    }
+
+    public Task StartPgAsync(StepLog? log, CancellationToken ct) =>
+        Pg.ServiceControl == ServiceControl.Systemd
+            ? RunCheckedAsync("Starting PostgreSQL", RemoteCommand.Exec("systemctl", "start", Unit()), log, ct, TimeSpan.FromSeconds(90))
+            : RunCheckedAsync("Starting PostgreSQL",
+                RemoteCommand.Exec(Bin("pg_ctl"), "-D", Pg.DataDir, "-l", ServerLogFile, "-w", "-t", "60", "start").AsUser(Pg.OsUser).InDirectory("/"),
+                log, ct, TimeSpan.FromSeconds(90));
+
+    /// <summary>Stops PostgreSQL (fast by default), bounded by <paramref name="timeout"/> on the host.</summary>
+    public Task StopPgAsync(StepLog? log, CancellationToken ct, string mode = "fast", TimeSpan? timeout = null)
+    {
+        var seconds = (int)Math.Ceiling((timeout ?? TimeSpan.FromSeconds(60)).TotalSeconds);
+        return Pg.ServiceControl == ServiceControl.Systemd
+            ? RunCheckedAsync("Stopping PostgreSQL", RemoteCommand.Exec("systemctl", "stop", Unit()), log, ct, TimeSpan.FromSeconds(seconds + 10))
+            : RunCheckedAsync("Stopping PostgreSQL",
+                RemoteCommand.Exec(Bin("pg_ctl"), "-D", Pg.DataDir, "-m", mode, "-w", "-t", seconds.ToString(CultureInfo.InvariantCulture), "stop")
+                    .AsUser(Pg.OsUser).InDirectory("/"),
+                log, ct, TimeSpan.FromSeconds(seconds + 10));
+    }
+
+    public Task RestartPgAsync(StepLog? log, CancellationToken ct) =>
+        Pg.ServiceControl == ServiceControl.Systemd
+            ? RunCheckedAsync("Restarting PostgreSQL", RemoteCommand.Exec("systemctl", "restart", Unit()), log, ct, TimeSpan.FromSeconds(120))
+            : RunCheckedAsync("Restarting PostgreSQL",
+                RemoteCommand.Exec(Bin("pg_ctl"), "-D", Pg.DataDir, "-l", ServerLogFile, "-m", "fast", "-w", "-t", "60", "restart").AsUser(Pg.OsUser).InDirectory("/"),
+                log, ct, TimeSpan.FromSeconds(120));
+
+    private string Unit() => Pg.SystemdUnit ?? "postgresql";
+
+    /// <summary>
+    /// Whether the daemon whose pid file is <paramref name="pidFile"/> runs (the process named there exists and is
+    /// <paramref name="comm"/>). Pid files, not pgrep: hosts that share a kernel (containers, the lab) see each other's
+    /// processes, never each other's /run.
+    /// </summary>
+    public async Task<int?> DaemonPidAsync(string pidFile, string comm, CancellationToken ct)
+    {
+        const string script = """
+            f=$1; name=$2
+            [ -f "$f" ] || exit 3
+            p=$(head -n 1 -- "$f" | tr -dc '0-9')
+            [ -n "$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$name" ] || exit 3
+            echo "$p"
+            """;
+        var result = await Session.RunAsync(RemoteCommand.BashScript(script, pidFile, comm), DefaultTimeout, null, ct);
+        return result.Succeeded && int.TryParse(result.StdOut.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : null;
+    }
+
+    /// <summary>The address this host sees the console's SSH connection come from (for pg_hba lines of the monitoring role).</summary>
+    public async Task<string?> ConsoleAddressAsync(CancellationToken ct)
+    {
+        // As the login user: sudo would drop SSH_CONNECTION from the environment.
+        var result = await Session.RunAsync(RemoteCommand.BashScript("printf '%s\\n' \"${SSH_CONNECTION%% *}\"").AsLoginUser(), DefaultTimeout, null, ct);
+        var text = result.StdOut.Trim();
+        return result.Succeeded && Core.Validation.ClusterValidator.IsIpv4(text) ? text : null;
+    }
+
+    /// <summary><c>ip -j addr</c> of the host, parsed.</summary>
+    public async Task<IReadOnlyList<IpInterface>> InterfacesAsync(CancellationToken ct)
+    {
+        var result = await Session.RunAsync(RemoteCommand.Exec("ip", "-j", "addr", "show"), DefaultTimeout, null, ct);
+        if (!result.Succeeded)
+        {
+            throw new StepFailedException(_env.Masker.Apply(DescribeFailure("ip -j addr", result)));
+        }
+
+        return IpAddrParser.Parse(result.StdOut).Value ?? [];
+    }
+}

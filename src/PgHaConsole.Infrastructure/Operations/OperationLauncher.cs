@@ -1,0 +1,156 @@
+using System.Text.Json;
+using Hangfire;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using PgHaConsole.Core.Operations;
+
+namespace PgHaConsole.Infrastructure.Operations;
+
+/// <summary>A kind of operation the launcher can start (setup, switchover, rejoin, rebuild).</summary>
+public interface IOperationKind
+{
+    string Kind { get; }
+
+    IReadOnlyList<string> StepNames { get; }
+
+    /// <summary>The operation's steps for this cluster; <paramref name="parameters"/> is the JSON the operator's request carried.</summary>
+    OperationDefinition Create(ClusterEnvironment env, JsonElement parameters);
+}
+
+/// <summary>Why a launch was refused (nothing was started).</summary>
+public sealed class OperationRefusedException(string message, int statusCode) : Exception(message)
+{
+    /// <summary>404 (no such cluster or operation), 409 (cluster busy, or the operation cannot be resumed).</summary>
+    public int StatusCode { get; } = statusCode;
+}
+
+/// <summary>
+/// Starts operations: a journal entry, the cluster's lock (taken here, so two requests cannot both start), then a
+/// Hangfire job that runs it through the one <see cref="OperationRunner"/>. Resume re-enqueues a failed or interrupted
+/// operation under the same id: the runner skips its completed steps.
+/// </summary>
+public sealed partial class OperationLauncher(
+    IOperationJournal journal,
+    IClusterLock clusterLock,
+    IBackgroundJobClient jobs,
+    IEnumerable<IOperationKind> kinds,
+    ILogger<OperationLauncher> logger)
+{
+    public IOperationKind KindOf(string kind) =>
+        kinds.FirstOrDefault(k => k.Kind == kind) ?? throw new ArgumentException($"Unknown operation kind '{kind}'.", nameof(kind));
+
+    public async Task<Guid> StartAsync(string kind, Guid clusterId, JsonElement parameters, string requestedBy, CancellationToken ct)
+    {
+        var definition = KindOf(kind);
+        if (await clusterLock.GetHolderAsync(clusterId, ct) is { } holder)
+        {
+            throw await BusyAsync(holder, ct);
+        }
+
+        var op = await journal.CreateAsync(clusterId, kind, definition.StepNames, requestedBy, null, ct);
+        try
+        {
+            await clusterLock.AcquireAsync(clusterId, op.Id, ct);
+        }
+        catch (ClusterLockedException ex)
+        {
+            await journal.SetOperationStatusAsync(op.Id, OperationStatus.Cancelled, "Not started: " + ex.Message, CancellationToken.None);
+            throw await BusyAsync(ex.HolderOperationId, ct);
+        }
+
+        Enqueue(op.Id, parameters);
+        LogStarted(logger, kind, op.Id, clusterId, requestedBy);
+        return op.Id;
+    }
+
+    /// <summary>Resumes a failed, cancelled or interrupted operation at its first incomplete step.</summary>
+    public async Task ResumeAsync(Guid operationId, JsonElement parameters, string requestedBy, CancellationToken ct)
+    {
+        var op = await journal.GetAsync(operationId, ct) ?? throw new OperationRefusedException("No such operation.", 404);
+        if (op.Status is not (OperationStatus.Failed or OperationStatus.Interrupted or OperationStatus.Cancelled))
+        {
+            throw new OperationRefusedException($"The operation is {op.Status.ToString().ToLowerInvariant()}: only a failed, cancelled or interrupted operation can be resumed.", 409);
+        }
+
+        try
+        {
+            await clusterLock.AcquireAsync(op.ClusterId, op.Id, ct);
+        }
+        catch (ClusterLockedException ex)
+        {
+            throw await BusyAsync(ex.HolderOperationId, ct);
+        }
+
+        await journal.SetOperationStatusAsync(op.Id, OperationStatus.Pending, null, ct);
+        Enqueue(op.Id, parameters);
+        LogResumed(logger, op.Kind, op.Id, requestedBy);
+    }
+
+    private void Enqueue(Guid operationId, JsonElement parameters) =>
+        jobs.Enqueue<OperationJob>(job => job.RunAsync(operationId, parameters.GetRawText(), CancellationToken.None));
+
+    private async Task<OperationRefusedException> BusyAsync(Guid holder, CancellationToken ct)
+    {
+        var other = await journal.GetAsync(holder, ct);
+        var what = other is null ? "another operation" : $"the {other.Kind} operation {other.Id} ({other.Status.ToString().ToLowerInvariant()})";
+        return new OperationRefusedException($"The cluster is busy: {what} holds it. One operation per cluster at a time; resume or finish that one first.", 409);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Kind} operation {OperationId} on cluster {ClusterId} started by {Actor}")]
+    private static partial void LogStarted(ILogger logger, string kind, Guid operationId, Guid clusterId, string actor);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Kind} operation {OperationId} resumed by {Actor}")]
+    private static partial void LogResumed(ILogger logger, string kind, Guid operationId, string actor);
+}
+
+/// <summary>
+/// The Hangfire job that runs an operation. Never retried by Hangfire: a cluster-changing job is resumed only by an
+/// operator, after looking (the runner then skips what was done).
+/// </summary>
+public sealed class OperationJob(
+    OperationRunner runner,
+    ClusterEnvironmentFactory environments,
+    IOperationJournal journal,
+    IClusterLock clusterLock,
+    IEnumerable<IOperationKind> kinds,
+    IServiceProvider services,
+    IHostApplicationLifetime lifetime)
+{
+    [AutomaticRetry(Attempts = 0, OnAttemptsExceeded = AttemptsExceededAction.Fail)]
+    [DisableConcurrentExecution(timeoutInSeconds: 60)]
+    public async Task RunAsync(Guid operationId, string parametersJson, CancellationToken cancellationToken)
+    {
+        var op = await journal.GetAsync(operationId, cancellationToken)
+            ?? throw new InvalidOperationException($"The operation {operationId} does not exist.");
+        var kind = kinds.First(k => k.Kind == op.Kind);
+        var env = await environments.CreateAsync(op.ClusterId, cancellationToken);
+        if (env is null)
+        {
+            await journal.SetOperationStatusAsync(operationId, OperationStatus.Failed, "The cluster was removed.", CancellationToken.None);
+            await clusterLock.ReleaseAsync(op.ClusterId, operationId, CancellationToken.None);
+            return;
+        }
+
+        using var parameters = JsonDocument.Parse(string.IsNullOrWhiteSpace(parametersJson) ? "{}" : parametersJson);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
+        OperationDefinition definition;
+        try
+        {
+            definition = kind.Create(env, parameters.RootElement.Clone());
+        }
+        catch (Exception ex) when (ex is ArgumentException or JsonException)
+        {
+            await journal.SetOperationStatusAsync(operationId, OperationStatus.Failed, env.Masker.Apply(ex.Message), CancellationToken.None);
+            await clusterLock.ReleaseAsync(op.ClusterId, operationId, CancellationToken.None);
+            return;
+        }
+
+        await runner.RunAsync(operationId, definition, new OperationRunContext
+        {
+            Cluster = env.Cluster,
+            Masker = env.Masker,
+            Services = services,
+            ApplicationStopping = lifetime.ApplicationStopping,
+        }, linked.Token);
+    }
+}

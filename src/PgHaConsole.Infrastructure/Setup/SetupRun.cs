@@ -1,0 +1,128 @@
+using PgHaConsole.Core.Model;
+using PgHaConsole.Core.Operations;
+using PgHaConsole.Core.Postgres;
+using PgHaConsole.Core.Text;
+using PgHaConsole.Infrastructure.Operations;
+
+namespace PgHaConsole.Infrastructure.Setup;
+
+/// <summary>What the operator chose when starting the wizard.</summary>
+public sealed record SetupParameters
+{
+    /// <summary>
+    /// The standby host's name, typed by the operator after seeing what step 6 would remove; without it the clone
+    /// refuses to touch a data directory that holds anything other than a clone of the primary.
+    /// </summary>
+    public string? ConfirmWipeHost { get; init; }
+
+    /// <summary>Install keepalived/HAProxy from the distribution when preflight finds them missing.</summary>
+    public bool InstallPackages { get; init; }
+
+    /// <summary>Client networks (a.b.c.d/n) given access to every database in pg_hba.conf.</summary>
+    public IReadOnlyList<string> ClientCidrs { get; init; } = [];
+}
+
+/// <summary>
+/// State shared by the steps of one setup run: the cluster environment, the operator's choices and what was learnt
+/// (which node is primary). Nothing here survives the run: a resumed run learns it again from the hosts.
+/// </summary>
+public sealed class SetupRun(ClusterEnvironment env, SetupParameters parameters)
+{
+    private (NodeHost Primary, NodeHost Standby)? _roles;
+
+    public ClusterEnvironment Env { get; } = env;
+
+    public SetupParameters Parameters { get; } = parameters;
+
+    public ClusterSpec Cluster => Env.Cluster;
+
+    /// <summary>Set by every step that changed something; the final verification then always runs.</summary>
+    public bool ChangedSomething { get; set; }
+
+    /// <summary>
+    /// The node whose PostgreSQL runs as a primary, and the other. Setup needs a running primary; two primaries (split
+    /// brain) stop the wizard. Not necessarily node 1: after a switchover a re-run must find the pair as it is.
+    /// </summary>
+    public async Task<(NodeHost Primary, NodeHost Standby)> RolesAsync(CancellationToken ct)
+    {
+        if (_roles is { } known)
+        {
+            return known;
+        }
+
+        var hosts = Env.Hosts.ToList();
+        var states = await Task.WhenAll(hosts.Select(h => h.GetPgStateAsync(ct)));
+        var primaries = hosts.Zip(states).Where(p => p.Second.IsPrimary).Select(p => p.First).ToList();
+        if (primaries.Count == 2)
+        {
+            throw new StepFailedException(
+                $"Both {hosts[0].Name} and {hosts[1].Name} run a PostgreSQL primary (split brain). Choose the survivor, stop the other, then run the wizard again.");
+        }
+
+        if (primaries.Count == 0)
+        {
+            throw new StepFailedException(
+                "No running PostgreSQL primary was found: " + string.Join("; ", hosts.Zip(states).Select(p => $"{p.First.Name}: {Describe(p.Second)}"))
+                + $". Start PostgreSQL on the node that holds the data ({Cluster.Node1.Name} in the runbook's starting state) and run the wizard again.");
+        }
+
+        var primary = primaries[0];
+        var standby = hosts.First(h => h != primary);
+        _roles = (primary, standby);
+        return (primary, standby);
+    }
+
+    public static string Describe(PgState s) => s switch
+    {
+        { Running: true, InRecovery: true } => "running as a standby",
+        { Running: true, InRecovery: false } => "running as a primary",
+        { Running: true } => "running (state unknown)",
+        { DataDir: DataDirState.PgData } => "data directory present, PostgreSQL stopped",
+        { DataDir: DataDirState.Missing } => "no data directory",
+        { DataDir: DataDirState.Empty } => "empty data directory",
+        _ => "data directory holds files but is not a PostgreSQL data directory",
+    };
+
+    /// <summary>A file change for a plan, with its diff (secrets masked).</summary>
+    public PlannedAction FileChange(NodeHost host, string path, string? current, string desired, string? note = null) =>
+        PlannedAction.ForFile(host.Name, path, current == desired ? "(unchanged)" : UnifiedDiff.Render(path, current, desired), Env.Masker, note);
+
+    public PlannedAction Command(NodeHost host, Core.Shell.RemoteCommand command, string? note = null) =>
+        PlannedAction.ForCommand(host.Name, host.Display(command), Env.Masker, note);
+
+    public PlannedAction Note(string host, string text) => new() { Host = host, Note = Env.Masker.Apply(text) };
+
+    // ---- paths shared by several steps ----
+
+    public string DataPath(string relative) => Cluster.Postgres.DataDir.TrimEnd('/') + "/" + relative;
+
+    public string PassFile => RecoveryConfigRenderer.DefaultPassFile(Cluster.Postgres);
+}
+
+/// <summary>Base of the wizard's steps: the run, and the step's own log.</summary>
+public abstract class SetupStep(SetupRun run) : IOperationStep
+{
+    protected SetupRun Run { get; } = run;
+
+    protected ClusterSpec Cluster => Run.Cluster;
+
+    public abstract string Name { get; }
+
+    public abstract string Description { get; }
+
+    protected StepLog Log(IOperationContext context) => new(context, Name);
+
+    public abstract Task<StepPlan> PlanAsync(IOperationContext context);
+
+    public abstract Task<StepCheck> CheckAsync(IOperationContext context);
+
+    public async Task RunAsync(IOperationContext context)
+    {
+        Run.ChangedSomething = true;
+        await ExecuteAsync(context);
+    }
+
+    protected abstract Task ExecuteAsync(IOperationContext context);
+
+    public abstract Task<StepVerification> VerifyAsync(IOperationContext context);
+}

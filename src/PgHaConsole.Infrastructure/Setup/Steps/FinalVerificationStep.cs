@@ -1,0 +1,116 @@
+using System.Globalization;
+using Npgsql;
+using PgHaConsole.Core.Operations;
+using PgHaConsole.Infrastructure.Operations;
+
+namespace PgHaConsole.Infrastructure.Setup.Steps;
+
+/// <summary>
+/// Step 11: end to end, from the console, as a client would: a write through the write VIP lands on the primary, and a
+/// series of connections through the read VIP is answered by both nodes. When nothing changed in this run the check
+/// performs the same verification, and a pair that passes is reported as already done.
+/// </summary>
+public sealed class FinalVerificationStep(SetupRun run) : SetupStep(run)
+{
+    private const int ReadConnections = 8;
+
+    public override string Name => "final-verification";
+
+    public override string Description => "A write through the write VIP lands on the primary; connections through the read VIP reach both nodes";
+
+    private NpgsqlConnectionStringBuilder Connection(string host) => new()
+    {
+        Host = host,
+        Port = Cluster.Postgres.Port,
+        Username = Cluster.Postgres.MonitorUser,
+        Password = Run.Env.Secrets.MonitorPassword,
+        Database = "postgres",
+        Pooling = false,
+        Timeout = 5,
+        CommandTimeout = 5,
+        ApplicationName = "pghaconsole-setup-verify",
+    };
+
+    private async Task<(bool Ok, string Detail)> VerifyEndToEndAsync(StepLog? log, CancellationToken ct)
+    {
+        if (Run.Env.Secrets.MonitorPassword is null)
+        {
+            return (false, "the monitoring role has no password yet (step 3)");
+        }
+
+        var (primary, _) = await Run.RolesAsync(ct);
+        string writtenOn;
+        bool recovery;
+        try
+        {
+            await using var conn = new NpgsqlConnection(Connection(Cluster.WriteVip).ConnectionString);
+            await conn.OpenAsync(ct);
+            await using var cmd = new NpgsqlCommand(
+                $"INSERT INTO {RolesStep.ProbeTable} (written_by) VALUES ('setup-verification') RETURNING host(inet_server_addr()), pg_is_in_recovery()", conn);
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            await reader.ReadAsync(ct);
+            writtenOn = reader.GetString(0);
+            recovery = reader.GetBoolean(1);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            return (false, $"a write through the write VIP {Cluster.WriteVip} failed: {Run.Env.Masker.Apply(ex.Message)}");
+        }
+
+        var writeNode = Cluster.Nodes.FirstOrDefault(n => n.Address == writtenOn)?.Name ?? writtenOn;
+        log?.Info(null, $"write through {Cluster.WriteVip}: committed on {writeNode} (in recovery: {(recovery ? "yes" : "no")})");
+        if (writtenOn != primary.Node.Address || recovery)
+        {
+            return (false, $"a write through the write VIP landed on {writeNode}, not on the primary {primary.Name}");
+        }
+
+        var seen = new List<string>();
+        for (var i = 0; i < ReadConnections; i++)
+        {
+            try
+            {
+                await using var conn = new NpgsqlConnection(Connection(Cluster.ReadVip).ConnectionString);
+                await conn.OpenAsync(ct);
+                await using var cmd = new NpgsqlCommand("SELECT host(inet_server_addr())", conn);
+                var address = (string)(await cmd.ExecuteScalarAsync(ct))!;
+                seen.Add(Cluster.Nodes.FirstOrDefault(n => n.Address == address)?.Name ?? address);
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
+            {
+                return (false, $"connection {(i + 1).ToString(CultureInfo.InvariantCulture)} through the read VIP {Cluster.ReadVip} failed: {Run.Env.Masker.Apply(ex.Message)}");
+            }
+        }
+
+        var counts = string.Join(", ", seen.GroupBy(s => s).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Count().ToString(CultureInfo.InvariantCulture)}"));
+        log?.Info(null, $"{ReadConnections.ToString(CultureInfo.InvariantCulture)} connections through {Cluster.ReadVip} answered by: {counts}");
+        var both = Cluster.Nodes.All(n => seen.Contains(n.Name));
+        return both
+            ? (true, $"write through {Cluster.WriteVip} landed on the primary {primary.Name}; reads through {Cluster.ReadVip} answered by {counts}")
+            : (false, $"reads through {Cluster.ReadVip} were answered only by {counts}: the read VIP does not balance over both nodes");
+    }
+
+    public override Task<StepPlan> PlanAsync(IOperationContext context) =>
+        Task.FromResult(new StepPlan([
+            Run.Note("console", $"INSERT INTO {RolesStep.ProbeTable} through {Cluster.WriteVip}:{Cluster.Postgres.Port.ToString(CultureInfo.InvariantCulture)} as {Cluster.Postgres.MonitorUser}; must land on the primary"),
+            Run.Note("console", $"{ReadConnections.ToString(CultureInfo.InvariantCulture)} new connections through {Cluster.ReadVip}: SELECT inet_server_addr(); both nodes must answer"),
+        ]));
+
+    public override async Task<StepCheck> CheckAsync(IOperationContext context)
+    {
+        if (Run.ChangedSomething)
+        {
+            return StepCheck.NotDone("this run changed the pair: verify it end to end");
+        }
+
+        var (ok, detail) = await VerifyEndToEndAsync(Log(context), context.CancellationToken);
+        return ok ? StepCheck.Done("verified again: " + detail) : StepCheck.NotDone(detail);
+    }
+
+    protected override Task ExecuteAsync(IOperationContext context) => Task.CompletedTask;
+
+    public override async Task<StepVerification> VerifyAsync(IOperationContext context)
+    {
+        var (ok, detail) = await VerifyEndToEndAsync(Log(context), context.CancellationToken);
+        return ok ? StepVerification.Passed(detail) : StepVerification.Failed(detail);
+    }
+}

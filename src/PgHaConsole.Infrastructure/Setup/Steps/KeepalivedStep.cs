@@ -1,0 +1,208 @@
+using PgHaConsole.Core.Keepalived;
+using PgHaConsole.Core.Model;
+using PgHaConsole.Core.Operations;
+using PgHaConsole.Core.Parsing;
+using PgHaConsole.Core.Shell;
+using PgHaConsole.Infrastructure.Operations;
+
+namespace PgHaConsole.Infrastructure.Setup.Steps;
+
+/// <summary>
+/// Step 9: keepalived on both hosts from the cluster model: one VRRP instance (both BACKUP, nopreempt, the
+/// priorities, both VIPs), a <c>vrrp_script</c> that lets only the PostgreSQL primary hold the VIPs, and a notify
+/// script that records transitions and never promotes (seed defects 1–9). A new configuration is tested with
+/// <c>keepalived -t</c> before it replaces the old one; then keepalived starts (or reloads) and the VIPs must sit on the primary.
+/// </summary>
+public sealed class KeepalivedStep(SetupRun run) : SetupStep(run)
+{
+    private static readonly TimeSpan VipWait = TimeSpan.FromSeconds(20);
+    private static readonly KeepalivedPaths Paths = new();
+
+    /// <summary>keepalived's main pid file (the Debian default, and what the console passes when it starts keepalived itself).</summary>
+    public const string PidFile = "/run/keepalived.pid";
+
+    public override string Name => "keepalived";
+
+    public override string Description => "keepalived on both hosts: VRRP instance, primary check script, safe notify script; VIPs verified on the primary";
+
+    private sealed record KaFile(string Path, string Content, string Mode);
+
+    private IReadOnlyList<KaFile> Files(NodeHost host, string vrrpPassword) =>
+    [
+        new(Paths.CheckScript, KeepalivedScriptRenderer.RenderCheckScript(Cluster, Paths), "0755"),
+        new(Paths.NotifyScript, KeepalivedScriptRenderer.RenderNotifyScript(Cluster, host.Node, Paths), "0755"),
+        // auth_pass is a secret: readable by root only.
+        new(Paths.ConfigFile, KeepalivedConfigRenderer.Render(Cluster, host.Node, vrrpPassword, Paths), "0600"),
+    ];
+
+    private sealed record HostState(NodeHost Host, IReadOnlyList<(KaFile File, string? Current)> Files, bool Running, bool HoldsWrite, bool HoldsRead)
+    {
+        public bool FilesOk => Files.All(f => f.File.Content == f.Current);
+    }
+
+    private async Task<List<HostState>> InspectAsync(string vrrpPassword, CancellationToken ct)
+    {
+        var list = new List<HostState>();
+        foreach (var host in Run.Env.Hosts)
+        {
+            var files = new List<(KaFile, string?)>();
+            foreach (var f in Files(host, vrrpPassword))
+            {
+                files.Add((f, await host.ReadTextAsync(f.Path, ct)));
+            }
+
+            var running = await host.DaemonPidAsync(PidFile, "keepalived", ct) is not null;
+            var addrs = await host.InterfacesAsync(ct);
+            list.Add(new HostState(host, files, running, IpAddrParser.HoldsAddress(addrs, Cluster.WriteVip), IpAddrParser.HoldsAddress(addrs, Cluster.ReadVip)));
+        }
+
+        return list;
+    }
+
+    private async Task<(bool Ok, string Detail)> VipsOkAsync(List<HostState> states, CancellationToken ct)
+    {
+        var (primary, standby) = await Run.RolesAsync(ct);
+        var p = states.First(s => s.Host == primary);
+        var s = states.First(s => s.Host == standby);
+        var ok = p.HoldsWrite && p.HoldsRead && !s.HoldsWrite && !s.HoldsRead;
+        return (ok, $"write VIP {Cluster.WriteVip} on {Holder(states, x => x.HoldsWrite)}, read VIP {Cluster.ReadVip} on {Holder(states, x => x.HoldsRead)} (primary: {primary.Name})");
+    }
+
+    private static string Holder(List<HostState> states, Func<HostState, bool> holds)
+    {
+        var names = states.Where(holds).Select(s => s.Host.Name).ToList();
+        return names.Count == 0 ? "nobody" : string.Join(" and ", names);
+    }
+
+    public override async Task<StepPlan> PlanAsync(IOperationContext context)
+    {
+        var password = Run.Env.Secrets.VrrpPassword ?? "(generated)";
+        var states = await InspectAsync(password, context.CancellationToken);
+        var actions = new List<PlannedAction>();
+        foreach (var s in states)
+        {
+            actions.AddRange(s.Files.Select(f => Run.FileChange(s.Host, f.File.Path, f.Current, f.File.Content, "mode " + f.File.Mode + ", root")));
+            actions.Add(Run.Command(s.Host, RemoteCommand.Exec("keepalived", "-t", "-f", Paths.ConfigFile), "configuration test before it is installed"));
+            actions.Add(Run.Note(s.Host.Name, s.Running ? "reload keepalived (SIGHUP) if its configuration changed" : StartDescription()));
+        }
+
+        return new StepPlan(actions);
+    }
+
+    private string StartDescription() => Cluster.Postgres.ServiceControl == ServiceControl.Systemd
+        ? "systemctl enable --now keepalived"
+        : "keepalived -f " + Paths.ConfigFile + " (daemon)";
+
+    public override async Task<StepCheck> CheckAsync(IOperationContext context)
+    {
+        var ct = context.CancellationToken;
+        if (Run.Env.Secrets.VrrpPassword is not { } password)
+        {
+            return StepCheck.NotDone("no VRRP password yet");
+        }
+
+        var states = await InspectAsync(password, ct);
+        var problems = states.Where(s => !s.FilesOk).Select(s => $"{s.Host.Name}: files differ")
+            .Concat(states.Where(s => !s.Running).Select(s => $"{s.Host.Name}: keepalived not running")).ToList();
+        var (vipsOk, detail) = await VipsOkAsync(states, ct);
+        if (!vipsOk)
+        {
+            problems.Add(detail);
+        }
+
+        return problems.Count == 0 ? StepCheck.Done("keepalived configured and running on both; " + detail) : StepCheck.NotDone(string.Join("; ", problems));
+    }
+
+    protected override async Task ExecuteAsync(IOperationContext context)
+    {
+        var ct = context.CancellationToken;
+        var log = Log(context);
+        var password = await Run.Env.EnsureSecretAsync(SecretKind.Vrrp, ct);
+        foreach (var s in await InspectAsync(password, ct))
+        {
+            var host = s.Host;
+            await host.RunCheckedAsync("Creating /etc/keepalived", RemoteCommand.Exec("install", "-d", "-m", "0755", "--", "/etc/keepalived"), null, ct);
+            var configChanged = false;
+            foreach (var (file, current) in s.Files)
+            {
+                if (file.Content == current)
+                {
+                    continue;
+                }
+
+                if (file.Path == Paths.ConfigFile)
+                {
+                    // Test the new configuration beside the old one; only a configuration that passes replaces it.
+                    var candidate = file.Path + ".pghaconsole-new";
+                    await host.WriteTextAsync(candidate, file.Content, file.Mode, "root:root", log, ct);
+                    var test = await host.RunAsync(RemoteCommand.Exec("keepalived", "-t", "-f", candidate), log, ct);
+                    if (!test.Succeeded)
+                    {
+                        await host.RemoveFilesAsync([candidate], null, ct);
+                        throw new StepFailedException($"keepalived -t rejected the generated configuration on {host.Name}: {Run.Env.Masker.Apply(test.StdErr.Trim())}");
+                    }
+
+                    if (current is not null)
+                    {
+                        await host.RunCheckedAsync("Keeping a copy of keepalived.conf", RemoteCommand.Exec("cp", "-p", "--", file.Path, file.Path + ".pghaconsole-previous"), log, ct);
+                    }
+
+                    await host.RunCheckedAsync("Installing keepalived.conf", RemoteCommand.Exec("mv", "-f", "--", candidate, file.Path), log, ct);
+                    configChanged = true;
+                }
+                else
+                {
+                    await host.WriteTextAsync(file.Path, file.Content, file.Mode, "root:root", log, ct);
+                    configChanged = true;
+                }
+            }
+
+            if (Cluster.Postgres.ServiceControl == ServiceControl.Systemd)
+            {
+                await host.RunCheckedAsync("Enabling keepalived", RemoteCommand.Exec("systemctl", "enable", "--now", "keepalived"), log, ct);
+                if (configChanged && s.Running)
+                {
+                    await host.RunCheckedAsync("Reloading keepalived", RemoteCommand.Exec("systemctl", "reload", "keepalived"), log, ct);
+                }
+            }
+            else if (!s.Running)
+            {
+                // Daemonizes; its standard streams must not hold the SSH channel open.
+                await host.RunCheckedAsync("Starting keepalived", RemoteCommand.BashScript("keepalived -f \"$1\" -p \"$2\" </dev/null >/dev/null 2>&1", Paths.ConfigFile, PidFile), log, ct);
+            }
+            else if (configChanged && await host.DaemonPidAsync(PidFile, "keepalived", ct) is { } pid)
+            {
+                await host.RunCheckedAsync("Reloading keepalived", RemoteCommand.Exec("kill", "-HUP", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)), log, ct);
+            }
+        }
+    }
+
+    public override async Task<StepVerification> VerifyAsync(IOperationContext context)
+    {
+        var ct = context.CancellationToken;
+        var password = Run.Env.Secrets.VrrpPassword!;
+        var started = Run.Env.Time.GetTimestamp();
+        while (true)
+        {
+            var states = await InspectAsync(password, ct);
+            var (ok, detail) = await VipsOkAsync(states, ct);
+            var notRunning = states.Where(s => !s.Running).Select(s => s.Host.Name).ToList();
+            if (notRunning.Count > 0)
+            {
+                return StepVerification.Failed("keepalived is not running on " + string.Join(", ", notRunning) + " (see its log: journalctl or syslog)");
+            }
+
+            if (ok)
+            {
+                return StepVerification.Passed(detail);
+            }
+
+            if (Run.Env.Time.GetElapsedTime(started) > VipWait)
+            {
+                return StepVerification.Failed(detail + " after 20 s");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(500), Run.Env.Time, ct);
+        }
+    }
+}

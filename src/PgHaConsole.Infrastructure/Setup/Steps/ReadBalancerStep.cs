@@ -1,0 +1,272 @@
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text.Json;
+using PgHaConsole.Core.Haproxy;
+using PgHaConsole.Core.Lvs;
+using PgHaConsole.Core.Model;
+using PgHaConsole.Core.Operations;
+using PgHaConsole.Core.Shell;
+using PgHaConsole.Infrastructure.Operations;
+
+namespace PgHaConsole.Infrastructure.Setup.Steps;
+
+/// <summary>
+/// Step 10: the read VIP balanced over both nodes. HAProxy mode: HAProxy on both hosts (writes to the local primary,
+/// reads round robin), allowed to bind the VIPs where keepalived is BACKUP through ip_nonlocal_bind; PostgreSQL
+/// listens on the node's address and localhost only (step 5), so the VIP's port is free for HAProxy. LVS-DR mode (the
+/// runbook): keepalived's virtual servers (step 9), the mangle marks with the peer's MAC discovered over SSH, and the
+/// real-server loopback VIPs with arp_ignore/arp_announce; refused plainly where the kernel has no IPVS.
+/// </summary>
+public sealed class ReadBalancerStep(SetupRun run) : SetupStep(run)
+{
+    public const string HaproxyPidFile = "/run/haproxy.pid";
+    private static readonly HaproxyOptions Haproxy = new();
+    private static readonly TimeSpan PortWait = TimeSpan.FromSeconds(15);
+
+    public override string Name => "read-balancer";
+
+    public override string Description => "Read balancing: HAProxy on both hosts, or LVS-DR (fwmark, mangle rules, real-server loopback VIPs)";
+
+    private string Port => Cluster.Postgres.Port.ToString(CultureInfo.InvariantCulture);
+
+    private string Endpoints => Cluster.Balancer == BalancerMode.Haproxy
+        ? $"writes → {Cluster.WriteVip}:{Port} (HAProxy → the local primary), reads → {Cluster.ReadVip}:{Port} (HAProxy round robin over {string.Join(", ", Cluster.Nodes.Select(n => $"{n.Name} {n.Address}:{Port}"))}); PostgreSQL itself listens on each node's address and localhost"
+        : $"writes → {Cluster.WriteVip}:{Port} (LVS-DR to the primary), reads → {Cluster.ReadVip}:{Port} (LVS-DR fwmark round robin over both nodes)";
+
+    // ---------------- HAProxy ----------------
+
+    private sealed record HaState(NodeHost Host, string? Config, string? Sysctl, bool Running, string NonLocalBind);
+
+    private async Task<List<HaState>> InspectHaproxyAsync(CancellationToken ct)
+    {
+        var list = new List<HaState>();
+        foreach (var host in Run.Env.Hosts)
+        {
+            var nonlocal = (await host.RunAsync(RemoteCommand.Exec("sysctl", "-n", "net.ipv4.ip_nonlocal_bind"), null, ct)).StdOut.Trim();
+            list.Add(new HaState(host, await host.ReadTextAsync(Haproxy.ConfigFile, ct), await host.ReadTextAsync(HaproxyConfigRenderer.SysctlFile, ct),
+                await host.DaemonPidAsync(HaproxyPidFile, "haproxy", ct) is not null, nonlocal));
+        }
+
+        return list;
+    }
+
+    private bool HaproxyOk(HaState s) =>
+        s.Config == HaproxyConfigRenderer.Render(Cluster, s.Host.Node, Haproxy) && s.Sysctl == HaproxyConfigRenderer.SysctlContent && s.Running && s.NonLocalBind == "1";
+
+    private async Task RunHaproxyAsync(IOperationContext context)
+    {
+        var ct = context.CancellationToken;
+        var log = Log(context);
+        foreach (var s in await InspectHaproxyAsync(ct))
+        {
+            var host = s.Host;
+            if (s.Sysctl != HaproxyConfigRenderer.SysctlContent)
+            {
+                await host.WriteTextAsync(HaproxyConfigRenderer.SysctlFile, HaproxyConfigRenderer.SysctlContent, "0644", "root:root", log, ct);
+            }
+
+            if (s.NonLocalBind != "1")
+            {
+                await host.RunCheckedAsync("Allowing non-local binds", RemoteCommand.Exec(HaproxyConfigRenderer.SysctlApplyArgs[0], HaproxyConfigRenderer.SysctlApplyArgs.Skip(1)), log, ct);
+            }
+
+            var desired = HaproxyConfigRenderer.Render(Cluster, host.Node, Haproxy);
+            var changed = s.Config != desired;
+            if (changed)
+            {
+                var candidate = Haproxy.ConfigFile + ".pghaconsole-new";
+                await host.RunCheckedAsync("Creating HAProxy's directories", RemoteCommand.Exec("install", "-d", "-m", "0755", "--", "/etc/haproxy", "/run/haproxy"), null, ct);
+                await host.WriteTextAsync(candidate, desired, "0644", "root:root", log, ct);
+                var test = await host.RunAsync(RemoteCommand.Exec("haproxy", "-c", "-q", "-f", candidate), log, ct);
+                if (!test.Succeeded)
+                {
+                    await host.RemoveFilesAsync([candidate], null, ct);
+                    throw new StepFailedException($"haproxy -c rejected the generated configuration on {host.Name}: {test.StdErr.Trim()}");
+                }
+
+                if (s.Config is not null)
+                {
+                    await host.RunCheckedAsync("Keeping a copy of haproxy.cfg", RemoteCommand.Exec("cp", "-p", "--", Haproxy.ConfigFile, Haproxy.ConfigFile + ".pghaconsole-previous"), log, ct);
+                }
+
+                await host.RunCheckedAsync("Installing haproxy.cfg", RemoteCommand.Exec("mv", "-f", "--", candidate, Haproxy.ConfigFile), log, ct);
+            }
+
+            if (Cluster.Postgres.ServiceControl == ServiceControl.Systemd)
+            {
+                await host.RunCheckedAsync("Enabling HAProxy", RemoteCommand.Exec("systemctl", "enable", "--now", "haproxy"), log, ct);
+                if (changed && s.Running)
+                {
+                    await host.RunCheckedAsync("Reloading HAProxy", RemoteCommand.Exec("systemctl", "reload", "haproxy"), log, ct);
+                }
+            }
+            else if (!s.Running || changed)
+            {
+                // -sf: a reload hands the listening sockets over to the new process and lets the old one finish its sessions.
+                const string script = """
+                    set -eu
+                    cfg=$1; pidfile=$2
+                    mkdir -p /run/haproxy
+                    if [ -f "$pidfile" ] && old=$(head -n 1 -- "$pidfile") && [ "$(cat "/proc/$old/comm" 2>/dev/null)" = haproxy ]; then
+                      haproxy -f "$cfg" -D -p "$pidfile" -sf "$old" </dev/null >/dev/null 2>&1
+                    else
+                      haproxy -f "$cfg" -D -p "$pidfile" </dev/null >/dev/null 2>&1
+                    fi
+                    """;
+                await host.RunCheckedAsync(s.Running ? "Reloading HAProxy" : "Starting HAProxy", RemoteCommand.BashScript(script, Haproxy.ConfigFile, HaproxyPidFile), log, ct);
+            }
+        }
+    }
+
+    // ---------------- LVS-DR ----------------
+
+    private async Task<string> PeerMacAsync(NodeHost host, CancellationToken ct)
+    {
+        var peer = Run.Env.Host(Cluster.Peer(host.Node));
+        var result = await peer.RunCheckedAsync("Reading the peer's MAC address", RemoteCommand.Exec("ip", "-j", "link", "show", "dev", Cluster.Vrrp.Interface), null, ct);
+        using var doc = JsonDocument.Parse(result.StdOut);
+        var mac = doc.RootElement.EnumerateArray().Select(e => e.TryGetProperty("address", out var a) ? a.GetString() : null).FirstOrDefault(a => a is not null)
+            ?? throw new StepFailedException($"{peer.Name} has no MAC address on {Cluster.Vrrp.Interface}.");
+        return LvsRenderer.NormalizeMac(mac);
+    }
+
+    private async Task<List<string>> LvsProblemsAsync(CancellationToken ct)
+    {
+        var problems = new List<string>();
+        foreach (var host in Run.Env.Hosts)
+        {
+            var ipvs = await host.RunAsync(RemoteCommand.Exec("ipvsadm", "-Ln"), null, ct);
+            if (!ipvs.Succeeded)
+            {
+                throw new StepFailedException($"IPVS is not available on {host.Name} ({ipvs.StdErr.Trim()}): LVS-DR cannot work on this kernel. Choose HAProxy as the read balancer in the cluster's settings and run the wizard again.");
+            }
+
+            if (await host.ReadTextAsync(LvsRenderer.RealServerScriptPath, ct) != LvsRenderer.RenderRealServerScript(Cluster))
+            {
+                problems.Add($"{host.Name}: real-server script missing or different");
+            }
+            else if (!(await host.RunAsync(RemoteCommand.Exec(LvsRenderer.RealServerScriptPath, "status"), null, ct)).Succeeded)
+            {
+                problems.Add($"{host.Name}: VIPs not on lo");
+            }
+
+            var mac = await PeerMacAsync(host, ct);
+            var check = LvsRenderer.MangleCheckArgs(Cluster, host.Node, mac);
+            if (!(await host.RunAsync(RemoteCommand.Exec(check[0], check.Skip(1)), null, ct)).Succeeded)
+            {
+                problems.Add($"{host.Name}: mangle rule for the read VIP missing");
+            }
+        }
+
+        return problems;
+    }
+
+    private async Task RunLvsAsync(IOperationContext context)
+    {
+        var ct = context.CancellationToken;
+        var log = Log(context);
+        foreach (var host in Run.Env.Hosts)
+        {
+            await host.WriteTextAsync(LvsRenderer.RealServerScriptPath, LvsRenderer.RenderRealServerScript(Cluster), "0755", "root:root", log, ct);
+            await host.RunCheckedAsync("Binding the VIPs on lo", RemoteCommand.Exec(LvsRenderer.RealServerScriptPath, "start"), log, ct);
+            var mac = await PeerMacAsync(host, ct);
+            var check = LvsRenderer.MangleCheckArgs(Cluster, host.Node, mac);
+            if (!(await host.RunAsync(RemoteCommand.Exec(check[0], check.Skip(1)), null, ct)).Succeeded)
+            {
+                var insert = LvsRenderer.MangleInsertArgs(Cluster, host.Node, mac);
+                await host.RunCheckedAsync("Marking read-VIP packets", RemoteCommand.Exec(insert[0], insert.Skip(1)), log, ct);
+            }
+        }
+    }
+
+    // ---------------- step ----------------
+
+    public override async Task<StepPlan> PlanAsync(IOperationContext context)
+    {
+        var ct = context.CancellationToken;
+        var actions = new List<PlannedAction>();
+        if (Cluster.Balancer == BalancerMode.Haproxy)
+        {
+            foreach (var s in await InspectHaproxyAsync(ct))
+            {
+                actions.Add(Run.FileChange(s.Host, HaproxyConfigRenderer.SysctlFile, s.Sysctl, HaproxyConfigRenderer.SysctlContent));
+                actions.Add(Run.Command(s.Host, RemoteCommand.Exec(HaproxyConfigRenderer.SysctlApplyArgs[0], HaproxyConfigRenderer.SysctlApplyArgs.Skip(1))));
+                actions.Add(Run.FileChange(s.Host, Haproxy.ConfigFile, s.Config, HaproxyConfigRenderer.Render(Cluster, s.Host.Node, Haproxy), "tested with haproxy -c before it is installed"));
+                actions.Add(Run.Note(s.Host.Name, s.Running ? "reload HAProxy (-sf) if its configuration changed" : $"haproxy -f {Haproxy.ConfigFile} -D -p {HaproxyPidFile}"));
+            }
+        }
+        else
+        {
+            foreach (var host in Run.Env.Hosts)
+            {
+                actions.Add(Run.FileChange(host, LvsRenderer.RealServerScriptPath, await host.ReadTextAsync(LvsRenderer.RealServerScriptPath, ct), LvsRenderer.RenderRealServerScript(Cluster)));
+                actions.Add(Run.Command(host, RemoteCommand.Exec(LvsRenderer.RealServerScriptPath, "start")));
+                actions.Add(Run.Note(host.Name, "iptables -t mangle -I PREROUTING (read VIP, not from the peer's MAC) -j MARK --set-mark " + LvsRenderer.FwMark(Cluster, host.Node).ToString(CultureInfo.InvariantCulture)));
+            }
+        }
+
+        actions.Add(Run.Note("console", "endpoints: " + Endpoints));
+        return new StepPlan(actions);
+    }
+
+    public override async Task<StepCheck> CheckAsync(IOperationContext context)
+    {
+        var ct = context.CancellationToken;
+        List<string> problems;
+        if (Cluster.Balancer == BalancerMode.Haproxy)
+        {
+            problems = [.. (await InspectHaproxyAsync(ct)).Where(s => !HaproxyOk(s)).Select(s => $"{s.Host.Name}: HAProxy {(s.Running ? "configuration differs" : "not running or not configured")}")];
+        }
+        else
+        {
+            problems = await LvsProblemsAsync(ct);
+        }
+
+        if (problems.Count == 0 && await PortsAnswerAsync(ct) is { Length: > 0 } closed)
+        {
+            problems.Add(closed);
+        }
+
+        return problems.Count == 0 ? StepCheck.Done("in place; endpoints: " + Endpoints) : StepCheck.NotDone(string.Join("; ", problems));
+    }
+
+    protected override Task ExecuteAsync(IOperationContext context) =>
+        Cluster.Balancer == BalancerMode.Haproxy ? RunHaproxyAsync(context) : RunLvsAsync(context);
+
+    public override async Task<StepVerification> VerifyAsync(IOperationContext context)
+    {
+        var ct = context.CancellationToken;
+        var check = await CheckAsync(context);
+        var started = Run.Env.Time.GetTimestamp();
+        while (!check.AlreadyDone && Run.Env.Time.GetElapsedTime(started) < PortWait)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(500), Run.Env.Time, ct);
+            check = await CheckAsync(context);
+        }
+
+        Log(context).Info(null, "endpoints: " + Endpoints);
+        return check.AlreadyDone ? StepVerification.Passed("endpoints answer: " + Endpoints) : StepVerification.Failed(check.Reason);
+    }
+
+    /// <summary>Empty when both VIP ports accept a TCP connection from the console; else which do not.</summary>
+    private async Task<string> PortsAnswerAsync(CancellationToken ct)
+    {
+        var closed = new List<string>();
+        foreach (var vip in new[] { Cluster.WriteVip, Cluster.ReadVip })
+        {
+            using var client = new TcpClient();
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(2));
+            try
+            {
+                await client.ConnectAsync(vip, Cluster.Postgres.Port, timeout.Token);
+            }
+            catch (Exception ex) when (ex is SocketException or OperationCanceledException && !ct.IsCancellationRequested)
+            {
+                closed.Add($"{vip}:{Port} does not accept connections");
+            }
+        }
+
+        return string.Join("; ", closed);
+    }
+}

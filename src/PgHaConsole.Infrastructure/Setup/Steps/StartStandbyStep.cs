@@ -1,0 +1,96 @@
+using PgHaConsole.Core.Operations;
+using PgHaConsole.Core.Postgres;
+using PgHaConsole.Infrastructure.Operations;
+
+namespace PgHaConsole.Infrastructure.Setup.Steps;
+
+/// <summary>
+/// Step 8: start the standby and prove replication: <c>pg_is_in_recovery()</c> true on the standby and false on the
+/// primary, and the primary's <c>pg_stat_replication</c> showing the standby streaming.
+/// </summary>
+public sealed class StartStandbyStep(SetupRun run) : SetupStep(run)
+{
+    private static readonly TimeSpan StreamingWait = TimeSpan.FromSeconds(30);
+
+    public override string Name => "start-standby";
+
+    public override string Description => "Start the standby; verify recovery states and streaming in pg_stat_replication";
+
+    /// <summary>The standby's row in the primary's pg_stat_replication ("state sync_state client_addr"), or null.</summary>
+    public static async Task<string?> StreamingRowAsync(NodeHost primary, NodeHost standby, CancellationToken ct)
+    {
+        var sql = "SELECT state || ' ' || sync_state || ' ' || coalesce(host(client_addr), 'local') FROM pg_stat_replication WHERE application_name = "
+            + GucValue.QuoteForSql(standby.Name) + " ORDER BY state = 'streaming' DESC LIMIT 1";
+        var row = (await primary.PsqlAsync(sql, null, ct)).Trim();
+        return row.Length == 0 ? null : row;
+    }
+
+    private async Task<(bool Ok, string Detail)> StreamingAsync(CancellationToken ct)
+    {
+        var (primary, standby) = await Run.RolesAsync(ct);
+        var s = await standby.GetPgStateAsync(ct);
+        var p = await primary.GetPgStateAsync(ct);
+        if (!s.IsStandby)
+        {
+            return (false, $"{standby.Name}: {SetupRun.Describe(s)}");
+        }
+
+        if (!p.IsPrimary)
+        {
+            return (false, $"{primary.Name}: {SetupRun.Describe(p)}");
+        }
+
+        var row = await StreamingRowAsync(primary, standby, ct);
+        return row is not null && row.StartsWith("streaming ", StringComparison.Ordinal)
+            ? (true, $"pg_is_in_recovery(): {primary.Name} f, {standby.Name} t; pg_stat_replication on {primary.Name}: {standby.Name} {row}")
+            : (false, $"{standby.Name} runs in recovery but {primary.Name}'s pg_stat_replication shows {(row is null ? "no row for it" : row)}");
+    }
+
+    public override async Task<StepPlan> PlanAsync(IOperationContext context)
+    {
+        var (primary, standby) = await Run.RolesAsync(context.CancellationToken);
+        return new StepPlan([
+            Run.Note(standby.Name, $"pg_ctl -D {Cluster.Postgres.DataDir} -l {standby.ServerLogFile} -w start (as {Cluster.Postgres.OsUser}), unless it runs already"),
+            Run.Note(primary.Name, $"SELECT state, sync_state FROM pg_stat_replication WHERE application_name = '{standby.Name}' (wait up to 30 s for 'streaming')"),
+        ]);
+    }
+
+    public override async Task<StepCheck> CheckAsync(IOperationContext context)
+    {
+        var (ok, detail) = await StreamingAsync(context.CancellationToken);
+        return ok ? StepCheck.Done(detail) : StepCheck.NotDone(detail);
+    }
+
+    protected override async Task ExecuteAsync(IOperationContext context)
+    {
+        var ct = context.CancellationToken;
+        var log = Log(context);
+        var (_, standby) = await Run.RolesAsync(ct);
+        var state = await standby.GetPgStateAsync(ct);
+        if (state.Running)
+        {
+            // Running but not streaming: a restart makes it read the recovery configuration written in step 7.
+            await standby.RestartPgAsync(log, ct);
+        }
+        else
+        {
+            await standby.StartPgAsync(log, ct);
+        }
+    }
+
+    public override async Task<StepVerification> VerifyAsync(IOperationContext context)
+    {
+        var ct = context.CancellationToken;
+        var started = Run.Env.Time.GetTimestamp();
+        while (true)
+        {
+            var (ok, detail) = await StreamingAsync(ct);
+            if (ok || Run.Env.Time.GetElapsedTime(started) > StreamingWait)
+            {
+                return ok ? StepVerification.Passed(detail) : StepVerification.Failed(detail + " (after 30 s)");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(250), Run.Env.Time, ct);
+        }
+    }
+}

@@ -1,0 +1,149 @@
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using PgHaConsole.Core.Model;
+using PgHaConsole.Core.Operations;
+using PgHaConsole.Infrastructure.Operations;
+using PgHaConsole.Infrastructure.Secrets;
+using PgHaConsole.Infrastructure.Setup;
+using PgHaConsole.Infrastructure.Ssh;
+using PgHaConsole.Infrastructure.Store;
+using PgHaConsole.Lab;
+
+namespace PgHaConsole.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A fresh lab (taken down and brought up again, so every test class starts from the runbook's starting state: pg1 a
+/// standalone primary, pg2 empty) imported as a cluster into a scratch SQLite store, with the console's services as
+/// the web app registers them (store, data protection, SSH layer, operations, setup). Operations run through the one
+/// <see cref="OperationRunner"/>, directly (no Hangfire), so a test sees their outcome and journal.
+/// </summary>
+public class PairFixture : IAsyncLifetime
+{
+    private readonly string _scratch = Path.Combine(Path.GetTempPath(), "pgha-pair-" + Guid.NewGuid().ToString("N")[..8]);
+    private ServiceProvider? _services;
+
+    public LabController Controller { get; } = new(Console.Out);
+
+    public LabInfo Lab { get; private set; } = null!;
+
+    public string StateDir { get; private set; } = null!;
+
+    public IServiceProvider Services => _services ?? throw new InvalidOperationException("Not initialized.");
+
+    public ClusterSpec Cluster { get; private set; } = null!;
+
+    public T Get<T>()
+        where T : notnull => Services.GetRequiredService<T>();
+
+    public async Task InitializeAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        StateDir = LabFixture.DefaultStateDir();
+        await ResetLabAsync(cts.Token);
+        Directory.CreateDirectory(_scratch);
+        _services = new ServiceCollection()
+            .AddLogging()
+            .AddSingleton(TimeProvider.System)
+            .AddSingleton<IHostApplicationLifetime, TestLifetime>()
+            .AddPgHaConsoleDataProtection(Path.Combine(_scratch, "keys"))
+            .AddPgHaConsoleStore(new StoreOptions { SqlitePath = Path.Combine(_scratch, "store.db") })
+            .AddSshLayer()
+            .AddPgHaConsoleOperations()
+            .AddPgHaConsoleSetup()
+            .BuildServiceProvider();
+        await Get<StoreMigrator>().MigrateAsync(cts.Token);
+
+        var (lab, errors) = LabImport.Parse(await File.ReadAllTextAsync(Path.Combine(StateDir, "lab.json"), cts.Token));
+        Assert.True(lab is not null, string.Join("; ", errors.Select(e => e.Message)));
+        var spec = LabImport.ToCluster(lab!, "lab");
+        var nodeSecrets = new Dictionary<Guid, NodeSecrets>
+        {
+            [spec.Node1.Id] = new() { PrivateKey = await File.ReadAllTextAsync(lab!.Nodes[0].SshKeyPath, cts.Token) },
+            [spec.Node2.Id] = new() { PrivateKey = await File.ReadAllTextAsync(lab.Nodes[1].SshKeyPath, cts.Token) },
+        };
+        Cluster = (await Get<IClusterRepository>().AddAsync(spec, new ClusterSecrets(), nodeSecrets, cts.Token)).Spec;
+    }
+
+    /// <summary>Down and up: the runbook's starting state, whatever an earlier test class left.</summary>
+    public async Task ResetLabAsync(CancellationToken ct)
+    {
+        var options = new LabOptions(StateDir);
+        await Controller.DownAsync(options, ct);
+        var result = await Controller.UpAsync(options, ct);
+        Lab = result.Info;
+    }
+
+    /// <summary>Creates and runs an operation of <paramref name="kind"/> to its end; returns its journal record.</summary>
+    public async Task<OperationRecord> RunAsync(string kind, object? parameters, CancellationToken ct)
+    {
+        var opKind = Services.GetServices<IOperationKind>().First(k => k.Kind == kind);
+        var op = await Get<IOperationJournal>().CreateAsync(Cluster.Id, kind, opKind.StepNames, "integration-test", null, ct);
+        return await RunExistingAsync(op.Id, parameters, ct);
+    }
+
+    /// <summary>Runs (or resumes) an existing operation to its end.</summary>
+    public async Task<OperationRecord> RunExistingAsync(Guid operationId, object? parameters, CancellationToken ct)
+    {
+        var op = (await Get<IOperationJournal>().GetAsync(operationId, ct))!;
+        var env = (await Get<ClusterEnvironmentFactory>().CreateAsync(Cluster.Id, ct))!;
+        var opKind = Services.GetServices<IOperationKind>().First(k => k.Kind == op.Kind);
+        var json = JsonSerializer.SerializeToElement(parameters ?? new { }, SetupOperationKind.Json);
+        await Get<OperationRunner>().RunAsync(operationId, opKind.Create(env, json), new OperationRunContext
+        {
+            Cluster = env.Cluster,
+            Masker = env.Masker,
+            Services = Services,
+        }, ct);
+        return (await Get<IOperationJournal>().GetAsync(operationId, ct))!;
+    }
+
+    public async Task<string> LogTextAsync(Guid operationId, CancellationToken ct)
+    {
+        var lines = await Get<IOperationJournal>().ReadLogAsync(operationId, 0, 5000, ct);
+        return string.Join('\n', lines.Select(l => $"[{l.Step}] {l.Host ?? "console"} {l.Stream}: {l.Line}"));
+    }
+
+    /// <summary>Runs a command as root inside a lab host (the test's own hands on the machine, not the console's).</summary>
+    public Task<PgHaConsole.Lab.CommandResult> ExecAsync(string host, CancellationToken ct, params string[] argv) =>
+        Controller.ExecInHostAsync(host, argv, ct);
+
+    public async Task DisposeAsync()
+    {
+        if (_services is not null)
+        {
+            await _services.DisposeAsync();
+        }
+
+        // Leave the lab in its starting state for whoever comes next (other collections reset it too).
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        try
+        {
+            await Controller.DownAsync(new LabOptions(StateDir), cts.Token);
+            await Controller.UpAsync(new LabOptions(StateDir), cts.Token);
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(_scratch, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    private sealed class TestLifetime : IHostApplicationLifetime
+    {
+        public CancellationToken ApplicationStarted => CancellationToken.None;
+
+        public CancellationToken ApplicationStopping => CancellationToken.None;
+
+        public CancellationToken ApplicationStopped => CancellationToken.None;
+
+        public void StopApplication()
+        {
+        }
+    }
+}

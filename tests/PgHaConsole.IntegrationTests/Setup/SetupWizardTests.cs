@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using Npgsql;
+using PgHaConsole.Core.Operations;
+using PgHaConsole.Infrastructure.Setup;
+using PgHaConsole.Infrastructure.Store;
+using PgHaConsole.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace PgHaConsole.IntegrationTests.Setup;
+
+[CollectionDefinition(Name)]
+public sealed class SetupCollection : ICollectionFixture<PairFixture>
+{
+    public const string Name = "setup";
+}
+
+/// <summary>
+/// The wizard end to end against the lab, from the state <c>lab up</c> leaves: a verified pair in one run, then a
+/// second run that changes nothing. Ordered: the second test depends on the first.
+/// </summary>
+[Collection(SetupCollection.Name)]
+[TestCaseOrderer("PgHaConsole.IntegrationTests.Infrastructure.DeclarationOrderer", "PgHaConsole.IntegrationTests")]
+public sealed class SetupWizardTests(PairFixture pair, ITestOutputHelper output)
+{
+    private static CancellationToken Timeout() => new CancellationTokenSource(TimeSpan.FromMinutes(4)).Token;
+
+    [Fact, TestPriority(1)]
+    public async Task A_setup_from_the_lab_start_builds_a_verified_pair_in_under_60_seconds()
+    {
+        var ct = Timeout();
+        var watch = Stopwatch.StartNew();
+        var op = await pair.RunAsync(SetupOperation.Kind, new SetupParameters(), ct);
+        watch.Stop();
+        var log = await pair.LogTextAsync(op.Id, ct);
+        output.WriteLine(log);
+        foreach (var s in op.Steps)
+        {
+            output.WriteLine($"step {s.Ordinal} {s.Name}: {s.Status} in {(s.FinishedAt - s.StartedAt)?.TotalSeconds:0.00} s");
+        }
+
+        Assert.True(op.Status == OperationStatus.Succeeded, $"setup ended {op.Status}: {op.Error}");
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), $"setup took {watch.Elapsed}");
+        Assert.All(op.Steps, s => Assert.True(s.Status is StepStatus.Succeeded or StepStatus.Skipped, $"{s.Name}: {s.Status}"));
+        // From the runbook's starting state every step but preflight and firewall (no firewall in the lab) had work to do.
+        Assert.All(op.Steps.Where(s => s.Name is not ("preflight" or "firewall")), s => Assert.Equal(StepStatus.Succeeded, s.Status));
+        output.WriteLine($"wizard time: {watch.Elapsed.TotalSeconds:0.0} s");
+
+        // The pair, seen independently of the wizard: pg2 replays what pg1 commits; the VIPs on pg1.
+        var secrets = (await pair.Get<IClusterRepository>().GetClusterSecretsAsync(pair.Cluster.Id, ct))!;
+        Assert.NotNull(secrets.ReplicationPassword);
+        Assert.NotNull(secrets.MonitorPassword);
+        Assert.NotNull(secrets.VrrpPassword);
+        Assert.DoesNotContain(secrets.ReplicationPassword!, log, StringComparison.Ordinal);
+        Assert.DoesNotContain(secrets.MonitorPassword!, log, StringComparison.Ordinal);
+        Assert.DoesNotContain(secrets.VrrpPassword!, log, StringComparison.Ordinal);
+
+        var recovery = await pair.ExecAsync("pg2", ct, "runuser", "-u", "postgres", "--", "psql", "-XAtc", "SELECT pg_is_in_recovery()");
+        Assert.Equal("t", recovery.StandardOutput.Trim());
+        var vips = await pair.ExecAsync("pg1", ct, "ip", "-o", "addr", "show", "dev", "mgt");
+        Assert.Contains("198.18.4.251/", vips.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("198.18.4.252/", vips.StandardOutput, StringComparison.Ordinal);
+        var pg2Vips = await pair.ExecAsync("pg2", ct, "ip", "-o", "addr", "show", "dev", "mgt");
+        Assert.DoesNotContain("198.18.4.251/", pg2Vips.StandardOutput, StringComparison.Ordinal);
+
+        // A row written through the write VIP is readable on the standby.
+        var marker = "it-" + Guid.NewGuid().ToString("N");
+        await using (var conn = new NpgsqlConnection($"Host={pair.Cluster.WriteVip};Username={pair.Cluster.Postgres.MonitorUser};Password={secrets.MonitorPassword};Database=postgres;Pooling=false;Timeout=5"))
+        {
+            await conn.OpenAsync(ct);
+            await using var cmd = new NpgsqlCommand("INSERT INTO pghaconsole.heartbeat (written_by) VALUES (@m)", conn);
+            cmd.Parameters.AddWithValue("m", marker);
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
+
+        var seen = false;
+        for (var i = 0; i < 40 && !seen; i++)
+        {
+            var r = await pair.ExecAsync("pg2", ct, "runuser", "-u", "postgres", "--", "psql", "-XAtc", $"SELECT count(*) FROM pghaconsole.heartbeat WHERE written_by = '{marker}'");
+            seen = r.StandardOutput.Trim() == "1";
+            if (!seen)
+            {
+                await Task.Delay(100, ct);
+            }
+        }
+
+        Assert.True(seen, "a row committed through the write VIP never reached the standby");
+    }
+
+    [Fact, TestPriority(2)]
+    public async Task B_a_second_run_changes_nothing_every_step_reports_it_was_already_done()
+    {
+        var ct = Timeout();
+        var pg1Conf = await pair.ExecAsync("pg1", ct, "md5sum", "/data10/pgdata/postgresql.conf", "/data10/pgdata/pg_hba.conf", "/etc/keepalived/keepalived.conf", "/etc/haproxy/haproxy.cfg");
+        var pg1Start = await pair.ExecAsync("pg1", ct, "runuser", "-u", "postgres", "--", "psql", "-XAtc", "SELECT pg_postmaster_start_time()");
+        var op = await pair.RunAsync(SetupOperation.Kind, new SetupParameters(), ct);
+        output.WriteLine(await pair.LogTextAsync(op.Id, ct));
+        Assert.Equal(OperationStatus.Succeeded, op.Status);
+        Assert.All(op.Steps, s => Assert.True(s.Status == StepStatus.Skipped, $"{s.Name} was {s.Status}: {s.Message}"));
+        Assert.Equal(pg1Conf.StandardOutput, (await pair.ExecAsync("pg1", ct, "md5sum", "/data10/pgdata/postgresql.conf", "/data10/pgdata/pg_hba.conf", "/etc/keepalived/keepalived.conf", "/etc/haproxy/haproxy.cfg")).StandardOutput);
+        Assert.Equal(pg1Start.StandardOutput, (await pair.ExecAsync("pg1", ct, "runuser", "-u", "postgres", "--", "psql", "-XAtc", "SELECT pg_postmaster_start_time()")).StandardOutput);
+    }
+}

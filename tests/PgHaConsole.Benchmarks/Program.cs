@@ -4,6 +4,7 @@ using PgHaConsole.Benchmarks;
 var benchmarks = new Dictionary<string, (string Description, Func<string[], Task<int>> Run)>(StringComparer.OrdinalIgnoreCase)
 {
     ["topology-poll"] = ("poll N logical clusters every 2 s for S seconds; print CPU share and memory [--clusters 50] [--seconds 60] [--unreachable]", TopologyPollBenchmark.RunAsync),
+    ["history-query"] = ("30 days of history for 2 nodes at 15 s: 30-day and 1-hour graph queries on SQLite and PostgreSQL (median, p95), store growth", HistoryQueryBenchmark.RunAsync),
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var benchmark))

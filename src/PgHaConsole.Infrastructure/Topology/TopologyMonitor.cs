@@ -155,10 +155,18 @@ public sealed class TopologyMonitor : BackgroundService, ITopologyMonitor
 
     public override void Dispose()
     {
+        // Registered both as ITopologyMonitor and as a hosted service: the container may dispose it twice.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _shutdown.Cancel();
         _shutdown.Dispose();
         base.Dispose();
     }
+
+    private int _disposed;
 
     private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken ct)
     {

@@ -1,3 +1,11 @@
+using System.Security.Claims;
+using System.Text.Json;
+using Microsoft.AspNetCore.Mvc;
+using PgHaConsole.Infrastructure.Operations;
+using PgHaConsole.Infrastructure.Setup;
+using PgHaConsole.Web.Auth;
+using PgHaConsole.Web.Model;
+
 namespace PgHaConsole.Web.Api;
 
 /// <summary>Setup, switchover, rejoin, rebuild and the operations journal over REST.</summary>
@@ -5,6 +13,61 @@ public static class OperationsApi
 {
     public static void MapOperationsApi(this IEndpointRouteBuilder app)
     {
-        ArgumentNullException.ThrowIfNull(app);
+        var api = app.MapGroup("/api").RequireAuthorization(AuthPolicies.Viewer).DisableAntiforgery().WithTags("Operations");
+
+        // The wizard: plan (read-only, Viewer) and run (Admin: it changes hosts, and step 6 may wipe a data directory).
+        api.MapPost("/clusters/{id:guid}/setup/plan", async (Guid id, [FromBody] SetupParameters? body, OperationService svc, CancellationToken ct) =>
+            await svc.PlanSetupAsync(id, body ?? new SetupParameters(), ct) is { } plan ? Results.Ok(plan) : Results.NotFound());
+        api.MapPost("/clusters/{id:guid}/setup", async (Guid id, [FromBody] SetupParameters? body, OperationService svc, ClaimsPrincipal user, CancellationToken ct) =>
+                await StartAsync(() => svc.StartSetupAsync(id, body ?? new SetupParameters(), ConsoleApi.Actor(user), ct)))
+            .RequireAuthorization(AuthPolicies.Admin);
+
+        api.MapGet("/clusters/{id:guid}/operations", async (Guid id, int? limit, OperationService svc, CancellationToken ct) =>
+            Results.Ok(await svc.ListAsync(id, limit ?? 50, ct)));
+        api.MapGet("/operations", async (int? limit, OperationService svc, CancellationToken ct) =>
+            Results.Ok(await svc.ListAllAsync(limit ?? 50, ct)));
+        api.MapGet("/operations/{id:guid}", async (Guid id, OperationService svc, CancellationToken ct) =>
+            await svc.GetAsync(id, ct) is { } op ? Results.Ok(op) : Results.NotFound());
+        api.MapGet("/operations/{id:guid}/log", async (Guid id, long? after, int? limit, OperationService svc, CancellationToken ct) =>
+            await svc.GetAsync(id, ct) is null ? Results.NotFound() : Results.Ok(await svc.ReadLogAsync(id, after ?? 0, limit ?? 5000, ct)));
+        api.MapPost("/operations/{id:guid}/resume", async (Guid id, HttpRequest request, OperationService svc, ClaimsPrincipal user, CancellationToken ct) =>
+            {
+                var parameters = await ReadParametersAsync(request, ct);
+                try
+                {
+                    await svc.ResumeAsync(id, parameters, ConsoleApi.Actor(user), ct);
+                    return Results.Accepted($"/api/operations/{id}", new { operationId = id });
+                }
+                catch (OperationRefusedException ex)
+                {
+                    return Results.Problem(ex.Message, statusCode: ex.StatusCode);
+                }
+            })
+            .Accepts<object>("application/json")
+            .RequireAuthorization(AuthPolicies.Operator);
+    }
+
+    internal static async Task<IResult> StartAsync(Func<Task<Guid>> start)
+    {
+        try
+        {
+            var id = await start();
+            return Results.Accepted($"/api/operations/{id}", new { operationId = id });
+        }
+        catch (OperationRefusedException ex)
+        {
+            return Results.Problem(ex.Message, statusCode: ex.StatusCode);
+        }
+    }
+
+    internal static async Task<JsonElement> ReadParametersAsync(HttpRequest request, CancellationToken ct)
+    {
+        if (request.ContentLength is 0 or null && !request.Headers.ContainsKey("Transfer-Encoding"))
+        {
+            return JsonSerializer.SerializeToElement(new { });
+        }
+
+        using var doc = await JsonDocument.ParseAsync(request.Body, cancellationToken: ct);
+        return doc.RootElement.Clone();
     }
 }

@@ -132,6 +132,8 @@ public static class HostingExtensions
         services.AddScoped<TokenService>();
         services.AddScoped<UserService>();
         services.AddScoped<ConnectionTestService>();
+        services.AddScoped<OperationService>();
+        services.AddScoped<HistoryService>();
         return services;
     }
 

@@ -11,6 +11,10 @@ public static class UnifiedDiff
 {
     private const int Context = 3;
 
+    private const char NoNewlineMark = '\n';
+
+    private const string NoNewlineAtEnd = "\\ No newline at end of file";
+
     /// <summary>The diff, or an empty string when the texts are equal. A null <paramref name="oldText"/> is a new file.</summary>
     public static string Render(string path, string? oldText, string newText)
     {
@@ -71,7 +75,14 @@ public static class UnifiedDiff
             sb.Append("@@ -").Append(Range(oldStart, oldCount)).Append(" +").Append(Range(newStart, newCount)).Append(" @@\n");
             foreach (var op in hunk)
             {
-                sb.Append(op.Kind).Append(op.Text).Append('\n');
+                if (op.Text.EndsWith(NoNewlineMark))
+                {
+                    sb.Append(op.Kind).Append(op.Text.AsSpan(0, op.Text.Length - 1)).Append('\n').Append(NoNewlineAtEnd).Append('\n');
+                }
+                else
+                {
+                    sb.Append(op.Kind).Append(op.Text).Append('\n');
+                }
             }
 
             i = end;
@@ -93,7 +104,15 @@ public static class UnifiedDiff
         }
 
         var lines = text.Split('\n');
-        return text.EndsWith('\n') ? lines[..^1] : lines;
+        if (text.EndsWith('\n'))
+        {
+            return lines[..^1];
+        }
+
+        // A last line without its newline differs from the same line with one (diff(1) marks it): the mark, a
+        // character no split line can contain, keeps the two apart in the comparison and is printed as the marker line.
+        lines[^1] += NoNewlineMark;
+        return lines;
     }
 
     private readonly record struct Op(char Kind, string Text, int OldLine, int NewLine);
@@ -119,15 +138,16 @@ public static class UnifiedDiff
                 i++;
                 j++;
             }
-            else if (j < b.Length && (i == a.Length || lcs[i, j + 1] >= lcs[i + 1, j]))
+            else if (i < a.Length && (j == b.Length || lcs[i + 1, j] >= lcs[i, j + 1]))
             {
-                ops.Add(new Op('+', b[j], i + 1, j + 1));
-                j++;
+                // Removals before additions on a tie: a changed line reads "-old" then "+new", as diff(1) prints it.
+                ops.Add(new Op('-', a[i], i + 1, j + 1));
+                i++;
             }
             else
             {
-                ops.Add(new Op('-', a[i], i + 1, j + 1));
-                i++;
+                ops.Add(new Op('+', b[j], i + 1, j + 1));
+                j++;
             }
         }
 

@@ -53,6 +53,13 @@ public sealed class SetupRun(ClusterEnvironment env, SetupParameters parameters)
         var hosts = Env.Hosts.ToList();
         var states = await Task.WhenAll(hosts.Select(h => h.GetPgStateAsync(ct)));
         var primaries = hosts.Zip(states).Where(p => p.Second.IsPrimary).Select(p => p.First).ToList();
+        if (primaries.Count == 2 && states[0].SystemIdentifier != states[1].SystemIdentifier)
+        {
+            // Two unrelated servers (different system identifiers): not a split brain of this pair. The configured
+            // first node is the primary; the other's data is what step 6 refuses to remove without confirmation.
+            primaries = [hosts.First(h => h.Node.Id == Cluster.Node1.Id)];
+        }
+
         if (primaries.Count == 2)
         {
             throw new StepFailedException(
@@ -70,6 +77,24 @@ public sealed class SetupRun(ClusterEnvironment env, SetupParameters parameters)
         var standby = hosts.First(h => h != primary);
         _roles = (primary, standby);
         return (primary, standby);
+    }
+
+    private ulong? _primarySystemId;
+
+    /// <summary>
+    /// Whether the node's data directory is this pair's: the primary's, or a clone of it (same system identifier).
+    /// Steps 4 and 5 touch only those; anything else on the standby is step 6's to judge (and to refuse).
+    /// </summary>
+    public async Task<bool> BelongsToPairAsync(NodeHost host, PgState state, CancellationToken ct)
+    {
+        var (primary, _) = await RolesAsync(ct);
+        if (host == primary)
+        {
+            return true;
+        }
+
+        _primarySystemId ??= (await primary.GetPgStateAsync(ct)).SystemIdentifier;
+        return state.DataDir == DataDirState.PgData && state.SystemIdentifier is { } id && id == _primarySystemId;
     }
 
     public static string Describe(PgState s) => s switch

@@ -28,7 +28,7 @@ public sealed class PostgresConfStep(SetupRun run) : SetupStep(run)
         foreach (var host in Run.Env.Hosts)
         {
             var state = await host.GetPgStateAsync(ct);
-            if (state.DataDir != DataDirState.PgData)
+            if (!await Run.BelongsToPairAsync(host, state, ct))
             {
                 continue;
             }
@@ -59,7 +59,7 @@ public sealed class PostgresConfStep(SetupRun run) : SetupStep(run)
     }
 
     private IEnumerable<string> Deferred(IEnumerable<ConfState> states) =>
-        Run.Env.Hosts.Where(h => states.All(s => s.Host != h)).Select(h => $"{h.Name}: no data directory yet, its settings are written right after the clone (step 6)");
+        Run.Env.Hosts.Where(h => states.All(s => s.Host != h)).Select(h => $"{h.Name}: no clone of the primary yet, its settings are written right after the clone (step 6)");
 
     public override async Task<StepPlan> PlanAsync(IOperationContext context)
     {

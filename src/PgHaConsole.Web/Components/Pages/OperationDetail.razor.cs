@@ -1,0 +1,243 @@
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
+using PgHaConsole.Core.Operations;
+using PgHaConsole.Infrastructure.Identity;
+using PgHaConsole.Infrastructure.Operations;
+using PgHaConsole.Web.Model;
+
+namespace PgHaConsole.Web.Components.Pages;
+
+/// <summary>
+/// One operation: its steps and status, its log live (backlog then new lines, from the one log store), the clone's
+/// progress, its error and, for operators, Resume.
+/// </summary>
+public sealed partial class OperationDetail : IAsyncDisposable
+{
+    /// <summary>How often pending lines are drawn: a burst of pg_basebackup output must not redraw per line.</summary>
+    private static readonly TimeSpan RenderInterval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Status and steps are re-read every 8 ticks (2 s) while the operation is not finished.</summary>
+    private const int RefreshEveryTicks = 8;
+
+    private readonly CancellationTokenSource _cts = new();
+    private readonly OperationLogBuffer _log = new();
+    private IReadOnlyList<OperationLogLine> _lines = [];
+    private OperationView? _op;
+    private string? _clusterName;
+    private bool _notFound;
+    private bool _isOperator;
+    private volatile bool _following;
+    private volatile bool _dirty;
+    private bool _resuming;
+    private string? _resumeWipeHost;
+    private string? _resumeConfirm;
+    private string? _resumeError;
+    private PeriodicTimer? _timer;
+    private Task? _timerTask;
+    private Task? _watchTask;
+    private int _refreshing;
+
+    [Parameter]
+    public Guid OperationId { get; set; }
+
+    [Inject]
+    public required OperationService Operations { get; init; }
+
+    [Inject]
+    public required ClusterService Clusters { get; init; }
+
+    [Inject]
+    public required TimeProvider Time { get; init; }
+
+    [CascadingParameter]
+    public required Task<AuthenticationState> AuthState { get; set; }
+
+    private DateTimeOffset Now => Time.GetUtcNow();
+
+    protected override async Task OnInitializedAsync()
+    {
+        var user = (await AuthState).User;
+        _isOperator = user.IsInRole(ConsoleRoles.Operator) || user.IsInRole(ConsoleRoles.Admin);
+
+        var op = await Operations.GetAsync(OperationId, _cts.Token);
+        if (op is null)
+        {
+            _notFound = true;
+            return;
+        }
+
+        _clusterName = (await Clusters.GetAsync(op.ClusterId, _cts.Token))?.Name ?? op.ClusterId.ToString();
+        Apply(op);
+        StartWatching();
+        _timer = new PeriodicTimer(RenderInterval, Time);
+        _timerTask = TickAsync(_timer, _cts.Token);
+    }
+
+    private void Apply(OperationView op)
+    {
+        _op = op;
+        _log.CloneStepOrdinal = op.Steps.FirstOrDefault(s => s.Name == SetupWizardModel.CloneStandbyStep)?.Ordinal;
+        _resumeWipeHost = SetupWizardModel.ResumeWipeHost(op);
+        _lines = _log.Snapshot();
+        _dirty = false;
+    }
+
+    private void StartWatching()
+    {
+        _following = true;
+        var ct = _cts.Token;
+        // A background task, so a long backlog or a quiet operation never holds the circuit's dispatcher.
+        _watchTask = Task.Run(() => WatchAsync(ct), ct);
+    }
+
+    private async Task WatchAsync(CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var line in Operations.WatchLogAsync(OperationId, ct))
+            {
+                _dirty = true;
+                if (_log.Add(line))
+                {
+                    // A new step started: its status and the previous step's outcome are in the journal now.
+                    _ = RefreshAsync(ct);
+                }
+            }
+
+            _following = false;
+            await RefreshAsync(ct);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+        {
+            // the page went away
+        }
+        finally
+        {
+            _following = false;
+        }
+    }
+
+    private async Task TickAsync(PeriodicTimer timer, CancellationToken ct)
+    {
+        var ticks = 0;
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                ticks++;
+                if (ticks % RefreshEveryTicks == 0 && _op is { } op && !SetupWizardModel.IsFinished(op.Status))
+                {
+                    await RefreshAsync(ct);
+                }
+                else if (_dirty)
+                {
+                    await InvokeAsync(() =>
+                    {
+                        _dirty = false;
+                        _lines = _log.Snapshot();
+                        StateHasChanged();
+                    });
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+        {
+            // the page went away
+        }
+    }
+
+    /// <summary>Re-reads the operation (status, steps) and redraws; overlapping calls are dropped.</summary>
+    private async Task RefreshAsync(CancellationToken ct)
+    {
+        if (Interlocked.Exchange(ref _refreshing, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            if (await Operations.GetAsync(OperationId, ct) is { } op)
+            {
+                await InvokeAsync(() =>
+                {
+                    Apply(op);
+                    StateHasChanged();
+                });
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+        {
+            // the page went away
+        }
+        finally
+        {
+            Volatile.Write(ref _refreshing, 0);
+        }
+    }
+
+    private async Task ResumeAsync()
+    {
+        if (!SetupWizardModel.CanResume(_isOperator, _op, _resumeConfirm, _resuming))
+        {
+            return;
+        }
+
+        _resuming = true;
+        _resumeError = null;
+        try
+        {
+            var actor = (await AuthState).User.Identity?.Name ?? "anonymous";
+            await Operations.ResumeAsync(OperationId, SetupWizardModel.ResumeParameters(_resumeWipeHost, _resumeConfirm), actor, _cts.Token);
+            _resumeConfirm = null;
+            if (await Operations.GetAsync(OperationId, _cts.Token) is { } op)
+            {
+                Apply(op);
+            }
+
+            if (!_following)
+            {
+                // The earlier watch ended with the failure; the new run's lines follow the old ones (duplicates dropped).
+                if (_watchTask is not null)
+                {
+                    await _watchTask;
+                }
+
+                StartWatching();
+            }
+        }
+        catch (OperationRefusedException ex)
+        {
+            _resumeError = ex.Message;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _resumeError = "The operation could not be resumed: " + ex.Message;
+        }
+        finally
+        {
+            _resuming = false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _cts.CancelAsync();
+        _timer?.Dispose();
+        foreach (var task in new[] { _watchTask, _timerTask })
+        {
+            if (task is not null)
+            {
+                try
+                {
+                    await task;
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+                {
+                    // expected on the way out
+                }
+            }
+        }
+
+        _cts.Dispose();
+    }
+}

@@ -11,7 +11,7 @@ fi
 # Debian packages: the lab's hosts (PostgreSQL 15, sshd, keepalived, HAProxy, ipvsadm, iptables, iproute2),
 # the browser tests (chromium), and small tools the scripts use.
 packages=(postgresql-15 postgresql-client-15 openssh-server openssh-client keepalived haproxy ipvsadm iptables
-          iproute2 util-linux procps chromium sqlite3 socat curl ca-certificates)
+          iproute2 iputils-arping util-linux procps chromium sqlite3 socat curl ca-certificates postgresql-15-repmgr)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -21,6 +21,13 @@ public sealed class AuthorizationTests(ConsoleFactory factory) : IClassFixture<C
         { "GET", "/api/tokens" },
         { "POST", "/api/tokens" },
         { "DELETE", $"/api/tokens/{Guid.Empty}" },
+        { "POST", $"/api/clusters/{Guid.Empty}/setup/plan" },
+        { "POST", $"/api/clusters/{Guid.Empty}/setup" },
+        { "GET", $"/api/clusters/{Guid.Empty}/operations" },
+        { "GET", "/api/operations" },
+        { "GET", $"/api/operations/{Guid.Empty}" },
+        { "GET", $"/api/operations/{Guid.Empty}/log" },
+        { "POST", $"/api/operations/{Guid.Empty}/resume" },
         { "GET", "/openapi/v1.json" },
         { "POST", "/hubs/operations/negotiate?negotiateVersion=1" },
     };
@@ -37,6 +44,7 @@ public sealed class AuthorizationTests(ConsoleFactory factory) : IClassFixture<C
         { "GET", "/api/tokens" },
         { "POST", "/api/tokens" },
         { "DELETE", $"/api/tokens/{Guid.Empty}" },
+        { "POST", $"/api/clusters/{Guid.Empty}/setup" },
     };
 
     [Theory]

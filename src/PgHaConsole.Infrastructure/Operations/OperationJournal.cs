@@ -35,6 +35,9 @@ public sealed record OperationRecord
 
     public string? ReportJson { get; init; }
 
+    /// <summary>The operator's request (JSON) it was started or last resumed with.</summary>
+    public string? ParametersJson { get; init; }
+
     public required IReadOnlyList<OperationStepRecord> Steps { get; init; }
 }
 
@@ -66,6 +69,9 @@ public interface IOperationJournal
 
     Task SetReportAsync(Guid operationId, string? reportJson, CancellationToken ct);
 
+    /// <summary>The operator's request the operation was started (or last resumed) with, as JSON.</summary>
+    Task SetParametersAsync(Guid operationId, string? parametersJson, CancellationToken ct);
+
     /// <summary>Appends lines whose sequence numbers the caller assigned (the runner, so live and journaled lines agree).</summary>
     Task AppendLogAsync(Guid operationId, IReadOnlyList<OperationLogLine> lines, CancellationToken ct);
 
@@ -90,7 +96,7 @@ public sealed class OperationJournal : IOperationJournal
     private const string OperationColumns = """
         id AS Id, cluster_id AS ClusterId, kind AS Kind, status AS Status, current_step AS CurrentStep,
         requested_by AS RequestedBy, created_at AS CreatedAt, started_at AS StartedAt, finished_at AS FinishedAt,
-        error AS Error, report_json AS ReportJson
+        error AS Error, report_json AS ReportJson, parameters_json AS ParametersJson
         """;
 
     private readonly IStoreConnectionFactory _factory;
@@ -219,6 +225,15 @@ public sealed class OperationJournal : IOperationJournal
         await tx.CommitAsync(ct);
     }
 
+    public async Task SetParametersAsync(Guid operationId, string? parametersJson, CancellationToken ct)
+    {
+        var p = new DynamicParameters();
+        p.Add("Id", operationId);
+        p.Add("Parameters", parametersJson, System.Data.DbType.String);
+        await using var connection = await _factory.OpenAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition("UPDATE operations SET parameters_json = @Parameters WHERE id = @Id", p, cancellationToken: ct));
+    }
+
     public async Task SetReportAsync(Guid operationId, string? reportJson, CancellationToken ct)
     {
         var p = new DynamicParameters();
@@ -341,6 +356,7 @@ public sealed class OperationJournal : IOperationJournal
         FinishedAt = row.FinishedAt,
         Error = row.Error,
         ReportJson = row.ReportJson,
+        ParametersJson = row.ParametersJson,
         Steps = steps,
     };
 
@@ -367,6 +383,8 @@ public sealed class OperationJournal : IOperationJournal
         public string? Error { get; init; }
 
         public string? ReportJson { get; init; }
+
+        public string? ParametersJson { get; init; }
     }
 
     private sealed class StepRow

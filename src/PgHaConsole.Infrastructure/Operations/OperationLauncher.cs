@@ -48,6 +48,7 @@ public sealed partial class OperationLauncher(
         }
 
         var op = await journal.CreateAsync(clusterId, kind, definition.StepNames, requestedBy, null, ct);
+        await journal.SetParametersAsync(op.Id, parameters.GetRawText(), ct);
         try
         {
             await clusterLock.AcquireAsync(clusterId, op.Id, ct);
@@ -81,9 +82,39 @@ public sealed partial class OperationLauncher(
             throw await BusyAsync(ex.HolderOperationId, ct);
         }
 
+        // The new request's fields override the original ones (e.g. a typed confirmation); the rest stays as started.
+        var merged = Merge(op.ParametersJson, parameters);
+        await journal.SetParametersAsync(op.Id, merged.GetRawText(), ct);
         await journal.SetOperationStatusAsync(op.Id, OperationStatus.Pending, null, ct);
-        Enqueue(op.Id, parameters);
+        Enqueue(op.Id, merged);
         LogResumed(logger, op.Kind, op.Id, requestedBy);
+    }
+
+    /// <summary>Shallow merge of two JSON objects: <paramref name="update"/>'s properties win.</summary>
+    public static JsonElement Merge(string? originalJson, JsonElement update)
+    {
+        var result = new Dictionary<string, JsonElement>(StringComparer.OrdinalIgnoreCase);
+        if (!string.IsNullOrWhiteSpace(originalJson))
+        {
+            using var original = JsonDocument.Parse(originalJson);
+            if (original.RootElement.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var p in original.RootElement.EnumerateObject())
+                {
+                    result[p.Name] = p.Value.Clone();
+                }
+            }
+        }
+
+        if (update.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var p in update.EnumerateObject())
+            {
+                result[p.Name] = p.Value.Clone();
+            }
+        }
+
+        return JsonSerializer.SerializeToElement(result);
     }
 
     private void Enqueue(Guid operationId, JsonElement parameters) =>
@@ -131,7 +162,9 @@ public sealed class OperationJob(
             return;
         }
 
-        using var parameters = JsonDocument.Parse(string.IsNullOrWhiteSpace(parametersJson) ? "{}" : parametersJson);
+        // The journal's copy is the one to trust (a resume may have merged a confirmation into it).
+        var json = op.ParametersJson ?? parametersJson;
+        using var parameters = JsonDocument.Parse(string.IsNullOrWhiteSpace(json) ? "{}" : json);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
         OperationDefinition definition;
         try

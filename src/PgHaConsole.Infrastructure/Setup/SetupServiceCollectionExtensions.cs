@@ -15,6 +15,7 @@ public static class SetupServiceCollectionExtensions
         services.TryAddScoped<OperationLauncher>();
         services.TryAddTransient<OperationJob>();
         services.AddSingleton<IOperationKind, SetupOperationKind>();
+        services.AddSingleton<IOperationKind, Switchover.SwitchoverOperationKind>();
         return services;
     }
 }

@@ -149,7 +149,7 @@ public static partial class SetupWizardModel
     public static string StatusIcon(string status) => status switch
     {
         "succeeded" => Icons.Material.Filled.CheckCircle,
-        "skipped" => Icons.Material.Filled.RedoRounded,
+        "skipped" => Icons.Material.Filled.SkipNext,
         "failed" => Icons.Material.Filled.Error,
         "running" => Icons.Material.Filled.PlayCircle,
         "interrupted" or "cancelled" => Icons.Material.Filled.PauseCircle,

@@ -422,10 +422,10 @@ public sealed class VersionMatrixTests
             RecoveryConfigRenderer.ConninfoFor(c, c.Node2, c.Node1, PassFile).ToString(),
             RecoveryConfigRenderer.ConninfoFor(c, c.Node1, c.Node2, PassFile).ToString(),
         };
-        foreach (var text in RenderAll(major).Select(f => (f.What, f.Text)).Concat(conninfos.Select(ci => ("conninfo", ci))))
+        foreach (var (what, text) in RenderAll(major).Select(f => (f.What, f.Text)).Concat(conninfos.Select(ci => ("conninfo", ci))))
         {
-            Assert.False(text.Text.Contains(ReplicationPassword, StringComparison.Ordinal), $"{major}: {text.Item1} has the password");
-            Assert.False(text.Text.Contains("password=", StringComparison.OrdinalIgnoreCase), $"{major}: {text.Item1} has password=");
+            Assert.False(text.Contains(ReplicationPassword, StringComparison.Ordinal), $"{major}: {what} has the password");
+            Assert.False(text.Contains("password=", StringComparison.OrdinalIgnoreCase), $"{major}: {what} has password=");
         }
 
         foreach (var ci in conninfos)

@@ -79,6 +79,7 @@ public class PairFixture : IAsyncLifetime
     {
         var opKind = Services.GetServices<IOperationKind>().First(k => k.Kind == kind);
         var op = await Get<IOperationJournal>().CreateAsync(Cluster.Id, kind, opKind.StepNames, "integration-test", null, ct);
+        await Get<IOperationJournal>().SetParametersAsync(op.Id, JsonSerializer.Serialize(parameters ?? new { }, SetupOperationKind.Json), ct);
         return await RunExistingAsync(op.Id, parameters, ct);
     }
 
@@ -88,7 +89,8 @@ public class PairFixture : IAsyncLifetime
         var op = (await Get<IOperationJournal>().GetAsync(operationId, ct))!;
         var env = (await Get<ClusterEnvironmentFactory>().CreateAsync(Cluster.Id, ct))!;
         var opKind = Services.GetServices<IOperationKind>().First(k => k.Kind == op.Kind);
-        var json = JsonSerializer.SerializeToElement(parameters ?? new { }, SetupOperationKind.Json);
+        var json = OperationLauncher.Merge(op.ParametersJson, JsonSerializer.SerializeToElement(parameters ?? new { }, SetupOperationKind.Json));
+        await Get<IOperationJournal>().SetParametersAsync(operationId, json.GetRawText(), ct);
         await Get<OperationRunner>().RunAsync(operationId, opKind.Create(env, json), new OperationRunContext
         {
             Cluster = env.Cluster,
@@ -101,7 +103,7 @@ public class PairFixture : IAsyncLifetime
     public async Task<string> LogTextAsync(Guid operationId, CancellationToken ct)
     {
         var lines = await Get<IOperationJournal>().ReadLogAsync(operationId, 0, 5000, ct);
-        return string.Join('\n', lines.Select(l => $"[{l.Step}] {l.Host ?? "console"} {l.Stream}: {l.Line}"));
+        return string.Join('\n', lines.Select(l => $"{l.At:HH:mm:ss.fff} [{l.Step}] {l.Host ?? "console"} {l.Stream}: {l.Line}"));
     }
 
     /// <summary>Runs a command as root inside a lab host (the test's own hands on the machine, not the console's).</summary>

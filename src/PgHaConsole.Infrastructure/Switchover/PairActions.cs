@@ -1,0 +1,271 @@
+using System.Globalization;
+using PgHaConsole.Core.Keepalived;
+using PgHaConsole.Core.Model;
+using PgHaConsole.Core.Parsing;
+using PgHaConsole.Core.Postgres;
+using PgHaConsole.Core.Shell;
+using PgHaConsole.Infrastructure.Operations;
+using PgHaConsole.Infrastructure.Setup;
+using PgHaConsole.Infrastructure.Setup.Steps;
+
+namespace PgHaConsole.Infrastructure.Switchover;
+
+/// <summary>
+/// The moves switchover, rejoin and rebuild are made of: keepalived off and on, the VIPs moved by hand (faster than
+/// waiting for VRRP to notice), the recovery swap, pg_rewind when the timelines require it, and waiting for streaming.
+/// </summary>
+public sealed class PairActions(ClusterEnvironment env)
+{
+    private static readonly KeepalivedPaths Keepalived = new();
+
+    public ClusterSpec Cluster => env.Cluster;
+
+    public async Task StopKeepalivedAsync(NodeHost host, StepLog log, CancellationToken ct)
+    {
+        if (Cluster.Postgres.ServiceControl == ServiceControl.Systemd)
+        {
+            await host.RunCheckedAsync("Stopping keepalived", RemoteCommand.Exec("systemctl", "stop", "keepalived"), log, ct);
+            return;
+        }
+
+        if (await host.DaemonPidAsync(KeepalivedStep.PidFile, "keepalived", ct) is not { } pid)
+        {
+            log.Info(host.Name, "keepalived is not running");
+            return;
+        }
+
+        // TERM: keepalived leaves MASTER cleanly (priority-0 advert) and removes its VIPs before it exits.
+        const string script = """
+            pid=$1
+            kill -TERM "$pid" || exit 0
+            for _ in $(seq 1 100); do
+              [ -d "/proc/$pid" ] || exit 0
+              sleep 0.05
+            done
+            echo "keepalived ($pid) did not stop within 5 s" >&2
+            exit 1
+            """;
+        await host.RunCheckedAsync("Stopping keepalived", RemoteCommand.BashScript(script, pid.ToString(CultureInfo.InvariantCulture)), log, ct);
+    }
+
+    /// <summary>
+    /// Fences a primary in one round trip, to keep the write gap short: keepalived told to stop (it leaves MASTER with
+    /// a priority-0 advert), the VIPs removed from the interface at once, then PostgreSQL's fast shutdown bounded by
+    /// <paramref name="stopTimeout"/>.
+    /// </summary>
+    public async Task FenceAsync(NodeHost host, TimeSpan stopTimeout, StepLog log, CancellationToken ct)
+    {
+        const string script = """
+            set -u
+            dev=$1; wvip=$2; rvip=$3; pidfile=$4; systemd=$5; pgctl=$6; datadir=$7; secs=$8; user=$9
+            pid=
+            if [ "$systemd" = yes ]; then
+              systemctl stop --no-block keepalived
+            elif [ -f "$pidfile" ]; then
+              pid=$(head -n 1 -- "$pidfile" | tr -dc '0-9')
+              if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = keepalived ]; then kill -TERM "$pid"; else pid=; fi
+            fi
+            for a in $(ip -o -4 addr show dev "$dev" | awk '{print $4}'); do
+              case "${a%/*}" in "$wvip"|"$rvip") ip addr del "$a" dev "$dev" && echo "removed ${a%/*} from $dev" ;; esac
+            done
+            if [ "$systemd" = yes ]; then
+              systemctl stop postgresql
+            else
+              (cd / && runuser -u "$user" -- "$pgctl" -D "$datadir" -m fast -w -t "$secs" stop)
+            fi
+            rc=$?
+            # keepalived finishes exiting on its own (it takes a second or two); the VIPs are gone already, and the rejoin
+            # waits for it to be gone before starting it again.
+            exit $rc
+            """;
+        await host.RunCheckedAsync("Fencing the primary", RemoteCommand.BashScript(script,
+            Cluster.Vrrp.Interface, Cluster.WriteVip, Cluster.ReadVip, KeepalivedStep.PidFile,
+            Cluster.Postgres.ServiceControl == ServiceControl.Systemd ? "yes" : "no",
+            host.Bin("pg_ctl"), Cluster.Postgres.DataDir, ((int)Math.Ceiling(stopTimeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture),
+            Cluster.Postgres.OsUser), log, ct, stopTimeout + TimeSpan.FromSeconds(15));
+    }
+
+    public async Task StartKeepalivedAsync(NodeHost host, StepLog log, CancellationToken ct)
+    {
+        if (Cluster.Postgres.ServiceControl == ServiceControl.Systemd)
+        {
+            await host.RunCheckedAsync("Starting keepalived", RemoteCommand.Exec("systemctl", "start", "keepalived"), log, ct);
+            return;
+        }
+
+        // A keepalived told to stop by the fence may still be exiting: wait for it (bounded) rather than mistake it for running.
+        const string wait = """
+            f=$1
+            for _ in $(seq 1 100); do
+              [ -f "$f" ] || exit 0
+              p=$(head -n 1 -- "$f" | tr -dc '0-9')
+              [ -n "$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = keepalived ] || exit 0
+              sleep 0.05
+            done
+            exit 3
+            """;
+        var exiting = await host.RunAsync(RemoteCommand.BashScript(wait, KeepalivedStep.PidFile), null, ct);
+        if (exiting.ExitCode == 3)
+        {
+            return;
+        }
+
+        await host.RunCheckedAsync("Starting keepalived",
+            RemoteCommand.BashScript("keepalived -f \"$1\" -p \"$2\" </dev/null >/dev/null 2>&1", Keepalived.ConfigFile, KeepalivedStep.PidFile), log, ct);
+    }
+
+    /// <summary>Which VIPs the host has on an interface now.</summary>
+    public async Task<(bool Write, bool Read)> VipsOnAsync(NodeHost host, CancellationToken ct)
+    {
+        var addrs = await host.InterfacesAsync(ct);
+        return (IpAddrParser.HoldsAddress(addrs, Cluster.WriteVip), IpAddrParser.HoldsAddress(addrs, Cluster.ReadVip));
+    }
+
+    /// <summary>
+    /// Puts both VIPs on the new primary at once and announces them (gratuitous ARP), as keepalived's MASTER would: the
+    /// VRRP timers would otherwise add seconds of write unavailability. keepalived then becomes MASTER there on its own
+    /// (its check sees the primary) and keeps them.
+    /// </summary>
+    public async Task AddVipsAsync(NodeHost host, StepLog log, CancellationToken ct)
+    {
+        const string script = """
+            set -u
+            dev=$1; prefix=$2; shift 2
+            i=0
+            for vip in "$@"; do
+              i=$((i + 1))
+              if ! ip -o addr show dev "$dev" | grep -q " $vip/"; then
+                label="$dev:$i"
+                if [ ${#label} -le 15 ]; then ip addr add "$vip/$prefix" dev "$dev" label "$label"; else ip addr add "$vip/$prefix" dev "$dev"; fi || exit 1
+              fi
+            done
+            # Gratuitous ARP so neighbours (and clients) update their caches now; in the background: arping lingers a second.
+            if command -v arping >/dev/null 2>&1; then
+              for vip in "$@"; do
+                (arping -q -U -c 2 -I "$dev" "$vip" </dev/null >/dev/null 2>&1 &)
+              done
+            fi
+            """;
+        await host.RunCheckedAsync("Adding the VIPs", RemoteCommand.BashScript(script,
+            Cluster.Vrrp.Interface, Cluster.VipPrefixLength.ToString(CultureInfo.InvariantCulture), Cluster.WriteVip, Cluster.ReadVip), log, ct);
+    }
+
+    /// <summary>The node's row in the primary's pg_stat_replication is 'streaming'.</summary>
+    public async Task<bool> StreamingAsync(NodeHost primary, NodeHost standby, CancellationToken ct)
+    {
+        var row = await StartStandbyStep.StreamingRowAsync(primary, standby, ct);
+        return row is not null && row.StartsWith("streaming ", StringComparison.Ordinal);
+    }
+
+    public async Task<bool> WaitStreamingAsync(NodeHost primary, NodeHost standby, TimeSpan timeout, CancellationToken ct)
+    {
+        var started = env.Time.GetTimestamp();
+        while (!await StreamingAsync(primary, standby, ct))
+        {
+            if (env.Time.GetElapsedTime(started) > timeout)
+            {
+                return false;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200), env.Time, ct);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Whether the stopped node's WAL has diverged from the new primary's timeline, from the new timeline's history
+    /// file: no rewind is needed when the node was shut down cleanly on the parent timeline before the switch point
+    /// (its last record is part of the new primary's history). Returns the reason, for the log.
+    /// </summary>
+    public async Task<(bool Needed, string Reason)> RewindNeededAsync(NodeHost node, NodeHost primary, CancellationToken ct)
+    {
+        var control = await node.ControlDataAsync(ct) ?? throw new StepFailedException($"Cannot read pg_controldata on {node.Name}.");
+        var tli = int.Parse((await primary.PsqlAsync("SELECT timeline_id FROM pg_control_checkpoint()", null, ct)).Trim(), CultureInfo.InvariantCulture);
+        var nodeTli = control.TimeLineId ?? 0;
+        if (nodeTli == tli)
+        {
+            return (false, $"{node.Name} is on the primary's timeline {tli.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        var history = await primary.PsqlAsync(
+            $"SELECT pg_read_file('pg_wal/' || lpad(upper(to_hex({tli.ToString(CultureInfo.InvariantCulture)})), 8, '0') || '.history')", null, ct);
+        var switchPoint = history.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split('\t'))
+            .Where(f => f.Length >= 2 && int.TryParse(f[0], NumberStyles.None, CultureInfo.InvariantCulture, out var parent) && parent == nodeTli)
+            .Select(f => Lsn.TryParse(f[1], out var lsn) ? lsn : (Lsn?)null)
+            .FirstOrDefault();
+        if (switchPoint is not { } sp || control.LatestCheckpoint is not { } checkpoint)
+        {
+            return (true, $"{node.Name}'s timeline {nodeTli.ToString(CultureInfo.InvariantCulture)} is not an ancestor of the primary's timeline {tli.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        if (control.IsCleanlyShutDown && checkpoint < sp)
+        {
+            return (false, $"{node.Name} stopped cleanly at {checkpoint} on timeline {nodeTli.ToString(CultureInfo.InvariantCulture)}, before the switch point {sp}: its WAL is part of the new timeline");
+        }
+
+        return (true, $"{node.Name} {(control.IsCleanlyShutDown ? "wrote WAL" : "crashed")} past the switch point {sp} of timeline {tli.ToString(CultureInfo.InvariantCulture)} (its last checkpoint {checkpoint}): it has diverged");
+    }
+
+    /// <summary>pg_rewind from the new primary (as the replication role, password from the pass file).</summary>
+    public async Task RewindAsync(NodeHost node, NodeHost primary, StepLog log, CancellationToken ct)
+    {
+        var control = await node.ControlDataAsync(ct);
+        if (control is { RewindPossible: false })
+        {
+            throw new StepFailedException($"pg_rewind is impossible on {node.Name}: neither wal_log_hints nor data checksums are on. Rebuild it (re-clone) instead.");
+        }
+
+        if (control is { IsCleanlyShutDown: false })
+        {
+            // pg_rewind needs a clean shutdown: a crashed server is first run through crash recovery in single-user mode.
+            await node.RunCheckedAsync("Finishing crash recovery",
+                RemoteCommand.BashScript("\"$1\" --single -D \"$2\" postgres </dev/null >/dev/null", node.Bin("postgres"), Cluster.Postgres.DataDir)
+                    .AsUser(Cluster.Postgres.OsUser).InDirectory("/"), log, ct, TimeSpan.FromMinutes(10));
+        }
+
+        var source = Conninfo.Build([
+            new("host", primary.Node.Address),
+            new("port", Cluster.Postgres.Port.ToString(CultureInfo.InvariantCulture)),
+            new("user", Cluster.Postgres.ReplicationUser),
+            new("dbname", "postgres"),
+            new("passfile", RecoveryConfigRenderer.DefaultPassFile(Cluster.Postgres)),
+            new("connect_timeout", "10"),
+        ]);
+        var args = new List<string> { "--target-pgdata", Cluster.Postgres.DataDir, "--source-server", source, "--progress" };
+        if (Cluster.Postgres.MajorVersion >= 13)
+        {
+            args.Add("--restore-target-wal");
+        }
+
+        await node.RunCheckedAsync("pg_rewind", RemoteCommand.Exec(node.Bin("pg_rewind"), args).AsUser(Cluster.Postgres.OsUser).InDirectory("/"), log, ct, TimeSpan.FromHours(2));
+    }
+
+    /// <summary>
+    /// The recovery swap: the node's configuration to follow its peer (standby.signal + the pre-staged include file on
+    /// 12+; recovery.conf from the pre-staged recovery.done on 11), written as the setup wizard writes it.
+    /// </summary>
+    public async Task MakeStandbyConfigAsync(NodeHost node, StepLog log, CancellationToken ct)
+    {
+        var files = new PostgresConfFiles(new SetupRun(env, new SetupParameters()));
+        var config = RecoveryConfigRenderer.ForStandby(Cluster, node.Node, RecoveryConfigRenderer.DefaultPassFile(Cluster.Postgres));
+        var dataDir = Cluster.Postgres.DataDir.TrimEnd('/');
+        foreach (var f in config.Files)
+        {
+            await node.WriteTextAsync(dataDir + "/" + f.Path, f.Content, f.Mode, node.PgOwner, log, ct);
+        }
+
+        await node.RemoveFilesAsync(config.FilesToRemove.Select(r => dataDir + "/" + r), log, ct);
+        if (config.Settings.Count > 0)
+        {
+            var configFile = await files.ConfigFileAsync(node, running: false, ct);
+            var path = PostgresConfFiles.RecoveryPath(configFile);
+            var content = PostgresConfFiles.RecoveryContent(config, node.Name);
+            if (await node.ReadTextAsync(path, ct) != content)
+            {
+                await node.WriteTextAsync(path, content, "0600", node.PgOwner, log, ct);
+            }
+        }
+    }
+}

@@ -1,0 +1,125 @@
+using System.Globalization;
+using System.Text.Json;
+using PgHaConsole.Core.Operations;
+using PgHaConsole.Core.Parsing;
+using PgHaConsole.Infrastructure.Operations;
+
+namespace PgHaConsole.Infrastructure.Switchover;
+
+/// <summary>What the operator asked for; From/To are fixed when the operation starts, so a resume knows who was who.</summary>
+public sealed record SwitchoverParameters
+{
+    /// <summary>The cluster's name, typed by the operator.</summary>
+    public string? Confirm { get; init; }
+
+    /// <summary>The primary at the start (filled in by the console).</summary>
+    public string? From { get; init; }
+
+    /// <summary>The standby to promote (filled in by the console).</summary>
+    public string? To { get; init; }
+
+    public long MaxLagBytes { get; init; } = 16 * 1024 * 1024;
+
+    public double MaxLagSeconds { get; init; } = 10;
+
+    /// <summary>How long step 4 waits for the standby to receive the old primary's shutdown checkpoint.</summary>
+    public double CatchUpTimeoutSeconds { get; init; } = 30;
+
+    /// <summary>Bound of the old primary's fast shutdown.</summary>
+    public double StopTimeoutSeconds { get; init; } = 60;
+
+    /// <summary>Write through the write VIP every 10 ms during the operation and report the longest gap.</summary>
+    public bool ProbeWrites { get; init; } = true;
+}
+
+/// <summary>State shared by the steps of one switchover run (in memory: a resumed run re-reads it from the hosts).</summary>
+public sealed class SwitchoverRun : IAsyncDisposable
+{
+    public SwitchoverRun(ClusterEnvironment env, SwitchoverParameters parameters)
+    {
+        Env = env;
+        Parameters = parameters;
+        Actions = new PairActions(env);
+        var from = env.Cluster.Nodes.FirstOrDefault(n => n.Name == parameters.From);
+        var to = env.Cluster.Nodes.FirstOrDefault(n => n.Name == parameters.To);
+        if (from is null || to is null || from.Id == to.Id)
+        {
+            throw new ArgumentException("A switchover needs 'from' and 'to': the two nodes of the cluster, the current primary first.");
+        }
+
+        OldPrimary = env.Host(from);
+        NewPrimary = env.Host(to);
+    }
+
+    public ClusterEnvironment Env { get; }
+
+    public SwitchoverParameters Parameters { get; }
+
+    public PairActions Actions { get; }
+
+    public NodeHost OldPrimary { get; }
+
+    public NodeHost NewPrimary { get; }
+
+    public WriteProbe? Probe { get; private set; }
+
+    public Lsn? ShutdownCheckpoint { get; set; }
+
+    public void StartProbe()
+    {
+        if (!Parameters.ProbeWrites || Probe is not null || Env.Secrets.MonitorPassword is not { } password)
+        {
+            return;
+        }
+
+        Probe = new WriteProbe(Env.Cluster.WriteVip, Env.Cluster.Postgres.Port, Env.Cluster.Postgres.MonitorUser, password, "switchover-probe", Env.Time);
+        Probe.Start();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Probe is not null)
+        {
+            await Probe.DisposeAsync();
+        }
+    }
+}
+
+public static class SwitchoverOperation
+{
+    public const string Kind = "switchover";
+
+    public static IReadOnlyList<string> StepNames { get; } =
+        ["preflight", "fence-old-primary", "wait-for-standby", "promote", "move-vips", "rejoin-old-primary", "report"];
+
+    public static OperationDefinition Create(ClusterEnvironment env, SwitchoverParameters parameters)
+    {
+        var run = new SwitchoverRun(env, parameters);
+        return new OperationDefinition(Kind,
+        [
+            new SwitchoverPreflightStep(run),
+            new FenceStep(run),
+            new WaitForStandbyStep(run),
+            new PromoteStep(run),
+            new MoveVipsStep(run),
+            new RejoinOldPrimaryStep(run),
+            new ReportStep(run),
+        ]);
+    }
+}
+
+/// <summary>Switchover as a launchable operation.</summary>
+public sealed class SwitchoverOperationKind : IOperationKind
+{
+    public string Kind => SwitchoverOperation.Kind;
+
+    public IReadOnlyList<string> StepNames => SwitchoverOperation.StepNames;
+
+    public OperationDefinition Create(ClusterEnvironment env, JsonElement parameters) =>
+        SwitchoverOperation.Create(env, parameters.Deserialize<SwitchoverParameters>(Setup.SetupOperationKind.Json) ?? new());
+}
+
+internal static class Seconds
+{
+    public static string Of(double s) => s.ToString("0.###", CultureInfo.InvariantCulture) + " s";
+}

@@ -1,0 +1,423 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using PgHaConsole.Core.Operations;
+using PgHaConsole.Core.Parsing;
+using PgHaConsole.Core.Shell;
+using PgHaConsole.Infrastructure.Operations;
+
+namespace PgHaConsole.Infrastructure.Switchover;
+
+public abstract class SwitchoverStep(SwitchoverRun run) : IOperationStep
+{
+    protected SwitchoverRun Run { get; } = run;
+
+    protected NodeHost Old => Run.OldPrimary;
+
+    protected NodeHost New => Run.NewPrimary;
+
+    public abstract string Name { get; }
+
+    public abstract string Description { get; }
+
+    protected StepLog Log(IOperationContext context) => new(context, Name);
+
+    protected PlannedAction Note(NodeHost host, string text) => new() { Host = host.Name, Note = text };
+
+    public abstract Task<StepPlan> PlanAsync(IOperationContext context);
+
+    public abstract Task<StepCheck> CheckAsync(IOperationContext context);
+
+    public abstract Task RunAsync(IOperationContext context);
+
+    public abstract Task<StepVerification> VerifyAsync(IOperationContext context);
+}
+
+/// <summary>Step 1: the preflight report; any failed check stops the switchover before anything changes.</summary>
+public sealed class SwitchoverPreflightStep(SwitchoverRun run) : SwitchoverStep(run)
+{
+    public override string Name => "preflight";
+
+    public override string Description => "Both hosts reachable, standby streaming on the same timeline, lag under thresholds, rewind prerequisites, keepalived, disk";
+
+    public override Task<StepPlan> PlanAsync(IOperationContext context) =>
+        Task.FromResult(new StepPlan([Note(Old, "read-only checks on both hosts (see the preflight report)")]));
+
+    public override Task<StepCheck> CheckAsync(IOperationContext context) => Task.FromResult(StepCheck.NotDone("checked before every switchover"));
+
+    public override async Task RunAsync(IOperationContext context)
+    {
+        var report = await SwitchoverPreflight.RunAsync(Run.Env, Run.Parameters, context.CancellationToken);
+        foreach (var c in report.Checks)
+        {
+            context.Log(Name, c.Host, LogStream.Info, $"[{(c.Ok ? "ok  " : "FAIL")}] {c.Check}: {c.Detail}");
+        }
+
+        if (!report.CanSwitch)
+        {
+            throw new StepFailedException("Preflight failed: " + string.Join("; ", report.Checks.Where(c => !c.Ok).Select(c => (c.Host is null ? "" : c.Host + ": ") + c.Detail)));
+        }
+
+        if (report.Primary != Old.Name)
+        {
+            throw new StepFailedException($"{Old.Name} is no longer the primary ({report.Primary} is).");
+        }
+
+        Run.StartProbe();
+    }
+
+    public override Task<StepVerification> VerifyAsync(IOperationContext context) =>
+        Task.FromResult(StepVerification.Passed($"ready: {Old.Name} → {New.Name}"));
+}
+
+/// <summary>
+/// Step 3 of the issue: fence the old primary. CHECKPOINT first (so the shutdown is short), then its keepalived stops
+/// (the write VIP leaves it: no new writes can reach it), then a fast shutdown bounded in time, then its shutdown
+/// checkpoint LSN from pg_controldata.
+/// </summary>
+public sealed class FenceStep(SwitchoverRun run) : SwitchoverStep(run)
+{
+    public override string Name => "fence-old-primary";
+
+    public override string Description => "CHECKPOINT, take the VIPs off the old primary (keepalived stopped), fast shutdown, read its shutdown checkpoint LSN";
+
+    public override Task<StepPlan> PlanAsync(IOperationContext context) => Task.FromResult(new StepPlan([
+        Note(Old, "psql: CHECKPOINT"),
+        Note(Old, "stop keepalived (the VIPs leave " + Old.Name + ")"),
+        Note(Old, $"pg_ctl stop -m fast -t {Run.Parameters.StopTimeoutSeconds.ToString(CultureInfo.InvariantCulture)}"),
+        Note(Old, "pg_controldata: state 'shut down' and the latest checkpoint location"),
+    ]));
+
+    public override async Task<StepCheck> CheckAsync(IOperationContext context)
+    {
+        Run.StartProbe();
+        var state = await Old.GetPgStateAsync(context.CancellationToken);
+        if (state.Running)
+        {
+            return StepCheck.NotDone($"{Old.Name} runs as the primary");
+        }
+
+        var control = await Old.ControlDataAsync(context.CancellationToken);
+        Run.ShutdownCheckpoint = control?.LatestCheckpoint;
+        return StepCheck.Done($"{Old.Name} is already stopped ({control?.StateText}, checkpoint {control?.LatestCheckpoint})");
+    }
+
+    public override async Task RunAsync(IOperationContext context)
+    {
+        var ct = context.CancellationToken;
+        var log = Log(context);
+        // CHECKPOINT while clients still write: the shutdown checkpoint after it is then short.
+        await Old.PsqlAsync("CHECKPOINT", log, ct, echoSql: true);
+        await Run.Actions.FenceAsync(Old, TimeSpan.FromSeconds(Run.Parameters.StopTimeoutSeconds), log, ct);
+        var (w, r) = await Run.Actions.VipsOnAsync(Old, ct);
+        if (w || r)
+        {
+            throw new StepFailedException($"{Old.Name} still holds a VIP after fencing.");
+        }
+    }
+
+    public override async Task<StepVerification> VerifyAsync(IOperationContext context)
+    {
+        var control = await Old.ControlDataAsync(context.CancellationToken);
+        if (control is not { IsCleanlyShutDown: true, LatestCheckpoint: { } lsn })
+        {
+            return StepVerification.Failed($"{Old.Name} is not cleanly shut down ({control?.StateText ?? "pg_controldata unreadable"})");
+        }
+
+        Run.ShutdownCheckpoint = lsn;
+        return StepVerification.Passed($"{Old.Name} shut down cleanly; shutdown checkpoint at {lsn} on timeline {control.TimeLineId?.ToString(CultureInfo.InvariantCulture)}");
+    }
+}
+
+/// <summary>
+/// Step 4: the standby must have received the old primary's WAL up to (and including) its shutdown checkpoint: then
+/// every acknowledged commit is on the standby. If it does not in time, the old primary is restarted as the primary
+/// and the switchover stops: nothing promoted, nothing lost.
+/// </summary>
+public sealed class WaitForStandbyStep(SwitchoverRun run) : SwitchoverStep(run)
+{
+    public override string Name => "wait-for-standby";
+
+    public override string Description => "Wait until the standby has received WAL past the old primary's shutdown checkpoint (else restart the old primary and stop)";
+
+    public override Task<StepPlan> PlanAsync(IOperationContext context) => Task.FromResult(new StepPlan([
+        Note(New, $"SELECT pg_last_wal_receive_lsn() until it passes the shutdown checkpoint (at most {Run.Parameters.CatchUpTimeoutSeconds.ToString(CultureInfo.InvariantCulture)} s)"),
+    ]));
+
+    private async Task<Lsn> CheckpointAsync(CancellationToken ct) =>
+        Run.ShutdownCheckpoint ?? (await Old.ControlDataAsync(ct))?.LatestCheckpoint ?? throw new StepFailedException($"The shutdown checkpoint of {Old.Name} is unknown.");
+
+    private async Task<Lsn?> ReceivedAsync(CancellationToken ct)
+    {
+        var text = (await New.PsqlAsync("SELECT coalesce(pg_last_wal_receive_lsn()::text, '') WHERE pg_is_in_recovery()", null, ct)).Trim();
+        return Lsn.TryParse(text, out var lsn) ? lsn : null;
+    }
+
+    public override async Task<StepCheck> CheckAsync(IOperationContext context)
+    {
+        var ct = context.CancellationToken;
+        var checkpoint = await CheckpointAsync(ct);
+        var received = await ReceivedAsync(ct);
+        return received is { } r && r > checkpoint
+            ? StepCheck.Done($"{New.Name} has received WAL up to {r}, past the shutdown checkpoint {checkpoint}")
+            : StepCheck.NotDone($"{New.Name} has received up to {received?.ToString() ?? "?"}; the shutdown checkpoint is at {checkpoint}");
+    }
+
+    public override async Task RunAsync(IOperationContext context)
+    {
+        var ct = context.CancellationToken;
+        var log = Log(context);
+        var checkpoint = await CheckpointAsync(ct);
+        var started = Run.Env.Time.GetTimestamp();
+        var timeout = TimeSpan.FromSeconds(Run.Parameters.CatchUpTimeoutSeconds);
+        while (true)
+        {
+            var received = await ReceivedAsync(ct);
+            if (received is { } r && r > checkpoint)
+            {
+                log.Info(New.Name, $"received up to {r} (shutdown checkpoint {checkpoint})");
+                return;
+            }
+
+            if (Run.Env.Time.GetElapsedTime(started) > timeout)
+            {
+                log.Info(null, $"{New.Name} did not receive the shutdown checkpoint within {Seconds.Of(timeout.TotalSeconds)}: restarting {Old.Name} as the primary");
+                await Old.StartPgAsync(log, ct);
+                await Run.Actions.StartKeepalivedAsync(Old, log, ct);
+                throw new StepFailedException(
+                    $"{New.Name} did not receive WAL up to {Old.Name}'s shutdown checkpoint {checkpoint} within {Seconds.Of(timeout.TotalSeconds)} (it has {received?.ToString() ?? "nothing"}). "
+                    + $"{Old.Name} was restarted as the primary; nothing was promoted, nothing was lost.");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(20), Run.Env.Time, ct);
+        }
+    }
+
+    public override async Task<StepVerification> VerifyAsync(IOperationContext context)
+    {
+        var check = await CheckAsync(context);
+        return check.AlreadyDone ? StepVerification.Passed(check.Reason) : StepVerification.Failed(check.Reason);
+    }
+}
+
+/// <summary>Step 5: promote the standby, wait until it accepts writes, CHECKPOINT it (so pg_rewind reads the new timeline).</summary>
+public sealed class PromoteStep(SwitchoverRun run) : SwitchoverStep(run)
+{
+    public override string Name => "promote";
+
+    public override string Description => "Promote the standby (pg_promote on 12+, pg_ctl promote on 11), wait until a write commits (its CHECKPOINT follows the VIP move)";
+
+    public override Task<StepPlan> PlanAsync(IOperationContext context) => Task.FromResult(new StepPlan([
+        Note(New, Run.Env.Cluster.Postgres.MajorVersion >= 12 ? "SELECT pg_promote(true, 60)" : "pg_ctl promote -w"),
+        Note(New, "wait until pg_is_in_recovery() is false and a write commits; CHECKPOINT"),
+    ]));
+
+    public override async Task<StepCheck> CheckAsync(IOperationContext context)
+    {
+        var state = await New.GetPgStateAsync(context.CancellationToken);
+        return state.IsPrimary ? StepCheck.Done($"{New.Name} is already a primary") : StepCheck.NotDone($"{New.Name}: {Setup.SetupRun.Describe(state)}");
+    }
+
+    public override async Task RunAsync(IOperationContext context)
+    {
+        var ct = context.CancellationToken;
+        var log = Log(context);
+        if (Run.Env.Cluster.Postgres.MajorVersion >= 12)
+        {
+            var ok = (await New.PsqlAsync("SELECT pg_promote(true, 60)", log, ct, echoSql: true)).Trim();
+            if (ok != "t")
+            {
+                throw new StepFailedException($"pg_promote() on {New.Name} did not complete within 60 s.");
+            }
+        }
+        else
+        {
+            await New.RunCheckedAsync("Promoting", RemoteCommand.Exec(New.Bin("pg_ctl"), "-D", Run.Env.Cluster.Postgres.DataDir, "-w", "promote").AsUser(Run.Env.Cluster.Postgres.OsUser).InDirectory("/"), log, ct);
+        }
+
+        // pg_promote(wait => true) returns once the server accepts writes. The proof by a committed write comes through
+        // the write VIP right after the VIPs moved; the CHECKPOINT (which pg_rewind needs to see the new timeline) at
+        // the start of the old primary's rejoin: neither inside the write gap.
+    }
+
+    public override async Task<StepVerification> VerifyAsync(IOperationContext context)
+    {
+        var ct = context.CancellationToken;
+        var row = (await New.PsqlAsync("SELECT pg_is_in_recovery(), ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int", null, ct)).Split('\t');
+        return row[0] == "f"
+            ? StepVerification.Passed($"{New.Name} accepts writes on timeline {row[1]}")
+            : StepVerification.Failed($"{New.Name} is still in recovery");
+    }
+}
+
+/// <summary>Step 6: both VIPs on the new primary, announced; verified on the hosts.</summary>
+public sealed class MoveVipsStep(SwitchoverRun run) : SwitchoverStep(run)
+{
+    public override string Name => "move-vips";
+
+    public override string Description => "The VIPs follow the new primary (added and announced at once; keepalived then holds them there)";
+
+    public override Task<StepPlan> PlanAsync(IOperationContext context) => Task.FromResult(new StepPlan([
+        Note(New, $"ip addr add {Run.Env.Cluster.WriteVip} and {Run.Env.Cluster.ReadVip} on {Run.Env.Cluster.Vrrp.Interface}; arping -U (gratuitous ARP)"),
+    ]));
+
+    private async Task<(bool Ok, string Detail)> WhereAsync(CancellationToken ct)
+    {
+        var n = await Run.Actions.VipsOnAsync(New, ct);
+        var o = await Run.Actions.VipsOnAsync(Old, ct);
+        var ok = n.Write && n.Read && !o.Write && !o.Read;
+        return (ok, $"write VIP on {(n.Write ? New.Name : o.Write ? Old.Name : "nobody")}{(n.Write && o.Write ? " and " + Old.Name : "")}, read VIP on {(n.Read ? New.Name : o.Read ? Old.Name : "nobody")}");
+    }
+
+    public override async Task<StepCheck> CheckAsync(IOperationContext context)
+    {
+        var (ok, detail) = await WhereAsync(context.CancellationToken);
+        return ok ? StepCheck.Done(detail) : StepCheck.NotDone(detail);
+    }
+
+    public override Task RunAsync(IOperationContext context) => Run.Actions.AddVipsAsync(New, Log(context), context.CancellationToken);
+
+    public override async Task<StepVerification> VerifyAsync(IOperationContext context)
+    {
+        var ct = context.CancellationToken;
+        var (ok, detail) = await WhereAsync(ct);
+        if (!ok)
+        {
+            return StepVerification.Failed(detail);
+        }
+
+        // The proof a client would want: a write through the write VIP commits on the new primary.
+        var cluster = Run.Env.Cluster;
+        var cs = new Npgsql.NpgsqlConnectionStringBuilder
+        {
+            Host = cluster.WriteVip, Port = cluster.Postgres.Port, Username = cluster.Postgres.MonitorUser, Password = Run.Env.Secrets.MonitorPassword,
+            Database = "postgres", Pooling = false, Timeout = 2, CommandTimeout = 5, ApplicationName = "pghaconsole-switchover",
+        }.ConnectionString;
+        var started = Run.Env.Time.GetTimestamp();
+        while (true)
+        {
+            try
+            {
+                await using var conn = new Npgsql.NpgsqlConnection(cs);
+                await conn.OpenAsync(ct);
+                await using var cmd = new Npgsql.NpgsqlCommand("INSERT INTO pghaconsole.heartbeat (written_by) VALUES ('switchover') RETURNING host(inet_server_addr())", conn);
+                var address = (string?)await cmd.ExecuteScalarAsync(ct);
+                return address == New.Node.Address
+                    ? StepVerification.Passed(detail + $"; a write through {cluster.WriteVip} committed on {New.Name}")
+                    : StepVerification.Failed(detail + $"; a write through {cluster.WriteVip} landed on {address}, not {New.Name}");
+            }
+            catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException && Run.Env.Time.GetElapsedTime(started) < TimeSpan.FromSeconds(10))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100), Run.Env.Time, ct);
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Step 7: the old primary becomes a standby of the new one: pg_rewind only when the timelines say its WAL diverged
+/// (after a clean switchover it has not), the recovery swap, start, keepalived back on, streaming verified.
+/// </summary>
+public sealed class RejoinOldPrimaryStep(SwitchoverRun run) : SwitchoverStep(run)
+{
+    public override string Name => "rejoin-old-primary";
+
+    public override string Description => "The old primary follows the new one: rewind only if needed, recovery swap, start, keepalived, streaming verified";
+
+    public override Task<StepPlan> PlanAsync(IOperationContext context) => Task.FromResult(new StepPlan([
+        Note(Old, "compare its shutdown checkpoint with the new timeline's switch point; pg_rewind only if it diverged"),
+        Note(Old, Run.Env.Cluster.Postgres.MajorVersion >= 12 ? "standby.signal + primary_conninfo (pre-staged include file)" : "recovery.done → recovery.conf"),
+        Note(Old, "pg_ctl start; keepalived start; wait for 'streaming' in the new primary's pg_stat_replication"),
+    ]));
+
+    public override async Task<StepCheck> CheckAsync(IOperationContext context)
+    {
+        var ct = context.CancellationToken;
+        var state = await Old.GetPgStateAsync(ct);
+        return state.IsStandby && await Run.Actions.StreamingAsync(New, Old, ct)
+            ? StepCheck.Done($"{Old.Name} already streams from {New.Name}")
+            : StepCheck.NotDone($"{Old.Name}: {Setup.SetupRun.Describe(state)}");
+    }
+
+    public override async Task RunAsync(IOperationContext context)
+    {
+        var ct = context.CancellationToken;
+        var log = Log(context);
+        await New.PsqlAsync("CHECKPOINT", log, ct, echoSql: true);
+        var state = await Old.GetPgStateAsync(ct);
+        if (state.Running)
+        {
+            await Old.StopPgAsync(log, ct);
+        }
+
+        var (needed, reason) = await Run.Actions.RewindNeededAsync(Old, New, ct);
+        log.Info(Old.Name, (needed ? "pg_rewind needed: " : "no rewind needed: ") + reason);
+        if (needed)
+        {
+            await Run.Actions.RewindAsync(Old, New, log, ct);
+        }
+
+        await Run.Actions.MakeStandbyConfigAsync(Old, log, ct);
+        await Old.StartPgAsync(log, ct);
+        await Run.Actions.StartKeepalivedAsync(Old, log, ct);
+    }
+
+    public override async Task<StepVerification> VerifyAsync(IOperationContext context)
+    {
+        var ok = await Run.Actions.WaitStreamingAsync(New, Old, TimeSpan.FromSeconds(30), context.CancellationToken);
+        return ok ? StepVerification.Passed($"{Old.Name} streams from {New.Name}") : StepVerification.Failed($"{Old.Name} does not stream from {New.Name} after 30 s");
+    }
+}
+
+/// <summary>Step 8: the report: each step's duration and the write unavailability the probe saw.</summary>
+public sealed class ReportStep(SwitchoverRun run) : SwitchoverStep(run)
+{
+    public override string Name => "report";
+
+    public override string Description => "Report: duration of each step and the write unavailability seen through the write VIP";
+
+    public override Task<StepPlan> PlanAsync(IOperationContext context) => Task.FromResult(StepPlan.Empty);
+
+    public override Task<StepCheck> CheckAsync(IOperationContext context) => Task.FromResult(StepCheck.NotDone("the report is written at the end of every run"));
+
+    public override async Task RunAsync(IOperationContext context)
+    {
+        var ct = context.CancellationToken;
+        var journal = context.Services.GetRequiredService<IOperationJournal>();
+        var probe = Run.Probe is null ? null : await Run.Probe.StopAsync();
+        var op = await journal.GetAsync(context.OperationId, ct);
+        var steps = op?.Steps.Where(s => s.StartedAt is not null && s.FinishedAt is not null)
+            .Select(s => new { name = s.Name, status = s.Status.ToString().ToLowerInvariant(), seconds = Math.Round((s.FinishedAt!.Value - s.StartedAt!.Value).TotalSeconds, 3) })
+            .ToList();
+        var total = op?.StartedAt is { } start ? Math.Round((Run.Env.Time.GetUtcNow() - start).TotalSeconds, 3) : (double?)null;
+        var report = new
+        {
+            from = Old.Name,
+            to = New.Name,
+            totalSeconds = total,
+            steps,
+            writeProbe = probe is null ? null : new
+            {
+                attempts = probe.Attempts,
+                acknowledged = probe.Acknowledged,
+                failures = probe.Failures,
+                longestGapSeconds = Math.Round(probe.LongestGapSeconds, 3),
+                longestGapStart = probe.LongestGapStart,
+                longestGapEnd = probe.LongestGapEnd,
+            },
+        };
+        await journal.SetReportAsync(context.OperationId, JsonSerializer.Serialize(report, Setup.SetupOperationKind.Json), ct);
+        var log = Log(context);
+        foreach (var s in steps ?? [])
+        {
+            log.Info(null, $"{s.name}: {Seconds.Of(s.seconds)}");
+        }
+
+        if (probe is not null)
+        {
+            log.Info(null, $"write probe through {Run.Env.Cluster.WriteVip}: {probe.Acknowledged.ToString(CultureInfo.InvariantCulture)} acknowledged writes, longest gap {Seconds.Of(probe.LongestGapSeconds)}");
+        }
+    }
+
+    public override Task<StepVerification> VerifyAsync(IOperationContext context) => Task.FromResult(StepVerification.Passed("report written"));
+}

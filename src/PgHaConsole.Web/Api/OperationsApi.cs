@@ -22,6 +22,13 @@ public static class OperationsApi
                 await StartAsync(() => svc.StartSetupAsync(id, body ?? new SetupParameters(), ConsoleApi.Actor(user), ct)))
             .RequireAuthorization(AuthPolicies.Admin);
 
+        // The on-call button: preflight report (Viewer), then the switchover itself (Operator, typed cluster name).
+        api.MapPost("/clusters/{id:guid}/switchover/preflight", async (Guid id, OperationService svc, CancellationToken ct) =>
+            await svc.SwitchoverPreflightAsync(id, ct) is { } report ? Results.Ok(new { canSwitch = report.CanSwitch, report.Primary, report.Standby, report.Checks }) : Results.NotFound());
+        api.MapPost("/clusters/{id:guid}/switchover", async (Guid id, [FromBody] SwitchoverRequest? body, OperationService svc, ClaimsPrincipal user, CancellationToken ct) =>
+                await StartAsync(() => svc.StartSwitchoverAsync(id, body?.Confirm, ConsoleApi.Actor(user), ct)))
+            .RequireAuthorization(AuthPolicies.Operator);
+
         api.MapGet("/clusters/{id:guid}/operations", async (Guid id, int? limit, OperationService svc, CancellationToken ct) =>
             Results.Ok(await svc.ListAsync(id, limit ?? 50, ct)));
         api.MapGet("/operations", async (int? limit, OperationService svc, CancellationToken ct) =>
@@ -46,6 +53,8 @@ public static class OperationsApi
             .Accepts<object>("application/json")
             .RequireAuthorization(AuthPolicies.Operator);
     }
+
+    public sealed record SwitchoverRequest(string? Confirm);
 
     internal static async Task<IResult> StartAsync(Func<Task<Guid>> start)
     {

@@ -5,6 +5,7 @@ using PgHaConsole.Core.Shell;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Setup;
 using PgHaConsole.Infrastructure.Store;
+using PgHaConsole.Infrastructure.Switchover;
 
 namespace PgHaConsole.Web.Model;
 
@@ -110,6 +111,38 @@ public sealed class OperationService(
 
     public Task<Guid> StartSetupAsync(Guid clusterId, SetupParameters parameters, string actor, CancellationToken ct) =>
         StartAsync(clusterId, SetupOperation.Kind, JsonSerializer.SerializeToElement(parameters, SetupOperationKind.Json), actor, ct);
+
+    /// <summary>The switchover preflight report (read-only); null when the cluster does not exist.</summary>
+    public async Task<SwitchoverPreflightReport?> SwitchoverPreflightAsync(Guid clusterId, CancellationToken ct)
+    {
+        var env = await environments.CreateAsync(clusterId, ct);
+        return env is null ? null : await SwitchoverPreflight.RunAsync(env, new SwitchoverParameters(), ct);
+    }
+
+    /// <summary>
+    /// Starts a switchover after the operator typed the cluster's name and the preflight passed; From/To are fixed
+    /// now (the current primary and standby) so that a resume after a restart knows who was who.
+    /// </summary>
+    public async Task<Guid> StartSwitchoverAsync(Guid clusterId, string? confirm, string actor, CancellationToken ct)
+    {
+        var env = await environments.CreateAsync(clusterId, ct) ?? throw new OperationRefusedException("No such cluster.", 404);
+        if (!string.Equals(confirm, env.Cluster.Name, StringComparison.Ordinal))
+        {
+            await audit.WriteAsync(actor, "operation.switchover", clusterId, env.Cluster.Name, "refused", "confirmation did not match the cluster name", ct);
+            throw new OperationRefusedException($"Type the cluster's name ('{env.Cluster.Name}') to confirm the switchover.", 400);
+        }
+
+        var report = await SwitchoverPreflight.RunAsync(env, new SwitchoverParameters(), ct);
+        if (!report.CanSwitch)
+        {
+            var failed = string.Join("; ", report.Checks.Where(c => !c.Ok).Select(c => (c.Host is null ? "" : c.Host + ": ") + c.Detail));
+            await audit.WriteAsync(actor, "operation.switchover", clusterId, env.Cluster.Name, "refused", "preflight: " + failed, ct);
+            throw new OperationRefusedException("The preflight failed: " + failed, 409);
+        }
+
+        var parameters = new SwitchoverParameters { Confirm = confirm, From = report.Primary, To = report.Standby };
+        return await StartAsync(clusterId, SwitchoverOperation.Kind, JsonSerializer.SerializeToElement(parameters, SetupOperationKind.Json), actor, ct);
+    }
 
     public async Task ResumeAsync(Guid operationId, JsonElement parameters, string actor, CancellationToken ct)
     {

@@ -60,18 +60,27 @@ public static class RecoveryConfigRenderer
             PassFile = passFile,
         };
 
-    /// <summary>The .pgpass lines (mode 0600, owned by the OS user) that let either node replicate from the other.</summary>
+    /// <summary>
+    /// The .pgpass lines (mode 0600, owned by the OS user) that let either node replicate from the other (database
+    /// "replication") and rewind from it (pg_rewind's source connection goes to database "postgres").
+    /// </summary>
     public static string PassFileContent(ClusterSpec cluster, string replicationPassword)
     {
         ArgumentNullException.ThrowIfNull(cluster);
         var sb = new StringBuilder();
-        foreach (var node in cluster.Nodes)
+        foreach (var database in new[] { PgPass.ReplicationDatabase, RewindDatabase })
         {
-            sb.Append(PgPass.Line(node.Address, cluster.Postgres.Port, PgPass.ReplicationDatabase, cluster.Postgres.ReplicationUser, replicationPassword)).Append('\n');
+            foreach (var node in cluster.Nodes)
+            {
+                sb.Append(PgPass.Line(node.Address, cluster.Postgres.Port, database, cluster.Postgres.ReplicationUser, replicationPassword)).Append('\n');
+            }
         }
 
         return sb.ToString();
     }
+
+    /// <summary>The database pg_rewind's source connection uses (the replication role gets the documented function grants).</summary>
+    public const string RewindDatabase = "postgres";
 
     /// <summary>The configuration that makes <paramref name="standby"/> follow its peer.</summary>
     public static RecoveryConfig ForStandby(ClusterSpec cluster, NodeSpec standby, string? passFile = null)

@@ -107,11 +107,13 @@ public static class AlarmEvaluator
                         $"Without keepalived on {node.Name} the VIPs cannot move to or away from it.",
                         $"Start keepalived on {node.Name} (systemctl start keepalived, or keepalived -f /etc/keepalived/keepalived.conf) and check its log."));
                 }
-                else if (k.State == VrrpState.Fault)
+                else if (k.State == VrrpState.Fault && node.Role == NodeRole.Primary)
                 {
+                    // Only on a primary: the check script fails on a standby (in recovery) and on a stopped server by
+                    // design, so FAULT is a standby's normal state (and a stopped one has its own alarm).
                     alarms.Add(new Alarm(AlarmCodes.KeepalivedDown, AlarmSeverity.Warning, node.Name,
                         $"{node.Name}: keepalived is in FAULT",
-                        $"keepalived runs on {node.Name} but its VRRP instance is in FAULT (interface {cluster.Vrrp.Interface} down, or a tracked script fails): it will not take the VIPs.",
+                        $"keepalived runs on {node.Name} but its VRRP instance is in FAULT (interface {cluster.Vrrp.Interface} down, or the check script fails although PostgreSQL answers as primary): the primary will not hold the VIPs.",
                         $"Check the interface {cluster.Vrrp.Interface} and keepalived's check script on {node.Name} (journal or syslog)."));
                 }
             }

@@ -16,6 +16,8 @@ public static class SetupServiceCollectionExtensions
         services.TryAddTransient<OperationJob>();
         services.AddSingleton<IOperationKind, SetupOperationKind>();
         services.AddSingleton<IOperationKind, Switchover.SwitchoverOperationKind>();
+        services.AddSingleton<IOperationKind>(new Switchover.RejoinOperationKind(rebuild: false));
+        services.AddSingleton<IOperationKind>(new Switchover.RejoinOperationKind(rebuild: true));
         return services;
     }
 }

@@ -49,40 +49,46 @@ public sealed class PairActions(ClusterEnvironment env)
     }
 
     /// <summary>
-    /// Fences a primary in one round trip, to keep the write gap short: keepalived told to stop (it leaves MASTER with
-    /// a priority-0 advert), the VIPs removed from the interface at once, then PostgreSQL's fast shutdown bounded by
-    /// <paramref name="stopTimeout"/>.
+    /// Fences a primary in one round trip, to keep the write gap short: PostgreSQL's fast shutdown first, bounded by
+    /// <paramref name="stopTimeout"/> (from its first moment no write is accepted, and connected clients get an error at
+    /// once instead of hanging on a vanished address), then keepalived told to stop and the VIPs removed from the
+    /// interface, then pg_controldata (state and shutdown checkpoint, parsed by the caller).
     /// </summary>
-    public async Task FenceAsync(NodeHost host, TimeSpan stopTimeout, StepLog log, CancellationToken ct)
+    public async Task<PgControlData> FenceAsync(NodeHost host, TimeSpan stopTimeout, StepLog log, CancellationToken ct)
     {
         const string script = """
             set -u
-            dev=$1; wvip=$2; rvip=$3; pidfile=$4; systemd=$5; pgctl=$6; datadir=$7; secs=$8; user=$9
-            pid=
-            if [ "$systemd" = yes ]; then
-              systemctl stop --no-block keepalived
-            elif [ -f "$pidfile" ]; then
-              pid=$(head -n 1 -- "$pidfile" | tr -dc '0-9')
-              if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = keepalived ]; then kill -TERM "$pid"; else pid=; fi
-            fi
-            for a in $(ip -o -4 addr show dev "$dev" | awk '{print $4}'); do
-              case "${a%/*}" in "$wvip"|"$rvip") ip addr del "$a" dev "$dev" && echo "removed ${a%/*} from $dev" ;; esac
-            done
+            dev=$1; wvip=$2; rvip=$3; pidfile=$4; systemd=$5; pgctl=$6; datadir=$7; secs=$8; user=$9; controldata=${10}
             if [ "$systemd" = yes ]; then
               systemctl stop postgresql
             else
               (cd / && runuser -u "$user" -- "$pgctl" -D "$datadir" -m fast -w -t "$secs" stop)
             fi
             rc=$?
-            # keepalived finishes exiting on its own (it takes a second or two); the VIPs are gone already, and the rejoin
-            # waits for it to be gone before starting it again.
-            exit $rc
+            [ $rc -eq 0 ] || exit $rc
+            if [ "$systemd" = yes ]; then
+              systemctl stop --no-block keepalived
+            elif [ -f "$pidfile" ]; then
+              pid=$(head -n 1 -- "$pidfile" | tr -dc '0-9')
+              if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = keepalived ]; then kill -TERM "$pid"; fi
+            fi
+            # keepalived finishes exiting on its own (a second or two): the VIPs go now; the rejoin waits for it.
+            for a in $(ip -o -4 addr show dev "$dev" | awk '{print $4}'); do
+              case "${a%/*}" in "$wvip"|"$rvip") ip addr del "$a" dev "$dev" ;; esac
+            done
+            if ip -o -4 addr show dev "$dev" | grep -qE " ($wvip|$rvip)/"; then echo "a VIP is still on $dev" >&2; exit 1; fi
+            echo "VIPs removed from $dev"
+            echo "--- pg_controldata"
+            cd / && LC_ALL=C runuser -u "$user" -- "$controldata" -D "$datadir"
             """;
-        await host.RunCheckedAsync("Fencing the primary", RemoteCommand.BashScript(script,
+        var result = await host.RunCheckedAsync("Fencing the primary", RemoteCommand.BashScript(script,
             Cluster.Vrrp.Interface, Cluster.WriteVip, Cluster.ReadVip, KeepalivedStep.PidFile,
             Cluster.Postgres.ServiceControl == ServiceControl.Systemd ? "yes" : "no",
             host.Bin("pg_ctl"), Cluster.Postgres.DataDir, ((int)Math.Ceiling(stopTimeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture),
-            Cluster.Postgres.OsUser), log, ct, stopTimeout + TimeSpan.FromSeconds(15));
+            Cluster.Postgres.OsUser, host.Bin("pg_controldata")), log, ct, stopTimeout + TimeSpan.FromSeconds(15));
+        var marker = result.StdOut.IndexOf("--- pg_controldata", StringComparison.Ordinal);
+        return PgControlDataParser.Parse(marker < 0 ? "" : result.StdOut[marker..]).Value
+            ?? throw new StepFailedException($"pg_controldata could not be read on {host.Name} after the shutdown.");
     }
 
     public async Task StartKeepalivedAsync(NodeHost host, StepLog log, CancellationToken ct)
@@ -181,7 +187,7 @@ public sealed class PairActions(ClusterEnvironment env)
     public async Task<(bool Needed, string Reason)> RewindNeededAsync(NodeHost node, NodeHost primary, CancellationToken ct)
     {
         var control = await node.ControlDataAsync(ct) ?? throw new StepFailedException($"Cannot read pg_controldata on {node.Name}.");
-        var tli = int.Parse((await primary.PsqlAsync("SELECT timeline_id FROM pg_control_checkpoint()", null, ct)).Trim(), CultureInfo.InvariantCulture);
+        var tli = int.Parse((await primary.PsqlAsync("SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int", null, ct)).Trim(), CultureInfo.InvariantCulture);
         var nodeTli = control.TimeLineId ?? 0;
         if (nodeTli == tli)
         {
@@ -240,6 +246,44 @@ public sealed class PairActions(ClusterEnvironment env)
         }
 
         await node.RunCheckedAsync("pg_rewind", RemoteCommand.Exec(node.Bin("pg_rewind"), args).AsUser(Cluster.Postgres.OsUser).InDirectory("/"), log, ct, TimeSpan.FromHours(2));
+    }
+
+    /// <summary>
+    /// Re-clones <paramref name="node"/> from <paramref name="primary"/>: PostgreSQL stopped, the data directory emptied
+    /// (the caller has the operator's typed confirmation), pg_basebackup with the pass file, ownership, the node's own
+    /// settings file. Never called for the primary.
+    /// </summary>
+    public async Task ReCloneAsync(NodeHost node, NodeHost primary, StepLog log, CancellationToken ct)
+    {
+        if (node == primary)
+        {
+            throw new StepFailedException("Refusing to re-clone the primary.");
+        }
+
+        var state = await node.GetPgStateAsync(ct);
+        if (state.Running)
+        {
+            await node.StopPgAsync(log, ct);
+        }
+
+        var pg = Cluster.Postgres;
+        await node.RunCheckedAsync("Emptying the data directory",
+            RemoteCommand.BashScript("set -eu; d=$1; [ -d \"$d\" ] || exit 0; find \"$d\" -mindepth 1 -delete", pg.DataDir), log, ct, TimeSpan.FromMinutes(10));
+        var password = await env.EnsureSecretAsync(SecretKind.Replication, ct);
+        var passFile = RecoveryConfigRenderer.DefaultPassFile(pg);
+        await node.WriteTextAsync(passFile, RecoveryConfigRenderer.PassFileContent(Cluster, password), "0600", node.PgOwner, log, ct);
+        await node.RunCheckedAsync("Preparing the data directory",
+            RemoteCommand.BashScript("set -eu; install -d -m 0700 -o \"$2\" -- \"$1\"; chmod 0700 -- \"$1\"", pg.DataDir, pg.OsUser), log, ct);
+        await node.RunCheckedAsync("pg_basebackup",
+            RemoteCommand.Exec(node.Bin("pg_basebackup"), "-h", primary.Node.Address, "-p", pg.Port.ToString(CultureInfo.InvariantCulture),
+                    "-U", pg.ReplicationUser, "-D", pg.DataDir, "-X", "stream", "-c", "fast", "--progress", "--verbose", "--no-password")
+                .AsUser(pg.OsUser).InDirectory("/").WithEnvironment("PGPASSFILE", passFile),
+            log, ct, TimeSpan.FromHours(6));
+        await node.RunCheckedAsync("Fixing ownership",
+            RemoteCommand.BashScript("set -eu; chown -R -- \"$2:\" \"$1\"; chmod 0700 -- \"$1\"", pg.DataDir, pg.OsUser), log, ct, TimeSpan.FromMinutes(10));
+        var files = new PostgresConfFiles(new SetupRun(env, new SetupParameters()));
+        var primaryMax = int.Parse((await primary.PsqlAsync("SHOW max_connections", null, ct)).Trim(), CultureInfo.InvariantCulture);
+        await files.WriteSettingsAsync(node, await files.ConfigFileAsync(node, running: false, ct), primaryMax, log, ct);
     }
 
     /// <summary>

@@ -85,7 +85,8 @@ public static class SwitchoverPreflight
                 $"replay lag {bytes.ToString(CultureInfo.InvariantCulture)} bytes, {seconds.ToString("0.###", CultureInfo.InvariantCulture)} s (limits {parameters.MaxLagBytes.ToString(CultureInfo.InvariantCulture)} bytes, {parameters.MaxLagSeconds.ToString(CultureInfo.InvariantCulture)} s)"));
         }
 
-        var primaryTli = (await primary.PsqlAsync("SELECT timeline_id FROM pg_control_checkpoint()", null, ct)).Trim();
+        // The timeline of the WAL being written now (pg_control_checkpoint() lags until the next checkpoint after a promotion).
+        var primaryTli = (await primary.PsqlAsync("SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int", null, ct)).Trim();
         var standbyTli = (await standby.PsqlAsync("SELECT coalesce((SELECT received_tli::text FROM pg_stat_wal_receiver), 'none')", null, ct)).Trim();
         checks.Add(new("timeline", standby.Name, primaryTli == standbyTli, $"primary timeline {primaryTli}, standby receiving timeline {standbyTli}"));
 

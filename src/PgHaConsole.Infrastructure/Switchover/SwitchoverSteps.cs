@@ -79,12 +79,12 @@ public sealed class FenceStep(SwitchoverRun run) : SwitchoverStep(run)
 {
     public override string Name => "fence-old-primary";
 
-    public override string Description => "CHECKPOINT, take the VIPs off the old primary (keepalived stopped), fast shutdown, read its shutdown checkpoint LSN";
+    public override string Description => "CHECKPOINT, fast shutdown (no write accepted from its first moment), VIPs off and keepalived stopped, shutdown checkpoint LSN";
 
     public override Task<StepPlan> PlanAsync(IOperationContext context) => Task.FromResult(new StepPlan([
         Note(Old, "psql: CHECKPOINT"),
-        Note(Old, "stop keepalived (the VIPs leave " + Old.Name + ")"),
         Note(Old, $"pg_ctl stop -m fast -t {Run.Parameters.StopTimeoutSeconds.ToString(CultureInfo.InvariantCulture)}"),
+        Note(Old, "stop keepalived; remove the VIPs from " + Run.Env.Cluster.Vrrp.Interface),
         Note(Old, "pg_controldata: state 'shut down' and the latest checkpoint location"),
     ]));
 
@@ -108,17 +108,30 @@ public sealed class FenceStep(SwitchoverRun run) : SwitchoverStep(run)
         var log = Log(context);
         // CHECKPOINT while clients still write: the shutdown checkpoint after it is then short.
         await Old.PsqlAsync("CHECKPOINT", log, ct, echoSql: true);
-        await Run.Actions.FenceAsync(Old, TimeSpan.FromSeconds(Run.Parameters.StopTimeoutSeconds), log, ct);
-        var (w, r) = await Run.Actions.VipsOnAsync(Old, ct);
-        if (w || r)
+        try
         {
-            throw new StepFailedException($"{Old.Name} still holds a VIP after fencing.");
+            _control = await Run.Actions.FenceAsync(Old, TimeSpan.FromSeconds(Run.Parameters.StopTimeoutSeconds), log, ct);
+        }
+        catch (StepFailedException ex)
+        {
+            // A fast shutdown waits for the WAL senders to deliver the shutdown checkpoint: when it does not finish in
+            // time the standby is not receiving. Stop it hard, bring it back as the primary, promote nothing.
+            log.Info(Old.Name, $"the fast shutdown did not complete ({ex.Message}): stopping it immediately and restarting it as the primary");
+            await Old.StopPgAsync(log, ct, "immediate", TimeSpan.FromSeconds(30));
+            await Old.StartPgAsync(log, ct);
+            await Run.Actions.StartKeepalivedAsync(Old, log, ct);
+            throw new StepFailedException(
+                $"{Old.Name} did not shut down within {Seconds.Of(Run.Parameters.StopTimeoutSeconds)} (its WAL sender could not deliver the shutdown checkpoint: is {New.Name} receiving?). "
+                + $"{Old.Name} was restarted as the primary; nothing was promoted, nothing was lost.");
         }
     }
 
+    private Core.Parsing.PgControlData? _control;
+
     public override async Task<StepVerification> VerifyAsync(IOperationContext context)
     {
-        var control = await Old.ControlDataAsync(context.CancellationToken);
+        // Read by the fence itself (same round trip) on a fresh run; from the host on a resume.
+        var control = _control ?? await Old.ControlDataAsync(context.CancellationToken);
         if (control is not { IsCleanlyShutDown: true, LatestCheckpoint: { } lsn })
         {
             return StepVerification.Failed($"{Old.Name} is not cleanly shut down ({control?.StateText ?? "pg_controldata unreadable"})");
@@ -214,8 +227,9 @@ public sealed class PromoteStep(SwitchoverRun run) : SwitchoverStep(run)
 
     public override async Task<StepCheck> CheckAsync(IOperationContext context)
     {
-        var state = await New.GetPgStateAsync(context.CancellationToken);
-        return state.IsPrimary ? StepCheck.Done($"{New.Name} is already a primary") : StepCheck.NotDone($"{New.Name}: {Setup.SetupRun.Describe(state)}");
+        // One round trip: this check sits inside the write gap.
+        var recovery = (await New.PsqlAsync("SELECT pg_is_in_recovery()", null, context.CancellationToken)).Trim();
+        return recovery == "f" ? StepCheck.Done($"{New.Name} is already a primary") : StepCheck.NotDone($"{New.Name} is in recovery");
     }
 
     public override async Task RunAsync(IOperationContext context)
@@ -271,8 +285,9 @@ public sealed class MoveVipsStep(SwitchoverRun run) : SwitchoverStep(run)
 
     public override async Task<StepCheck> CheckAsync(IOperationContext context)
     {
-        var (ok, detail) = await WhereAsync(context.CancellationToken);
-        return ok ? StepCheck.Done(detail) : StepCheck.NotDone(detail);
+        // Only the new primary: the old one was fenced (its VIPs removed and checked) in step 2; one round trip in the gap.
+        var (w, r) = await Run.Actions.VipsOnAsync(New, context.CancellationToken);
+        return w && r ? StepCheck.Done($"both VIPs are on {New.Name}") : StepCheck.NotDone($"the VIPs are not on {New.Name} yet");
     }
 
     public override Task RunAsync(IOperationContext context) => Run.Actions.AddVipsAsync(New, Log(context), context.CancellationToken);

@@ -112,7 +112,8 @@ public sealed class WriteProbe : IAsyncDisposable
                     await cmd.ExecuteNonQueryAsync(ct);
                     Acknowledge(_time.GetUtcNow());
                 }
-                catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException or TimeoutException or System.Net.Sockets.SocketException or InvalidOperationException && !ct.IsCancellationRequested)
+                catch (Exception ex) when (!ct.IsCancellationRequested
+                    && ex is NpgsqlException or OperationCanceledException or TimeoutException or System.Net.Sockets.SocketException or InvalidOperationException)
                 {
                     Interlocked.Increment(ref _failures);
                     if (conn is not null)
@@ -129,8 +130,9 @@ public sealed class WriteProbe : IAsyncDisposable
                 }
             }
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        catch (Exception) when (ct.IsCancellationRequested)
         {
+            // Stopping while a write was in flight: whatever it threw, the probe is done.
         }
         finally
         {

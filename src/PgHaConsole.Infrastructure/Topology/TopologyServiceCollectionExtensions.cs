@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -13,7 +14,10 @@ public static class TopologyServiceCollectionExtensions
     public static IServiceCollection AddPgHaConsoleTopology(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.AddOptions<TopologyOptions>().BindConfiguration(TopologyOptions.SectionName);
+        // Bound from IConfiguration when the host has one (the web app); defaults otherwise (tests, tools):
+        // BindConfiguration would make every resolution of the options fail in a container without IConfiguration.
+        services.AddOptions<TopologyOptions>()
+            .Configure<IServiceProvider>((o, sp) => sp.GetService<IConfiguration>()?.GetSection(TopologyOptions.SectionName).Bind(o));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<NodeProber>();
         services.TryAddSingleton<INodeProber>(sp => sp.GetRequiredService<NodeProber>());

@@ -29,6 +29,14 @@ public static class OperationsApi
                 await StartAsync(() => svc.StartSwitchoverAsync(id, body?.Confirm, ConsoleApi.Actor(user), ct)))
             .RequireAuthorization(AuthPolicies.Operator);
 
+        // A node back as the standby: rejoin (rewind when needed) or rebuild (re-clone; the node's name typed).
+        api.MapPost("/clusters/{id:guid}/nodes/{node}/rejoin", async (Guid id, string node, [FromBody] NodeRequest? body, OperationService svc, ClaimsPrincipal user, CancellationToken ct) =>
+                await StartAsync(() => svc.StartRejoinAsync(id, node, body?.ConfirmHost, rebuild: false, ConsoleApi.Actor(user), ct)))
+            .RequireAuthorization(AuthPolicies.Operator);
+        api.MapPost("/clusters/{id:guid}/nodes/{node}/rebuild", async (Guid id, string node, [FromBody] NodeRequest? body, OperationService svc, ClaimsPrincipal user, CancellationToken ct) =>
+                await StartAsync(() => svc.StartRejoinAsync(id, node, body?.ConfirmHost, rebuild: true, ConsoleApi.Actor(user), ct)))
+            .RequireAuthorization(AuthPolicies.Operator);
+
         api.MapGet("/clusters/{id:guid}/operations", async (Guid id, int? limit, OperationService svc, CancellationToken ct) =>
             Results.Ok(await svc.ListAsync(id, limit ?? 50, ct)));
         api.MapGet("/operations", async (int? limit, OperationService svc, CancellationToken ct) =>
@@ -55,6 +63,8 @@ public static class OperationsApi
     }
 
     public sealed record SwitchoverRequest(string? Confirm);
+
+    public sealed record NodeRequest(string? ConfirmHost);
 
     internal static async Task<IResult> StartAsync(Func<Task<Guid>> start)
     {

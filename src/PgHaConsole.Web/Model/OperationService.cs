@@ -144,6 +144,19 @@ public sealed class OperationService(
         return await StartAsync(clusterId, SwitchoverOperation.Kind, JsonSerializer.SerializeToElement(parameters, SetupOperationKind.Json), actor, ct);
     }
 
+    /// <summary>Rejoin (rewind, or a guarded re-clone) or rebuild (re-clone, typed confirmation) a node as the standby.</summary>
+    public async Task<Guid> StartRejoinAsync(Guid clusterId, string node, string? confirmHost, bool rebuild, string actor, CancellationToken ct)
+    {
+        var stored = await clusters.GetAsync(clusterId, ct) ?? throw new OperationRefusedException("No such cluster.", 404);
+        if (stored.Spec.Nodes.All(n => n.Name != node))
+        {
+            throw new OperationRefusedException($"'{node}' is not a node of {stored.Spec.Name} ({string.Join(", ", stored.Spec.Nodes.Select(n => n.Name))}).", 400);
+        }
+
+        return await StartAsync(clusterId, rebuild ? RejoinOperation.RebuildKind : RejoinOperation.RejoinKind,
+            JsonSerializer.SerializeToElement(new RejoinParameters { Node = node, ConfirmHost = confirmHost }, SetupOperationKind.Json), actor, ct);
+    }
+
     public async Task ResumeAsync(Guid operationId, JsonElement parameters, string actor, CancellationToken ct)
     {
         var op = await journal.GetAsync(operationId, ct) ?? throw new OperationRefusedException("No such operation.", 404);

@@ -108,6 +108,9 @@ public sealed class RecoveryConfigRendererTests
     {
         var c = Sample.Cluster();
         var text = RecoveryConfigRenderer.PassFileContent(c, @"p:w\d");
-        Assert.Equal("198.18.4.11:5432:replication:repli:p\\:w\\\\d\n198.18.4.12:5432:replication:repli:p\\:w\\\\d\n", text);
+        Assert.Equal(
+            "198.18.4.11:5432:replication:repli:p\\:w\\\\d\n198.18.4.12:5432:replication:repli:p\\:w\\\\d\n"
+            + "198.18.4.11:5432:postgres:repli:p\\:w\\\\d\n198.18.4.12:5432:postgres:repli:p\\:w\\\\d\n",
+            text);
     }
 }

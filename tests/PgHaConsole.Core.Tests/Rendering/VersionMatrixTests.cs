@@ -409,11 +409,14 @@ public sealed class VersionMatrixTests
     {
         var c = Lab(major);
 
-        // [CONNINFO] the .pgpass is the only place that holds it: one line per node, database "replication".
+        // [CONNINFO] the .pgpass is the only place that holds it: one line per node for database "replication"
+        // (streaming) and one for "postgres" (pg_rewind's source connection).
         var pgpass = RecoveryConfigRenderer.PassFileContent(c, ReplicationPassword);
         Assert.Equal(
             $"198.18.4.247:5432:replication:repli:{ReplicationPassword}\n" +
-            $"198.18.4.248:5432:replication:repli:{ReplicationPassword}\n",
+            $"198.18.4.248:5432:replication:repli:{ReplicationPassword}\n" +
+            $"198.18.4.247:5432:postgres:repli:{ReplicationPassword}\n" +
+            $"198.18.4.248:5432:postgres:repli:{ReplicationPassword}\n",
             pgpass);
         Assert.Equal(PassFile, RecoveryConfigRenderer.DefaultPassFile(c.Postgres));
 

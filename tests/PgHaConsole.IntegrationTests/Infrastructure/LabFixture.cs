@@ -19,6 +19,22 @@ public sealed class LabFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        _gate = await LabGate.HoldAsync(CancellationToken.None);
+        try
+        {
+            await StartAsync();
+        }
+        catch
+        {
+            _gate.Dispose();
+            throw;
+        }
+    }
+
+    private IDisposable? _gate;
+
+    private async Task StartAsync()
+    {
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(6));
         var stateDir = DefaultStateDir();
 
@@ -62,7 +78,11 @@ public sealed class LabFixture : IAsyncLifetime
     private static bool SamePath(string a, string b) =>
         string.Equals(Path.GetFullPath(a).TrimEnd('/'), Path.GetFullPath(b).TrimEnd('/'), StringComparison.Ordinal);
 
-    public Task DisposeAsync() => Task.CompletedTask;
+    public Task DisposeAsync()
+    {
+        _gate?.Dispose();
+        return Task.CompletedTask;
+    }
 
     public LabNode Node(string name) => Info.Node(name);
 

@@ -38,11 +38,28 @@ public class PairFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        _gate = await LabGate.HoldAsync(CancellationToken.None);
+        try
+        {
+            await StartAsync();
+        }
+        catch
+        {
+            _gate.Dispose();
+            throw;
+        }
+    }
+
+    private IDisposable? _gate;
+
+    private async Task StartAsync()
+    {
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
         StateDir = LabFixture.DefaultStateDir();
         await ResetLabAsync(cts.Token);
         Directory.CreateDirectory(_scratch);
-        _services = new ServiceCollection()
+        var services = new ServiceCollection();
+        services
             .AddLogging()
             .AddSingleton(TimeProvider.System)
             .AddSingleton<IHostApplicationLifetime, TestLifetime>()
@@ -50,8 +67,9 @@ public class PairFixture : IAsyncLifetime
             .AddPgHaConsoleStore(new StoreOptions { SqlitePath = Path.Combine(_scratch, "store.db") })
             .AddSshLayer()
             .AddPgHaConsoleOperations()
-            .AddPgHaConsoleSetup()
-            .BuildServiceProvider();
+            .AddPgHaConsoleSetup();
+        ConfigureServices(services);
+        _services = services.BuildServiceProvider();
         await Get<StoreMigrator>().MigrateAsync(cts.Token);
 
         var (lab, errors) = LabImport.Parse(await File.ReadAllTextAsync(Path.Combine(StateDir, "lab.json"), cts.Token));
@@ -63,6 +81,11 @@ public class PairFixture : IAsyncLifetime
             [spec.Node2.Id] = new() { PrivateKey = await File.ReadAllTextAsync(lab.Nodes[1].SshKeyPath, cts.Token) },
         };
         Cluster = (await Get<IClusterRepository>().AddAsync(spec, new ClusterSecrets(), nodeSecrets, cts.Token)).Spec;
+    }
+
+    /// <summary>Extra registrations of a derived fixture, after the console's own and before the provider is built.</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
     }
 
     /// <summary>Down and up: the runbook's starting state, whatever an earlier test class left.</summary>
@@ -84,7 +107,7 @@ public class PairFixture : IAsyncLifetime
     }
 
     /// <summary>Runs (or resumes) an existing operation to its end.</summary>
-    public async Task<OperationRecord> RunExistingAsync(Guid operationId, object? parameters, CancellationToken ct)
+    public async Task<OperationRecord> RunExistingAsync(Guid operationId, object? parameters, CancellationToken ct, CancellationToken applicationStopping = default)
     {
         var op = (await Get<IOperationJournal>().GetAsync(operationId, ct))!;
         var env = (await Get<ClusterEnvironmentFactory>().CreateAsync(Cluster.Id, ct))!;
@@ -96,7 +119,8 @@ public class PairFixture : IAsyncLifetime
             Cluster = env.Cluster,
             Masker = env.Masker,
             Services = Services,
-        }, ct);
+            ApplicationStopping = applicationStopping,
+        }, CancellationTokenSource.CreateLinkedTokenSource(ct, applicationStopping).Token);
         return (await Get<IOperationJournal>().GetAsync(operationId, ct))!;
     }
 
@@ -126,6 +150,7 @@ public class PairFixture : IAsyncLifetime
         }
         finally
         {
+            _gate?.Dispose();
             try
             {
                 Directory.Delete(_scratch, recursive: true);

@@ -3,6 +3,7 @@ using PgHaConsole.Core.Operations;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Setup;
 using PgHaConsole.Infrastructure.Switchover;
+using Microsoft.Extensions.DependencyInjection;
 using PgHaConsole.IntegrationTests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -84,5 +85,189 @@ public sealed class SwitchoverTests(PairFixture pair, ITestOutputHelper output)
         Assert.Equal(StepStatus.Failed, op.Steps[0].Status);
         Assert.All(op.Steps.Skip(1), s => Assert.Equal(StepStatus.Pending, s.Status));
         await AssertRolesAsync("pg1", "pg2", ct);
+    }
+}
+
+/// <summary>The hard paths: the standby cannot catch up (step 4 times out), a crash and a manual promotion (rejoin with
+/// pg_rewind), a rebuild, and a console stopped in the middle of a switchover (interrupted, then resumed).</summary>
+[CollectionDefinition(Name)]
+public sealed class SwitchoverFailureCollection : ICollectionFixture<PairFixture>
+{
+    public const string Name = "switchover-failures";
+}
+
+[Collection(SwitchoverFailureCollection.Name)]
+[TestCaseOrderer("PgHaConsole.IntegrationTests.Infrastructure.DeclarationOrderer", "PgHaConsole.IntegrationTests")]
+public sealed class SwitchoverFailureTests(PairFixture pair, ITestOutputHelper output)
+{
+    private static CancellationToken Timeout() => new CancellationTokenSource(TimeSpan.FromMinutes(4)).Token;
+
+    private Task<PgHaConsole.Lab.CommandResult> Sql(string host, string sql, CancellationToken ct) =>
+        pair.ExecAsync(host, ct, "runuser", "-u", "postgres", "--", "psql", "-XAtc", sql);
+
+    private async Task EnsurePairAsync(CancellationToken ct)
+    {
+        var ops = await pair.Get<IOperationJournal>().ListByClusterAsync(pair.Cluster.Id, 50, ct);
+        if (!ops.Any(o => o.Kind == SetupOperation.Kind && o.Status == OperationStatus.Succeeded))
+        {
+            var setup = await pair.RunAsync(SetupOperation.Kind, new SetupParameters(), ct);
+            Assert.True(setup.Status == OperationStatus.Succeeded, await pair.LogTextAsync(setup.Id, ct));
+        }
+    }
+
+    private async Task<string> PrimaryAsync(CancellationToken ct) =>
+        (await Sql("pg1", "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim() == "f" ? "pg1" : "pg2";
+
+    private async Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout, string what, CancellationToken ct)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < until, "timed out waiting for " + what);
+            await Task.Delay(250, ct);
+        }
+    }
+
+    private async Task<bool> StreamingAsync(string primary, string standby, CancellationToken ct) =>
+        (await Sql(primary, $"SELECT state FROM pg_stat_replication WHERE application_name = '{standby}'", ct)).StandardOutput.Trim() == "streaming";
+
+    [Fact, TestPriority(3)]
+    public async Task C_when_the_standby_cannot_receive_the_shutdown_checkpoint_the_old_primary_is_restarted_and_nothing_is_promoted()
+    {
+        var ct = Timeout();
+        await EnsurePairAsync(ct);
+        var primary = await PrimaryAsync(ct);
+        var standby = primary == "pg1" ? "pg2" : "pg1";
+        var primaryAddress = primary == "pg1" ? "198.18.4.247" : "198.18.4.248";
+        // The preflight passed (journaled as done), then the network between the nodes broke: the primary's PostgreSQL
+        // port is rejected on the standby (the walsender gets a reset, the walreceiver cannot reconnect).
+        var journal = pair.Get<IOperationJournal>();
+        var kind = pair.Services.GetServices<IOperationKind>().First(k => k.Kind == SwitchoverOperation.Kind);
+        var op = await journal.CreateAsync(pair.Cluster.Id, SwitchoverOperation.Kind, kind.StepNames, "integration-test", null, ct);
+        await journal.SetStepStatusAsync(op.Id, 1, StepStatus.Running, null, ct);
+        await journal.SetStepStatusAsync(op.Id, 1, StepStatus.Succeeded, "preflight passed before the network broke", ct);
+        var rule = new[] { "INPUT", "-s", primaryAddress, "-p", "tcp", "--sport", "5432", "-j", "REJECT", "--reject-with", "tcp-reset" };
+        Assert.Equal(0, (await pair.ExecAsync(standby, ct, ["iptables", "-I", .. rule])).ExitCode);
+        try
+        {
+            var result = await pair.RunExistingAsync(op.Id, new SwitchoverParameters { Confirm = pair.Cluster.Name, From = primary, To = standby, CatchUpTimeoutSeconds = 3 }, ct);
+            output.WriteLine(await pair.LogTextAsync(op.Id, ct));
+            Assert.Equal(OperationStatus.Failed, result.Status);
+            var wait = result.Steps.Single(s => s.Name == "wait-for-standby");
+            Assert.Equal(StepStatus.Failed, wait.Status);
+            Assert.Contains("nothing was promoted, nothing was lost", wait.Message, StringComparison.Ordinal);
+            Assert.All(result.Steps.Where(s => s.Ordinal > wait.Ordinal), s => Assert.Equal(StepStatus.Pending, s.Status));
+            Assert.Equal("f", (await Sql(primary, "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim());
+            Assert.Equal("t", (await Sql(standby, "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim());
+        }
+        finally
+        {
+            await pair.ExecAsync(standby, ct, ["iptables", "-D", .. rule]);
+        }
+
+        // The pair heals: the old primary writes again and the VIP comes back to it (keepalived restarted by the rollback).
+        await pair.ExecAsync(standby, ct, "runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "-D", "/data10/pgdata", "-l", "/data10/postgresql.log", "-m", "fast", "-w", "restart");
+        await WaitAsync(() => StreamingAsync(primary, standby, ct), TimeSpan.FromSeconds(60), "streaming again", ct);
+        await WaitAsync(async () => (await pair.ExecAsync(primary, ct, "ip", "-o", "addr", "show", "dev", "mgt")).StandardOutput.Contains("198.18.4.251/", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(30), "the write VIP back on " + primary, ct);
+    }
+
+    [Fact, TestPriority(4)]
+    public async Task D_after_kill_9_of_the_primary_and_a_manual_promotion_rejoin_rewinds_the_old_primary()
+    {
+        var ct = Timeout();
+        await EnsurePairAsync(ct);
+        var old = await PrimaryAsync(ct);
+        var survivor = old == "pg1" ? "pg2" : "pg1";
+        await Sql(old, "INSERT INTO pghaconsole.heartbeat (written_by) VALUES ('before-crash')", ct);
+        var pid = (await pair.ExecAsync(old, ct, "head", "-n", "1", "/data10/pgdata/postmaster.pid")).StandardOutput.Trim();
+        Assert.Equal(0, (await pair.ExecAsync(old, ct, "kill", "-9", pid)).ExitCode);
+        Assert.Equal(0, (await pair.ExecAsync(survivor, ct, "runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "-D", "/data10/pgdata", "-w", "promote")).ExitCode);
+        // A write on the new timeline, so the old primary's WAL has diverged from it.
+        await Sql(survivor, "INSERT INTO pghaconsole.heartbeat (written_by) VALUES ('after-promotion'); CHECKPOINT", ct);
+
+        var refused = await pair.RunAsync(RejoinOperation.RejoinKind, new RejoinParameters { Node = survivor }, ct);
+        Assert.Equal(OperationStatus.Failed, refused.Status);
+
+        var op = await pair.RunAsync(RejoinOperation.RejoinKind, new RejoinParameters { Node = old }, ct);
+        var log = await pair.LogTextAsync(op.Id, ct);
+        output.WriteLine(log);
+        Assert.True(op.Status == OperationStatus.Succeeded, $"{op.Status}: {op.Error}");
+        Assert.Contains("pg_rewind", log, StringComparison.Ordinal);
+        Assert.Equal("t", (await Sql(old, "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim());
+        Assert.True(await StreamingAsync(survivor, old, ct));
+        await WaitAsync(async () => (await Sql(old, "SELECT count(*) FROM pghaconsole.heartbeat WHERE written_by = 'after-promotion'", ct)).StandardOutput.Trim() == "1",
+            TimeSpan.FromSeconds(10), "the new timeline's write on the rejoined node", ct);
+        await WaitAsync(async () => (await pair.ExecAsync(survivor, ct, "ip", "-o", "addr", "show", "dev", "mgt")).StandardOutput.Contains("198.18.4.251/", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(30), "the write VIP on " + survivor, ct);
+    }
+
+    [Fact, TestPriority(5)]
+    public async Task E_rebuild_reclones_the_standby_only_with_the_typed_host_name()
+    {
+        var ct = Timeout();
+        await EnsurePairAsync(ct);
+        var primary = await PrimaryAsync(ct);
+        var standby = primary == "pg1" ? "pg2" : "pg1";
+        var marker = "rebuild-" + Guid.NewGuid().ToString("N")[..8];
+        await pair.ExecAsync(standby, ct, "runuser", "-u", "postgres", "--", "touch", "/data10/pgdata/" + marker);
+
+        var refused = await pair.RunAsync(RejoinOperation.RebuildKind, new RejoinParameters { Node = standby }, ct);
+        Assert.Equal(OperationStatus.Failed, refused.Status);
+        Assert.Contains("type '" + standby + "'", refused.Steps[0].Message, StringComparison.Ordinal);
+        Assert.Equal(0, (await pair.ExecAsync(standby, ct, "test", "-f", "/data10/pgdata/" + marker)).ExitCode);
+
+        var op = await pair.RunAsync(RejoinOperation.RebuildKind, new RejoinParameters { Node = standby, ConfirmHost = standby }, ct);
+        output.WriteLine(await pair.LogTextAsync(op.Id, ct));
+        Assert.True(op.Status == OperationStatus.Succeeded, $"{op.Status}: {op.Error}");
+        Assert.NotEqual(0, (await pair.ExecAsync(standby, ct, "test", "-f", "/data10/pgdata/" + marker)).ExitCode);
+        Assert.True(await StreamingAsync(primary, standby, ct));
+    }
+
+    [Fact, TestPriority(6)]
+    public async Task F_a_switchover_interrupted_by_a_console_stop_is_shown_interrupted_keeps_its_lock_and_resumes()
+    {
+        var ct = Timeout();
+        await EnsurePairAsync(ct);
+        var primary = await PrimaryAsync(ct);
+        var standby = primary == "pg1" ? "pg2" : "pg1";
+        var journal = pair.Get<IOperationJournal>();
+        var kind = pair.Services.GetServices<IOperationKind>().First(k => k.Kind == SwitchoverOperation.Kind);
+        var op = await journal.CreateAsync(pair.Cluster.Id, SwitchoverOperation.Kind, kind.StepNames, "integration-test", null, ct);
+        var parameters = new SwitchoverParameters { Confirm = pair.Cluster.Name, From = primary, To = standby };
+        await journal.SetParametersAsync(op.Id, JsonSerializer.Serialize(parameters, SetupOperationKind.Json), ct);
+
+        // "The console stops" right after the fence: the stopping token fires when step 3 begins.
+        using var stopping = new CancellationTokenSource();
+        var logs = pair.Get<OperationLogStore>();
+        var watcher = Task.Run(async () =>
+        {
+            await foreach (var line in logs.WatchAsync(op.Id, ct))
+            {
+                if (line.Step == 3)
+                {
+                    await stopping.CancelAsync();
+                    return;
+                }
+            }
+        }, ct);
+        var interrupted = await pair.RunExistingAsync(op.Id, parameters, ct, stopping.Token);
+        await watcher;
+        Assert.Equal(OperationStatus.Interrupted, interrupted.Status);
+        Assert.Equal(op.Id, await pair.Get<IClusterLock>().GetHolderAsync(pair.Cluster.Id, ct));
+        Assert.Equal(StepStatus.Succeeded, interrupted.Steps[1].Status);
+
+        // Fenced, nothing promoted: no primary at all now, never two.
+        Assert.NotEqual("f", (await Sql(primary, "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim());
+        Assert.Equal("t", (await Sql(standby, "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim());
+
+        var resumed = await pair.RunExistingAsync(op.Id, new { }, ct);
+        var log = await pair.LogTextAsync(op.Id, ct);
+        output.WriteLine(log);
+        Assert.True(resumed.Status == OperationStatus.Succeeded, $"{resumed.Status}: {resumed.Error}");
+        Assert.Contains("Step 2 (fence-old-primary) was completed by an earlier run; not redone.", log, StringComparison.Ordinal);
+        Assert.Null(await pair.Get<IClusterLock>().GetHolderAsync(pair.Cluster.Id, ct));
+        Assert.Equal("f", (await Sql(standby, "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim());
+        Assert.True(await StreamingAsync(standby, primary, ct));
     }
 }

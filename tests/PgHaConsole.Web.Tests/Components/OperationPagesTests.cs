@@ -4,6 +4,7 @@ using Bunit.TestDoubles;
 using Hangfire;
 using Hangfire.Common;
 using Hangfire.States;
+using Microsoft.AspNetCore.Components;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor;
@@ -59,6 +60,8 @@ internal sealed class OperationTestHost : IAsyncDisposable
         s.AddSingleton<IBackgroundJobClient>(host.Jobs);
         s.AddApplicationServices();
         host.Auth = host.Ctx.AddAuthorization();
+        // Last: it resolves the renderer, after which bUnit takes no more registrations. Interactive, as in the browser.
+        host.Ctx.SetRendererInfo(new RendererInfo("Server", isInteractive: true));
         await host.Ctx.Services.GetRequiredService<StoreMigrator>().MigrateAsync(CancellationToken.None);
         host.Ctx.Render<MudPopoverProvider>();
         return host;

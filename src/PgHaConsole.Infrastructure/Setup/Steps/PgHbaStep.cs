@@ -24,6 +24,9 @@ public sealed class PgHbaStep(SetupRun run) : SetupStep(run)
     {
         var lines = PgHbaEditor.DesiredLines(Cluster, Run.Parameters.ClientCidrs).ToList();
 
+        // pg_rewind's source connection: the replication role to database postgres, from each node.
+        lines.AddRange(Cluster.Nodes.Select(n => new HbaLine("host", RecoveryConfigRenderer.RewindDatabase, Cluster.Postgres.ReplicationUser, n.Address + "/32", "scram-sha-256")));
+
         // The console's own probes (topology, write probe) come from the address the hosts see its SSH connection from.
         var consoleAddresses = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var host in Run.Env.Hosts)

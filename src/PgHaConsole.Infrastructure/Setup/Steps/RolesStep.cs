@@ -16,6 +16,15 @@ public sealed class RolesStep(SetupRun run) : SetupStep(run)
     public const string ProbeSchema = "pghaconsole";
     public const string ProbeTable = "pghaconsole.heartbeat";
 
+    /// <summary>The functions pg_rewind's source connection calls (PostgreSQL documentation, pg_rewind, "Notes").</summary>
+    public static readonly IReadOnlyList<string> RewindFunctions =
+    [
+        "pg_catalog.pg_ls_dir(text, boolean, boolean)",
+        "pg_catalog.pg_stat_file(text, boolean)",
+        "pg_catalog.pg_read_binary_file(text)",
+        "pg_catalog.pg_read_binary_file(text, bigint, bigint, boolean)",
+    ];
+
     public override string Name => "roles";
 
     public override string Description => "Replication role and the console's monitoring role (pg_monitor) on the primary";
@@ -32,7 +41,8 @@ public sealed class RolesStep(SetupRun run) : SetupStep(run)
             SELECT r.rolname, r.rolcanlogin, r.rolreplication, coalesce(a.rolpassword, ''), pg_has_role(r.oid, 'pg_monitor', 'MEMBER')
             FROM pg_roles r JOIN pg_authid a ON a.oid = r.oid
             WHERE r.rolname IN ({GucValue.QuoteForSql(Repl)}, {GucValue.QuoteForSql(Monitor)});
-            SELECT to_regclass('{ProbeTable}') IS NOT NULL;
+            SELECT to_regclass('{ProbeTable}') IS NOT NULL
+              AND {string.Join(" AND ", RewindFunctions.Select(f => $"coalesce(has_function_privilege({GucValue.QuoteForSql(Repl)}, '{f}', 'EXECUTE'), false)"))};
             """;
         var lines = (await primary.PsqlAsync(sql, null, ct)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var roles = lines.Where(l => l.Contains('\t', StringComparison.Ordinal)).Select(l => l.Split('\t'))
@@ -83,7 +93,7 @@ public sealed class RolesStep(SetupRun run) : SetupStep(run)
 
         if (!table)
         {
-            problems.Add($"the write-probe table {ProbeTable} does not exist");
+            problems.Add($"the write-probe table {ProbeTable} or the pg_rewind grants of {Repl} are missing");
         }
 
         return problems;
@@ -101,6 +111,12 @@ public sealed class RolesStep(SetupRun run) : SetupStep(run)
         sb.Append("ALTER ROLE ").Append(r).Append(" WITH LOGIN REPLICATION PASSWORD ").Append(GucValue.QuoteForSql(replSecret)).Append(";\n");
         sb.Append("ALTER ROLE ").Append(m).Append(" WITH LOGIN NOREPLICATION PASSWORD ").Append(GucValue.QuoteForSql(monSecret)).Append(";\n");
         sb.Append("GRANT pg_monitor TO ").Append(m).Append(";\n");
+        // pg_rewind as a non-superuser (its documentation lists exactly these): the replication role is its source login.
+        foreach (var f in RewindFunctions)
+        {
+            sb.Append("GRANT EXECUTE ON FUNCTION ").Append(f).Append(" TO ").Append(r).Append(";\n");
+        }
+
         sb.Append("CREATE SCHEMA IF NOT EXISTS ").Append(ProbeSchema).Append(" AUTHORIZATION ").Append(m).Append(";\n");
         sb.Append("CREATE TABLE IF NOT EXISTS ").Append(ProbeTable)
             .Append(" (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, written_by text NOT NULL, written_at timestamptz NOT NULL DEFAULT clock_timestamp());\n");

@@ -68,6 +68,13 @@ public sealed partial class OperationDetail : IAsyncDisposable
 
         _clusterName = (await Clusters.GetAsync(op.ClusterId, _cts.Token))?.Name ?? op.ClusterId.ToString();
         Apply(op);
+        if (!RendererInfo.IsInteractive)
+        {
+            // Prerendering: the journal's state is enough; the interactive render that follows does the following.
+            _lines = await Operations.ReadLogAsync(OperationId, 0, OperationLogBuffer.DefaultCapacity, _cts.Token);
+            return;
+        }
+
         StartWatching();
         _timer = new PeriodicTimer(RenderInterval, Time);
         _timerTask = TickAsync(_timer, _cts.Token);

@@ -1,0 +1,250 @@
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using PgHaConsole.Core.Model;
+using PgHaConsole.Core.Operations;
+using PgHaConsole.Infrastructure.Operations;
+using PgHaConsole.Infrastructure.Secrets;
+using PgHaConsole.Infrastructure.Setup;
+using PgHaConsole.Infrastructure.Ssh;
+using PgHaConsole.Infrastructure.Store;
+using PgHaConsole.Lab;
+
+namespace PgHaConsole.Benchmarks;
+
+/// <summary>
+/// The lab reset (down then up: the runbook's starting state), imported as a cluster into a scratch SQLite store, with
+/// the console's services registered as the web app does; operations run through the one <see cref="OperationRunner"/>
+/// (no Hangfire), as the integration tests' PairFixture does. For benchmarks that need a real pair.
+/// </summary>
+internal sealed class LabPairHarness : IAsyncDisposable
+{
+    private readonly string _scratch = Path.Combine(Path.GetTempPath(), "pgha-bench-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly StreamWriter _labLog;
+    private ServiceProvider? _services;
+
+    private LabPairHarness(string stateDir)
+    {
+        StateDir = stateDir;
+        Directory.CreateDirectory(_scratch);
+        _labLog = new StreamWriter(Path.Combine(_scratch, "lab.log")) { AutoFlush = true };
+        Controller = new LabController(_labLog);
+    }
+
+    public LabController Controller { get; }
+
+    public string StateDir { get; }
+
+    public string ScratchDir => _scratch;
+
+    public LabInfo Lab { get; private set; } = null!;
+
+    public ClusterSpec Cluster { get; private set; } = null!;
+
+    public string MonitorPassword { get; private set; } = "";
+
+    public IServiceProvider Services => _services ?? throw new InvalidOperationException("Not initialized.");
+
+    public T Get<T>()
+        where T : notnull => Services.GetRequiredService<T>();
+
+    /// <summary>The lab's state dir: PGHA_LAB_STATE, else <c>.lab</c> at the repository root.</summary>
+    public static string DefaultStateDir() =>
+        Environment.GetEnvironmentVariable("PGHA_LAB_STATE") is { Length: > 0 } configured ? Path.GetFullPath(configured) : LabPaths.DefaultStateDir();
+
+    /// <summary>Resets the lab and imports it as a cluster (not yet set up: run the "setup" operation).</summary>
+    public static async Task<LabPairHarness> CreateAsync(CancellationToken ct)
+    {
+        var harness = new LabPairHarness(DefaultStateDir());
+        try
+        {
+            await harness.InitializeAsync(ct);
+            return harness;
+        }
+        catch
+        {
+            await harness.DisposeServicesAsync();
+            throw;
+        }
+    }
+
+    private async Task InitializeAsync(CancellationToken ct)
+    {
+        await ResetLabAsync(ct);
+        _services = new ServiceCollection()
+            .AddLogging()
+            .AddSingleton(TimeProvider.System)
+            .AddSingleton<IHostApplicationLifetime, BenchmarkLifetime>()
+            .AddPgHaConsoleDataProtection(Path.Combine(_scratch, "keys"))
+            .AddPgHaConsoleStore(new StoreOptions { SqlitePath = Path.Combine(_scratch, "store.db") })
+            .AddSshLayer()
+            .AddPgHaConsoleOperations()
+            .AddPgHaConsoleSetup()
+            .BuildServiceProvider();
+        await Get<StoreMigrator>().MigrateAsync(ct);
+
+        var (lab, errors) = LabImport.Parse(await File.ReadAllTextAsync(Path.Combine(StateDir, LabPaths.LabInfoFile), ct));
+        if (lab is null)
+        {
+            throw new InvalidOperationException("lab.json does not import: " + string.Join("; ", errors.Select(e => e.Message)));
+        }
+
+        var spec = LabImport.ToCluster(lab, "lab");
+        var nodeSecrets = new Dictionary<Guid, NodeSecrets>
+        {
+            [spec.Node1.Id] = new() { PrivateKey = await File.ReadAllTextAsync(lab.Nodes[0].SshKeyPath, ct) },
+            [spec.Node2.Id] = new() { PrivateKey = await File.ReadAllTextAsync(lab.Nodes[1].SshKeyPath, ct) },
+        };
+        Cluster = (await Get<IClusterRepository>().AddAsync(spec, new ClusterSecrets(), nodeSecrets, ct)).Spec;
+    }
+
+    /// <summary>Down and up: the runbook's starting state, whatever anyone left.</summary>
+    public async Task ResetLabAsync(CancellationToken ct)
+    {
+        var options = new LabOptions(StateDir);
+        await Controller.DownAsync(options, ct);
+        Lab = (await Controller.UpAsync(options, ct)).Info;
+    }
+
+    /// <summary>Runs the setup wizard to its end; afterwards the monitoring role's password is known.</summary>
+    public async Task<OperationRecord> SetupPairAsync(CancellationToken ct)
+    {
+        var op = await RunAsync(SetupOperation.Kind, new SetupParameters(), ct);
+        if (op.Status != OperationStatus.Succeeded)
+        {
+            throw new InvalidOperationException($"setup ended {op.Status}: {op.Error}\n{await LogTextAsync(op.Id, ct)}");
+        }
+
+        Cluster = (await Get<IClusterRepository>().GetAsync(Cluster.Id, ct))!.Spec;
+        MonitorPassword = (await Get<IClusterRepository>().GetClusterSecretsAsync(Cluster.Id, ct))?.MonitorPassword
+            ?? throw new InvalidOperationException("The setup left no monitoring password in the cluster secrets.");
+        return op;
+    }
+
+    /// <summary>Creates and runs an operation of <paramref name="kind"/> to its end; returns its journal record.</summary>
+    public async Task<OperationRecord> RunAsync(string kind, object? parameters, CancellationToken ct)
+    {
+        var opKind = Services.GetServices<IOperationKind>().First(k => k.Kind == kind);
+        var journal = Get<IOperationJournal>();
+        var op = await journal.CreateAsync(Cluster.Id, kind, opKind.StepNames, "benchmark", null, ct);
+        var json = JsonSerializer.SerializeToElement(parameters ?? new { }, SetupOperationKind.Json);
+        await journal.SetParametersAsync(op.Id, json.GetRawText(), ct);
+        var env = (await Get<ClusterEnvironmentFactory>().CreateAsync(Cluster.Id, ct))!;
+        await Get<OperationRunner>().RunAsync(op.Id, opKind.Create(env, json), new OperationRunContext
+        {
+            Cluster = env.Cluster,
+            Masker = env.Masker,
+            Services = Services,
+        }, ct);
+        return (await journal.GetAsync(op.Id, ct))!;
+    }
+
+    public async Task<string> LogTextAsync(Guid operationId, CancellationToken ct)
+    {
+        var lines = await Get<IOperationJournal>().ReadLogAsync(operationId, 0, 5000, ct);
+        return string.Join('\n', lines.Select(l => $"{l.At.ToLocalTime():HH:mm:ss.fff} [{l.Step}] {l.Host ?? "console"} {l.Stream}: {l.Line}"));
+    }
+
+    /// <summary>Runs a command as root inside a lab host (the benchmark's own hands, not the console's).</summary>
+    public Task<PgHaConsole.Lab.CommandResult> ExecAsync(string host, CancellationToken ct, params string[] argv) =>
+        Controller.ExecInHostAsync(host, argv, ct);
+
+    /// <summary>psql as postgres on the local socket of a lab host; trimmed output.</summary>
+    public async Task<string> PsqlAsync(string host, string sql, CancellationToken ct) =>
+        (await ExecAsync(host, ct, "runuser", "-u", "postgres", "--", "psql", "-XAtc", sql)).StandardOutput.Trim();
+
+    public NodeSpec Node(string name) => Cluster.Nodes.First(n => n.Name == name);
+
+    /// <summary>The monitoring role's connection string to <paramref name="host"/> (a VIP or a node address), short timeouts.</summary>
+    public string MonitorConnectionString(string host, string applicationName) => new Npgsql.NpgsqlConnectionStringBuilder
+    {
+        Host = host,
+        Port = Cluster.Postgres.Port,
+        Username = Cluster.Postgres.MonitorUser,
+        Password = MonitorPassword,
+        Database = "postgres",
+        Pooling = false,
+        Timeout = 1,
+        CommandTimeout = 1,
+        ApplicationName = applicationName,
+    }.ConnectionString;
+
+    /// <summary>Which node is the primary now (not in recovery), from the hosts; null when not exactly one.</summary>
+    public async Task<string?> PrimaryAsync(CancellationToken ct)
+    {
+        var primaries = new List<string>();
+        foreach (var n in Cluster.Nodes)
+        {
+            if (await PsqlAsync(n.Name, "SELECT pg_is_in_recovery()", ct) == "f")
+            {
+                primaries.Add(n.Name);
+            }
+        }
+
+        return primaries.Count == 1 ? primaries[0] : null;
+    }
+
+    /// <summary>The pair's health as the issue defines it: one primary, the other streaming from it, both VIPs on the primary only.</summary>
+    public async Task<(bool Healthy, string Detail)> HealthAsync(CancellationToken ct)
+    {
+        var primary = await PrimaryAsync(ct);
+        if (primary is null)
+        {
+            return (false, "not exactly one primary");
+        }
+
+        var standby = Cluster.Nodes.First(n => n.Name != primary).Name;
+        var inRecovery = await PsqlAsync(standby, "SELECT pg_is_in_recovery()", ct);
+        var state = await PsqlAsync(primary, $"SELECT state FROM pg_stat_replication WHERE application_name = '{standby}'", ct);
+        var onPrimary = (await ExecAsync(primary, ct, "ip", "-o", "-4", "addr", "show", "dev", Cluster.Vrrp.Interface)).StandardOutput;
+        var onStandby = (await ExecAsync(standby, ct, "ip", "-o", "-4", "addr", "show", "dev", Cluster.Vrrp.Interface)).StandardOutput;
+        var vipsOk = onPrimary.Contains(Cluster.WriteVip + "/", StringComparison.Ordinal) && onPrimary.Contains(Cluster.ReadVip + "/", StringComparison.Ordinal)
+            && !onStandby.Contains(Cluster.WriteVip + "/", StringComparison.Ordinal) && !onStandby.Contains(Cluster.ReadVip + "/", StringComparison.Ordinal);
+        var healthy = inRecovery == "t" && state == "streaming" && vipsOk;
+        return (healthy, $"primary {primary}, standby {standby} in recovery={inRecovery}, pg_stat_replication state '{state}', VIPs {(vipsOk ? "on the primary only" : "NOT on the primary only")}");
+    }
+
+    private async Task DisposeServicesAsync()
+    {
+        if (_services is not null)
+        {
+            await _services.DisposeAsync();
+            _services = null;
+        }
+    }
+
+    /// <summary>Leaves the lab reset (down + up) for whoever comes next.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await DisposeServicesAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        try
+        {
+            await ResetLabAsync(cts.Token);
+        }
+        finally
+        {
+            await _labLog.DisposeAsync();
+            try
+            {
+                Directory.Delete(_scratch, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    private sealed class BenchmarkLifetime : IHostApplicationLifetime
+    {
+        public CancellationToken ApplicationStarted => CancellationToken.None;
+
+        public CancellationToken ApplicationStopping => CancellationToken.None;
+
+        public CancellationToken ApplicationStopped => CancellationToken.None;
+
+        public void StopApplication()
+        {
+        }
+    }
+}

@@ -19,9 +19,12 @@ internal static class FailoverDetectBenchmark
 {
     private static readonly TimeSpan Target = TimeSpan.FromSeconds(2);
 
+    private static bool Verbose { get; set; }
+
     public static async Task<int> RunAsync(string[] args)
     {
         var runs = IntOption(args, "--runs", 5);
+        Verbose = args.Contains("--verbose", StringComparer.Ordinal);
         using var overall = new CancellationTokenSource(TimeSpan.FromMinutes(15));
         var ct = overall.Token;
 
@@ -76,11 +79,24 @@ internal static class FailoverDetectBenchmark
                     $"run {run}: pg1 seen down after {detect.TotalSeconds:0.000} s (kill command took {(killDone - killStarted).TotalMilliseconds:0} ms); role {pg1.Role}, alarms [{string.Join(", ", picture.Alarms.Select(a => a.Key))}]; {pg1.Errors.FirstOrDefault()}"));
 
                 // Restore: PostgreSQL on pg1 again (crash recovery), pg2 streaming again, VIPs back on pg1.
-                var start = await harness.ExecAsync("pg1", ct, "runuser", "-u", "postgres", "--", "bash", "-c",
-                    $"'{pgCtl}' -D '{dataDir}' -l /data10/postgresql.log -w start </dev/null >/dev/null 2>&1; echo $?");
-                if (start.StandardOutput.Trim() != "0")
+                // The killed postmaster's backends take a moment to notice and exit; until then the shared memory
+                // block is in use and pg_ctl start fails: retry for a while.
+                for (var attempt = 1; ; attempt++)
                 {
-                    throw new InvalidOperationException($"pg_ctl start on pg1 answered {start.StandardOutput.Trim()} {start.StandardError.Trim()}");
+                    var start = await harness.ExecAsync("pg1", ct, "runuser", "-u", "postgres", "--", "bash", "-c",
+                        $"'{pgCtl}' -D '{dataDir}' -l /data10/postgresql.log -w start </dev/null >/dev/null 2>&1; echo $?");
+                    if (start.StandardOutput.Trim() == "0")
+                    {
+                        break;
+                    }
+
+                    if (attempt >= 15)
+                    {
+                        var tail = await harness.ExecAsync("pg1", ct, "tail", "-n", "5", "/data10/postgresql.log");
+                        throw new InvalidOperationException($"pg_ctl start on pg1 answered {start.StandardOutput.Trim()} {start.StandardError.Trim()}; log: {tail.StandardOutput}");
+                    }
+
+                    await Task.Delay(1000, ct);
                 }
 
                 var back = Stopwatch.StartNew();
@@ -114,10 +130,18 @@ internal static class FailoverDetectBenchmark
     private static async Task<(TimeSpan At, ClusterTopology Picture)> FirstAsync(
         ITopologyMonitor monitor, Guid clusterId, Func<ClusterTopology, bool> match, Stopwatch clock, CancellationToken ct)
     {
+        var trace = new List<string>();
         await foreach (var t in monitor.WatchAsync(clusterId, ct))
         {
+            var why = Pg1(t) is { Role: NodeRole.Unknown, Errors.Count: > 0 } u ? $" ({u.Errors[0]})" : string.Empty;
+            trace.Add(string.Create(CultureInfo.InvariantCulture, $"{clock.Elapsed.TotalSeconds:0.000}:{Pg1(t)?.Role}{why}"));
             if (match(t))
             {
+                if (Verbose)
+                {
+                    Console.WriteLine("       pictures (s since the clock started: pg1 role): " + string.Join(" ", trace));
+                }
+
                 return (clock.Elapsed, t);
             }
         }

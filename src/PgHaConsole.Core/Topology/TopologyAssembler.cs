@@ -51,9 +51,10 @@ public static class TopologyAssembler
         var row = primary is null ? null : FindReplicationRow(primary, standby);
         if (row is not null)
         {
-            // replay_lag is NULL when the standby is idle and caught up: that is 0, not "unknown".
-            double? seconds = row.ReplayLag?.TotalSeconds
-                ?? (row.LagBytes is 0 ? 0 : standby.WalReceiver?.ReplayDelaySeconds);
+            // Replayed up to the primary's current position: caught up, 0 s. replay_lag is then NULL, or (seen on
+            // the lab) the last measured delay, which the walsender keeps showing while WAL trickles in (a 6 s
+            // reconnect stays "6 s" until it is cleared): that is history, not lag, and must not trip the threshold.
+            double? seconds = row.LagBytes is 0 ? 0 : row.ReplayLag?.TotalSeconds ?? standby.WalReceiver?.ReplayDelaySeconds;
             return standby with { LagBytes = row.LagBytes, LagSeconds = seconds };
         }
 

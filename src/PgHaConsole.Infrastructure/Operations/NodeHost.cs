@@ -202,7 +202,13 @@ public sealed class NodeHost
             elif [ -f "$d/PG_VERSION" ]; then echo datadir=pgdata; echo "pgversion=$(cat -- "$d/PG_VERSION")"
             elif [ -z "$(ls -A -- "$d")" ]; then echo datadir=empty
             else echo datadir=other; fi
-            if [ -f "$d/PG_VERSION" ] && (cd / && runuser -u "$user" -- "$pgctl" status -D "$d" >/dev/null 2>&1); then echo running=1; else echo running=0; fi
+            running=0
+            if [ -f "$d/PG_VERSION" ] && (cd / && runuser -u "$user" -- "$pgctl" status -D "$d" >/dev/null 2>&1); then
+              # A postmaster killed with -9 lingers as a zombie until its parent reaps it: not running.
+              p=$(head -n 1 -- "$d/postmaster.pid" 2>/dev/null | tr -dc '0-9')
+              if [ -n "$p" ] && grep -qE '^State:[[:space:]]*Z' "/proc/$p/status" 2>/dev/null; then running=0; else running=1; fi
+            fi
+            echo "running=$running"
             if [ -f "$d/standby.signal" ]; then echo standby_signal=1; fi
             if [ -f "$d/recovery.conf" ]; then echo recovery_conf=1; fi
             exit 0

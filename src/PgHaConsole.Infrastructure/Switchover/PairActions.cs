@@ -225,9 +225,16 @@ public sealed class PairActions(ClusterEnvironment env)
 
         if (control is { IsCleanlyShutDown: false })
         {
-            // pg_rewind needs a clean shutdown: a crashed server is first run through crash recovery in single-user mode.
+            // pg_rewind needs a clean shutdown: a crashed server is first run through crash recovery in single-user mode
+            // (after removing its lock file when the postmaster it names is gone or a zombie).
+            const string recover = """
+                bin=$1; d=$2
+                p=$(head -n 1 -- "$d/postmaster.pid" 2>/dev/null | tr -dc '0-9')
+                if [ -n "$p" ] && { [ ! -d "/proc/$p" ] || grep -qE '^State:[[:space:]]*Z' "/proc/$p/status"; }; then rm -f -- "$d/postmaster.pid"; fi
+                "$bin" --single -D "$d" postgres </dev/null >/dev/null
+                """;
             await node.RunCheckedAsync("Finishing crash recovery",
-                RemoteCommand.BashScript("\"$1\" --single -D \"$2\" postgres </dev/null >/dev/null", node.Bin("postgres"), Cluster.Postgres.DataDir)
+                RemoteCommand.BashScript(recover, node.Bin("postgres"), Cluster.Postgres.DataDir)
                     .AsUser(Cluster.Postgres.OsUser).InDirectory("/"), log, ct, TimeSpan.FromMinutes(10));
         }
 
@@ -242,7 +249,17 @@ public sealed class PairActions(ClusterEnvironment env)
         var args = new List<string> { "--target-pgdata", Cluster.Postgres.DataDir, "--source-server", source, "--progress" };
         if (Cluster.Postgres.MajorVersion >= 13)
         {
-            args.Add("--restore-target-wal");
+            // --restore-target-wal fetches WAL the target no longer has from its archive: only with a restore_command.
+            var restore = await node.RunAsync(RemoteCommand.Exec(node.Bin("postgres"), "-D", Cluster.Postgres.DataDir, "-C", "restore_command")
+                .AsUser(Cluster.Postgres.OsUser).InDirectory("/"), null, ct);
+            if (restore.Succeeded && restore.StdOut.Trim().Length > 0)
+            {
+                args.Add("--restore-target-wal");
+            }
+            else
+            {
+                log.Info(node.Name, "no restore_command: pg_rewind runs without --restore-target-wal (the WAL it needs must still be in pg_wal)");
+            }
         }
 
         await node.RunCheckedAsync("pg_rewind", RemoteCommand.Exec(node.Bin("pg_rewind"), args).AsUser(Cluster.Postgres.OsUser).InDirectory("/"), log, ct, TimeSpan.FromHours(2));

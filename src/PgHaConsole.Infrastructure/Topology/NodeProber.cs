@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
+using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -83,6 +84,9 @@ public sealed class NodeProber : INodeProber, IAsyncDisposable
         ORDER BY slot_name
         """;
 
+    /// <summary>Beyond <see cref="TopologyOptions.ProbeTimeout"/>, how long a probe may take before its result is given up.</summary>
+    private static readonly TimeSpan HardLimitGrace = TimeSpan.FromMilliseconds(500);
+
     private readonly ISshSessionPool _ssh;
     private readonly IOptions<TopologyOptions> _options;
     private readonly ILogger<NodeProber> _logger;
@@ -112,6 +116,7 @@ public sealed class NodeProber : INodeProber, IAsyncDisposable
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
 
+        var started = Stopwatch.GetTimestamp();
         var baseState = new NodeState { NodeId = node.Id, Name = node.Name, Address = node.Address, Role = NodeRole.Unknown };
         var hostTask = ProbeHostAsync(target.Cluster, node, nodeSecrets, masker, timeout, cts.Token, cancellationToken);
 
@@ -123,8 +128,17 @@ public sealed class NodeProber : INodeProber, IAsyncDisposable
             })
             : ProbePostgresAsync(target, node, baseState, masker, timeout, cts.Token, cancellationToken);
 
-        var pg = await pgTask;
-        var (host, sshReachable, mismatch, sshError) = await hostTask;
+        // The timeout is an upper bound of the probe, not only a cancellation request: over a cut link SSH.NET
+        // answers the cancellation only after its own session timeout (seen on the lab: 6-9 s instead of 3 s), so
+        // a half that has not finished by the deadline is reported as not answering and left to end by itself.
+        var deadline = timeout + HardLimitGrace;
+        var pg = await WithinAsync(pgTask, deadline - Stopwatch.GetElapsedTime(started), () => baseState with
+        {
+            Role = NodeRole.Down,
+            Errors = [string.Create(CultureInfo.InvariantCulture, $"PostgreSQL on {node.Address}:{target.Cluster.Postgres.Port} did not answer within {timeout.TotalSeconds:0.#} s.")],
+        }, cancellationToken);
+        var (host, sshReachable, mismatch, sshError) = await WithinAsync(hostTask, deadline - Stopwatch.GetElapsedTime(started), () => ((HostObservation?)null, false, false, (string?)string.Create(CultureInfo.InvariantCulture,
+            $"SSH to {node.Name} ({node.Address}:{node.SshPort}) did not answer within {timeout.TotalSeconds:0.#} s.")), cancellationToken);
 
         var errors = new List<string>(pg.Errors);
         if (sshError is not null)
@@ -147,6 +161,21 @@ public sealed class NodeProber : INodeProber, IAsyncDisposable
             Balancer = host?.Balancer,
             Errors = errors,
         };
+    }
+
+    private static async Task<T> WithinAsync<T>(Task<T> task, TimeSpan remaining, Func<T> onTimeout, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await task.WaitAsync(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, cancellationToken);
+        }
+        catch (TimeoutException) when (!task.IsCompleted)
+        {
+            // Left to finish on its own (both halves turn every failure into a result); never unobserved.
+            _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            return onTimeout();
+        }
     }
 
     private async Task<(HostObservation? Host, bool Reachable, bool Mismatch, string? Error)> ProbeHostAsync(
@@ -293,8 +322,10 @@ public sealed class NodeProber : INodeProber, IAsyncDisposable
                 Errors = [string.Create(CultureInfo.InvariantCulture, $"PostgreSQL on {where} did not answer within {timeout.TotalSeconds:0.#} s.")],
             };
         }
-        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.CannotConnectNow)
+        catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.CannotConnectNow or PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown)
         {
+            // Starting up, shutting down, or (seen on the lab after kill -9 of the postmaster) the pooled
+            // connection's backend terminating because the postmaster is gone: PostgreSQL is down, not "unknown".
             return state with { Role = NodeRole.Down, Errors = [masker.Apply($"PostgreSQL on {where} does not accept connections: {ex.MessageText}")] };
         }
         catch (PostgresException ex)

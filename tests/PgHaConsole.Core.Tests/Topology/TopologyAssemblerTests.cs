@@ -20,6 +20,17 @@ public sealed class TopologyAssemblerTests
     }
 
     [Fact]
+    public void Caught_up_standby_with_a_stale_replay_lag_is_caught_up()
+    {
+        // Seen on the lab: after a 6 s network cut the walsender kept showing replay_lag 6.4 s with replay = current.
+        var t = Assemble(Primary(r => r.Row = r.Row with { LagBytes = 0, ReplayLag = TimeSpan.FromSeconds(45) }), Standby());
+        var standby = t.Nodes.Single(n => n.Name == "pg2");
+        Assert.Equal(0, standby.LagSeconds);
+        Assert.Equal("caught up", TopologyFormat.Lag(standby.LagBytes, standby.LagSeconds));
+        Assert.Empty(t.Alarms);
+    }
+
+    [Fact]
     public void Idle_primary_guard_on_the_standby_side()
     {
         var lastReplay = DateTimeOffset.Parse("2026-11-26T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture);

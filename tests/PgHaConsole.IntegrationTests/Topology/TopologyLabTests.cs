@@ -77,6 +77,7 @@ public sealed class TopologyLabTests(TopologyPairFixture pair, ITestOutputHelper
         while (true)
         {
             last = await Monitor.ProbeNowAsync(pair.Cluster.Id, ct);
+            output.WriteLine($"  {what} +{watch.Elapsed.TotalSeconds:0.0} s: alarms [{string.Join(", ", last?.Alarms.Select(a => a.Key) ?? [])}]");
             if (last is not null && until(last))
             {
                 output.WriteLine($"{what}: after {watch.Elapsed.TotalSeconds:0.0} s: {Describe(last)}");

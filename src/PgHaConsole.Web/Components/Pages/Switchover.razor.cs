@@ -1,0 +1,111 @@
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
+using PgHaConsole.Core.Model;
+using PgHaConsole.Infrastructure.Identity;
+using PgHaConsole.Infrastructure.Operations;
+using PgHaConsole.Infrastructure.Switchover;
+using PgHaConsole.Web.Model;
+
+namespace PgHaConsole.Web.Components.Pages;
+
+/// <summary>The on-call page: preflight report, typed confirmation, the switchover button; rejoin and rebuild per node.</summary>
+public sealed partial class Switchover : IDisposable
+{
+    private readonly CancellationTokenSource _cts = new();
+    private readonly Dictionary<string, string?> _nodeConfirm = new(StringComparer.Ordinal);
+    private ClusterSpec? _cluster;
+    private bool _loaded;
+    private bool _isOperator;
+    private bool _checking;
+    private bool _starting;
+    private SwitchoverPreflightReport? _report;
+    private string? _confirm;
+    private string? _error;
+
+    [Parameter]
+    public Guid ClusterId { get; set; }
+
+    [Inject]
+    public required ClusterService ClusterService { get; init; }
+
+    [Inject]
+    public required OperationService OperationService { get; init; }
+
+    [Inject]
+    public required NavigationManager Navigation { get; init; }
+
+    [CascadingParameter]
+    public required Task<AuthenticationState> AuthState { get; set; }
+
+    private string? Typed(string node) => _nodeConfirm.GetValueOrDefault(node);
+
+    protected override async Task OnInitializedAsync()
+    {
+        var user = (await AuthState).User;
+        _isOperator = user.IsInRole(ConsoleRoles.Operator) || user.IsInRole(ConsoleRoles.Admin);
+        _cluster = await ClusterService.GetAsync(ClusterId, _cts.Token);
+        _loaded = true;
+    }
+
+    protected override async Task OnAfterRenderAsync(bool firstRender)
+    {
+        if (firstRender && _cluster is not null)
+        {
+            await PreflightAsync();
+        }
+    }
+
+    private async Task PreflightAsync()
+    {
+        _checking = true;
+        _error = null;
+        StateHasChanged();
+        try
+        {
+            _report = await OperationService.SwitchoverPreflightAsync(ClusterId, _cts.Token);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _error = "The preflight could not run: " + ex.Message;
+        }
+        finally
+        {
+            _checking = false;
+            StateHasChanged();
+        }
+    }
+
+    private async Task SwitchAsync()
+    {
+        await StartAsync(async actor => await OperationService.StartSwitchoverAsync(ClusterId, _confirm, actor, _cts.Token));
+    }
+
+    private Task NodeActionAsync(string node, bool rebuild) =>
+        StartAsync(async actor => await OperationService.StartRejoinAsync(ClusterId, node, Typed(node), rebuild, actor, _cts.Token));
+
+    private async Task StartAsync(Func<string, Task<Guid>> start)
+    {
+        _starting = true;
+        _error = null;
+        try
+        {
+            var actor = (await AuthState).User.Identity?.Name ?? "unknown";
+            var id = await start(actor);
+            Navigation.NavigateTo($"/operations/{id}");
+        }
+        catch (OperationRefusedException ex)
+        {
+            _error = ex.Message;
+        }
+        finally
+        {
+            _starting = false;
+        }
+    }
+
+    public void Dispose()
+    {
+        _cts.Cancel();
+        _cts.Dispose();
+    }
+}

@@ -5,6 +5,7 @@ using PgHaConsole.E2E.Infrastructure;
 namespace PgHaConsole.E2E;
 
 /// <summary>Issue 3 end to end: sign in, import the running lab's cluster, test the connection, see both fingerprints.</summary>
+[Collection(LabE2ECollection.Name)]
 public sealed class InventoryTests
 {
     private const string AdminPassword = "e2e-admin-password-2";

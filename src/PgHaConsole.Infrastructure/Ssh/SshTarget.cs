@@ -79,8 +79,10 @@ public sealed record SshTarget
     /// </summary>
     internal string ConfigurationDigest()
     {
+        // Who connects and how it authenticates; not the connect timeout: callers with different patience (the prober,
+        // an operation) share one connection, and replacing it would close it under the other's feet.
         var text = string.Join('\u001f', EndpointKey, AuthKind, PrivateKey, PrivateKeyPath, Passphrase, Password,
-            NormalizedPin, Privilege, ConnectTimeout.Ticks);
+            NormalizedPin, Privilege);
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
     }
 

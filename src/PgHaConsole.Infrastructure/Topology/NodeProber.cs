@@ -326,7 +326,7 @@ public sealed class NodeProber : INodeProber, IAsyncDisposable
         {
             // Starting up, shutting down, or (seen on the lab after kill -9 of the postmaster) the pooled
             // connection's backend terminating because the postmaster is gone: PostgreSQL is down, not "unknown".
-            return state with { Role = NodeRole.Down, Errors = [masker.Apply($"PostgreSQL on {where} does not accept connections: {ex.MessageText}")] };
+            return state with { Role = NodeRole.Down, Errors = [masker.Apply($"PostgreSQL on {where} is not serving ({ex.SqlState}): {ex.MessageText}")] };
         }
         catch (PostgresException ex)
         {

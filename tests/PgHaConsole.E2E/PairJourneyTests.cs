@@ -174,7 +174,7 @@ public sealed class PairJourneyTests(ITestOutputHelper output)
         await Assertions.Expect(page.Locator("[data-testid=preflight-check]").First).ToBeVisibleAsync(new() { Timeout = 30_000 });
         await Assertions.Expect(page.Locator("[data-testid=preflight-check][data-ok=false]")).ToHaveCountAsync(0);
         await Assertions.Expect(page.Locator("[data-testid=switchover-run]")).ToBeDisabledAsync();
-        await page.Locator("[data-testid=switchover-confirm] input").FillAsync("lab");
+        await page.Locator("[data-testid=switchover-confirm]").FillAsync("lab");
         await Assertions.Expect(page.Locator("[data-testid=switchover-run]")).ToBeEnabledAsync();
         await page.Locator("[data-testid=switchover-run]").ClickAsync();
         await page.WaitForURLAsync(new Regex("/operations/[0-9a-f-]{36}$"), new() { Timeout = 30_000 });

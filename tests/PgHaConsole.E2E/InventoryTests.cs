@@ -13,6 +13,8 @@ public sealed class InventoryTests
     [Fact]
     public async Task Admin_imports_the_lab_and_test_connection_shows_both_pinned_fingerprints()
     {
+        // The runbook's starting state, whatever the other lab tests of this collection left.
+        await LabReset.ResetAsync(new CancellationTokenSource(TimeSpan.FromMinutes(2)).Token);
         var labFile = Path.Combine(RepoPaths.Root, ".lab", "lab.json");
         Assert.True(File.Exists(labFile), $"the lab must be up ({labFile} missing): dotnet run --project src/PgHaConsole.Lab -- up");
         using var lab = JsonDocument.Parse(await File.ReadAllTextAsync(labFile));

@@ -369,11 +369,25 @@ public sealed class SshSessionLabTests(LabFixture lab) : IAsyncLifetime
         var first = _pool.GetSession(lab.Target("pg1"));
         await first.RunAsync(RemoteCommand.Exec("true"));
 
-        var second = _pool.GetSession(lab.Target("pg1") with { ConnectTimeout = TimeSpan.FromSeconds(7) });
+        // A different connect timeout is not a different identity: callers with different patience share the connection.
+        Assert.Same(first, _pool.GetSession(lab.Target("pg1") with { ConnectTimeout = TimeSpan.FromSeconds(7) }));
 
-        Assert.NotSame(first, second);
-        Assert.Equal(0, (await second.RunAsync(RemoteCommand.Exec("true"))).ExitCode);
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => first.RunAsync(RemoteCommand.Exec("true")));
+        // Another key (the same key from another file here) is: the old connection is closed and replaced.
+        var keyCopy = Path.Combine(Path.GetTempPath(), "pgha-key-" + Guid.NewGuid().ToString("N"));
+        File.Copy(lab.Target("pg1").PrivateKeyPath!, keyCopy);
+        File.SetUnixFileMode(keyCopy, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        try
+        {
+            var second = _pool.GetSession(lab.Target("pg1") with { PrivateKeyPath = keyCopy });
+
+            Assert.NotSame(first, second);
+            Assert.Equal(0, (await second.RunAsync(RemoteCommand.Exec("true"))).ExitCode);
+            await Assert.ThrowsAsync<ObjectDisposedException>(() => first.RunAsync(RemoteCommand.Exec("true")));
+        }
+        finally
+        {
+            File.Delete(keyCopy);
+        }
     }
 
     /// <summary>

@@ -375,7 +375,10 @@ public sealed class SshSessionLabTests(LabFixture lab) : IAsyncLifetime
         // Another key (the same key from another file here) is: the old connection is closed and replaced.
         var keyCopy = Path.Combine(Path.GetTempPath(), "pgha-key-" + Guid.NewGuid().ToString("N"));
         File.Copy(lab.Target("pg1").PrivateKeyPath!, keyCopy);
-        File.SetUnixFileMode(keyCopy, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        if (OperatingSystem.IsLinux())
+        {
+            File.SetUnixFileMode(keyCopy, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
         try
         {
             var second = _pool.GetSession(lab.Target("pg1") with { PrivateKeyPath = keyCopy });

@@ -28,6 +28,12 @@ public sealed class AuthorizationTests(ConsoleFactory factory) : IClassFixture<C
         { "GET", $"/api/operations/{Guid.Empty}" },
         { "GET", $"/api/operations/{Guid.Empty}/log" },
         { "POST", $"/api/operations/{Guid.Empty}/resume" },
+        { "POST", $"/api/clusters/{Guid.Empty}/switchover/preflight" },
+        { "POST", $"/api/clusters/{Guid.Empty}/switchover" },
+        { "POST", $"/api/clusters/{Guid.Empty}/nodes/pg1/rejoin" },
+        { "POST", $"/api/clusters/{Guid.Empty}/nodes/pg1/rebuild" },
+        { "GET", $"/api/clusters/{Guid.Empty}/topology" },
+        { "GET", "/metrics" },
         { "GET", "/openapi/v1.json" },
         { "POST", "/hubs/operations/negotiate?negotiateVersion=1" },
     };
@@ -46,6 +52,31 @@ public sealed class AuthorizationTests(ConsoleFactory factory) : IClassFixture<C
         { "DELETE", $"/api/tokens/{Guid.Empty}" },
         { "POST", $"/api/clusters/{Guid.Empty}/setup" },
     };
+
+    /// <summary>The on-call actions: an Operator may, a Viewer gets 403.</summary>
+    public static TheoryData<string, string> OperatorEndpoints => new()
+    {
+        { "POST", $"/api/clusters/{Guid.Empty}/switchover" },
+        { "POST", $"/api/clusters/{Guid.Empty}/nodes/pg1/rejoin" },
+        { "POST", $"/api/clusters/{Guid.Empty}/nodes/pg1/rebuild" },
+        { "POST", $"/api/operations/{Guid.Empty}/resume" },
+    };
+
+    [Theory]
+    [MemberData(nameof(OperatorEndpoints))]
+    public async Task Viewer_token_gets_403_on_operator_actions_and_an_operator_gets_past_authorization(string method, string path)
+    {
+        var viewer = await factory.CreateTokenAsync("Viewer");
+        using var asViewer = factory.CreateClientWithToken(viewer);
+        using var denied = await asViewer.SendAsync(Request(method, path));
+        Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
+
+        var op = await factory.CreateTokenAsync("Operator");
+        using var asOperator = factory.CreateClientWithToken(op);
+        using var allowed = await asOperator.SendAsync(Request(method, path));
+        // The cluster (or operation) does not exist: authorization passed, the action itself answers 404.
+        Assert.Equal(HttpStatusCode.NotFound, allowed.StatusCode);
+    }
 
     [Theory]
     [MemberData(nameof(ApiEndpoints))]

@@ -1,0 +1,46 @@
+using PgHaConsole.Infrastructure.Switchover;
+using PgHaConsole.Web.Model;
+
+namespace PgHaConsole.Web.Tests;
+
+public sealed class SwitchoverModelTests
+{
+    private static SwitchoverPreflightReport Report(bool ok) =>
+        new("pg1", "pg2", [new("streaming", "pg2", true, "streams"), new("lag", "pg2", ok, "lag")]);
+
+    [Theory]
+    [InlineData(true, true, "lab", true)]
+    [InlineData(false, true, "lab", false)] // a Viewer
+    [InlineData(true, false, "lab", false)] // a failed preflight check
+    [InlineData(true, true, "Lab", false)] // the name typed exactly, case included
+    [InlineData(true, true, "", false)]
+    [InlineData(true, true, null, false)]
+    public void The_switchover_button_needs_an_operator_a_passing_preflight_and_the_typed_name(bool isOperator, bool preflightOk, string? typed, bool expected) =>
+        Assert.Equal(expected, SwitchoverModel.CanSwitch(isOperator, Report(preflightOk), "lab", typed, busy: false));
+
+    [Fact]
+    public void Nothing_is_enabled_without_a_report_or_while_busy()
+    {
+        Assert.False(SwitchoverModel.CanSwitch(true, null, "lab", "lab", busy: false));
+        Assert.False(SwitchoverModel.CanSwitch(true, Report(true), "lab", "lab", busy: true));
+    }
+
+    [Fact]
+    public void A_preflight_without_a_primary_cannot_switch()
+    {
+        var report = new SwitchoverPreflightReport(null, null, [new("roles", null, true, "")]);
+        Assert.False(report.CanSwitch);
+    }
+
+    [Theory]
+    [InlineData(false, null, true)] // rejoin: no typed name needed
+    [InlineData(true, null, false)] // rebuild: the node's name must be typed
+    [InlineData(true, "pg1", false)]
+    [InlineData(true, "pg2", true)]
+    public void A_rebuild_needs_the_node_name_typed(bool rebuild, string? typed, bool expected) =>
+        Assert.Equal(expected, SwitchoverModel.CanRunNodeAction(true, rebuild, "pg2", typed, busy: false));
+
+    [Fact]
+    public void Node_actions_need_an_operator() =>
+        Assert.False(SwitchoverModel.CanRunNodeAction(false, false, "pg2", null, busy: false));
+}

@@ -14,6 +14,7 @@ public static class SetupServiceCollectionExtensions
         services.TryAddSingleton<ClusterEnvironmentFactory>();
         services.TryAddScoped<OperationLauncher>();
         services.TryAddTransient<OperationJob>();
+        services.TryAddScoped<Switchover.SwitchoverRollback>();
         services.AddSingleton<IOperationKind, SetupOperationKind>();
         services.AddSingleton<IOperationKind, Switchover.SwitchoverOperationKind>();
         services.AddSingleton<IOperationKind>(new Switchover.RejoinOperationKind(rebuild: false));

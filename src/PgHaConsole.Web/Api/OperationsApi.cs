@@ -60,9 +60,26 @@ public static class OperationsApi
             })
             .Accepts<object>("application/json")
             .RequireAuthorization(AuthPolicies.Operator);
+        api.MapPost("/operations/{id:guid}/rollback", RollBackAsync).RequireAuthorization(AuthPolicies.Operator);
     }
 
     public sealed record SwitchoverRequest(string? Confirm);
+
+    internal static async Task<IResult> RollBackAsync(Guid id, OperationService svc, ClaimsPrincipal user, CancellationToken ct)
+    {
+        try
+        {
+            return Results.Ok(new { message = await svc.RollBackAsync(id, ConsoleApi.Actor(user), ct) });
+        }
+        catch (OperationRefusedException ex)
+        {
+            return Results.Problem(ex.Message, statusCode: ex.StatusCode);
+        }
+        catch (StepFailedException ex)
+        {
+            return Results.Problem(ex.Message, statusCode: StatusCodes.Status500InternalServerError);
+        }
+    }
 
     public sealed record NodeRequest(string? ConfirmHost);
 

@@ -86,6 +86,7 @@ public static class HostingExtensions
         services.AddHangfire((sp, config) =>
         {
             config.UseSimpleAssemblyNameTypeSerializer().UseRecommendedSerializerSettings();
+            config.UseLogProvider(new ResilientHangfireLogProvider(new Hangfire.AspNetCore.AspNetCoreLogProvider(sp.GetRequiredService<ILoggerFactory>())));
             // Hangfire's storage lives in the console's own store, never in a managed cluster. The embedded
             // SQLite mode uses Hangfire's in-memory storage: the operation journal in our store is the source of
             // truth, Hangfire only executes (see README).

@@ -56,7 +56,8 @@ public sealed class OperationService(
     OperationLogStore logs,
     ClusterEnvironmentFactory environments,
     IClusterRepository clusters,
-    AuditService audit)
+    AuditService audit,
+    SwitchoverRollback rollback)
 {
     public async Task<OperationPlanView?> PlanAsync(Guid clusterId, string kind, JsonElement parameters, CancellationToken ct)
     {
@@ -163,6 +164,24 @@ public sealed class OperationService(
         var name = (await clusters.GetAsync(op.ClusterId, ct))?.Spec.Name ?? op.ClusterId.ToString();
         await launcher.ResumeAsync(operationId, parameters, actor, ct);
         await audit.WriteAsync(actor, "operation." + op.Kind + ".resume", op.ClusterId, name, "resumed", $"operation {operationId}", ct);
+    }
+
+    /// <summary>Rolls an interrupted or failed switchover back (only while nothing was promoted); audited.</summary>
+    public async Task<string> RollBackAsync(Guid operationId, string actor, CancellationToken ct)
+    {
+        var op = await journal.GetAsync(operationId, ct) ?? throw new OperationRefusedException("No such operation.", 404);
+        var name = (await clusters.GetAsync(op.ClusterId, ct))?.Spec.Name ?? op.ClusterId.ToString();
+        try
+        {
+            var message = await rollback.RollBackAsync(operationId, actor, ct);
+            await audit.WriteAsync(actor, "operation." + op.Kind + ".rollback", op.ClusterId, name, "rolled back", message, ct);
+            return message;
+        }
+        catch (Exception ex) when (ex is OperationRefusedException or StepFailedException)
+        {
+            await audit.WriteAsync(actor, "operation." + op.Kind + ".rollback", op.ClusterId, name, "refused", ex.Message, ct);
+            throw;
+        }
     }
 
     public async Task<OperationView?> GetAsync(Guid operationId, CancellationToken ct) =>

@@ -273,3 +273,66 @@ public sealed class SwitchoverFailureTests(PairFixture pair, ITestOutputHelper o
         Assert.True(await StreamingAsync(standby, primary, ct));
     }
 }
+
+/// <summary>Roll back: the other way out of an interrupted switchover, while nothing was promoted.</summary>
+[Collection(SwitchoverFailureCollection.Name)]
+public sealed class SwitchoverRollbackTests(PairFixture pair, ITestOutputHelper output)
+{
+    [Fact]
+    public async Task An_interrupted_switchover_rolls_back_to_the_old_primary_until_the_standby_is_promoted()
+    {
+        var ct = new CancellationTokenSource(TimeSpan.FromMinutes(4)).Token;
+        var ops = await pair.Get<IOperationJournal>().ListByClusterAsync(pair.Cluster.Id, 50, ct);
+        if (!ops.Any(o => o.Kind == SetupOperation.Kind && o.Status == OperationStatus.Succeeded))
+        {
+            Assert.Equal(OperationStatus.Succeeded, (await pair.RunAsync(SetupOperation.Kind, new SetupParameters(), ct)).Status);
+        }
+
+        string Sql(string host, string sql) => pair.ExecAsync(host, ct, "runuser", "-u", "postgres", "--", "psql", "-XAtc", sql).Result.StandardOutput.Trim();
+        var primary = Sql("pg1", "SELECT pg_is_in_recovery()") == "f" ? "pg1" : "pg2";
+        var standby = primary == "pg1" ? "pg2" : "pg1";
+        var journal = pair.Get<IOperationJournal>();
+        var kind = pair.Services.GetServices<IOperationKind>().First(k => k.Kind == SwitchoverOperation.Kind);
+        var op = await journal.CreateAsync(pair.Cluster.Id, SwitchoverOperation.Kind, kind.StepNames, "integration-test", null, ct);
+        var parameters = new SwitchoverParameters { Confirm = pair.Cluster.Name, From = primary, To = standby };
+        await journal.SetParametersAsync(op.Id, JsonSerializer.Serialize(parameters, SetupOperationKind.Json), ct);
+
+        using var stopping = new CancellationTokenSource();
+        var watcher = Task.Run(async () =>
+        {
+            await foreach (var line in pair.Get<OperationLogStore>().WatchAsync(op.Id, ct))
+            {
+                if (line.Step == 3)
+                {
+                    await stopping.CancelAsync();
+                    return;
+                }
+            }
+        }, ct);
+        var interrupted = await pair.RunExistingAsync(op.Id, parameters, ct, stopping.Token);
+        await watcher;
+        Assert.True(interrupted.Status == OperationStatus.Interrupted, $"{interrupted.Status}: {interrupted.Error}");
+
+        await using var scope = pair.Services.CreateAsyncScope();
+        var message = await scope.ServiceProvider.GetRequiredService<SwitchoverRollback>().RollBackAsync(op.Id, "integration-test", ct);
+        output.WriteLine(message);
+        output.WriteLine(await pair.LogTextAsync(op.Id, ct));
+        var after = (await journal.GetAsync(op.Id, ct))!;
+        Assert.Equal(OperationStatus.Cancelled, after.Status);
+        Assert.Contains("Rolled back", after.Error, StringComparison.Ordinal);
+        Assert.Null(await pair.Get<IClusterLock>().GetHolderAsync(pair.Cluster.Id, ct));
+        Assert.Equal("f", Sql(primary, "SELECT pg_is_in_recovery()"));
+        Assert.Equal("t", Sql(standby, "SELECT pg_is_in_recovery()"));
+
+        // keepalived brings the VIPs back to the old primary, and the standby streams from it again.
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!(await pair.ExecAsync(primary, ct, "ip", "-o", "addr", "show", "dev", "mgt")).StandardOutput.Contains("198.18.4.251/", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < until, "the write VIP did not come back to " + primary);
+            await Task.Delay(500, ct);
+        }
+
+        // A second rollback is refused: the operation is over.
+        await Assert.ThrowsAsync<OperationRefusedException>(() => scope.ServiceProvider.GetRequiredService<SwitchoverRollback>().RollBackAsync(op.Id, "integration-test", ct));
+    }
+}

@@ -322,9 +322,9 @@ public sealed class OperationPagesTests : IAsyncLifetime
         cut.WaitForAssertion(() => Assert.NotNull(cut.Find("[data-testid=resume-confirm-wipe]")), Wait);
         Assert.True(cut.Find("[data-testid=operation-resume]").HasAttribute("disabled"));
         cut.Find("[data-testid=resume-confirm-wipe]").Input("pg");
-        Assert.True(cut.Find("[data-testid=operation-resume]").HasAttribute("disabled"));
+        cut.WaitForAssertion(() => Assert.True(cut.Find("[data-testid=operation-resume]").HasAttribute("disabled")), Wait);
         cut.Find("[data-testid=resume-confirm-wipe]").Input("pg2");
-        Assert.False(cut.Find("[data-testid=operation-resume]").HasAttribute("disabled"));
+        cut.WaitForAssertion(() => Assert.False(cut.Find("[data-testid=operation-resume]").HasAttribute("disabled")), Wait);
 
         await cut.Find("[data-testid=operation-resume]").ClickAsync(new());
 

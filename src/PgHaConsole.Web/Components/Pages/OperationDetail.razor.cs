@@ -182,6 +182,30 @@ public sealed partial class OperationDetail : IAsyncDisposable
         }
     }
 
+    /// <summary>Back to the start of an interrupted switchover (refused once the standby was promoted).</summary>
+    private async Task RollBackAsync()
+    {
+        _resuming = true;
+        _resumeError = null;
+        try
+        {
+            var actor = (await AuthState).User.Identity?.Name ?? "anonymous";
+            await Operations.RollBackAsync(OperationId, actor, _cts.Token);
+            if (await Operations.GetAsync(OperationId, _cts.Token) is { } op)
+            {
+                Apply(op);
+            }
+        }
+        catch (Exception ex) when (ex is OperationRefusedException or StepFailedException)
+        {
+            _resumeError = ex.Message;
+        }
+        finally
+        {
+            _resuming = false;
+        }
+    }
+
     private async Task ResumeAsync()
     {
         if (!SetupWizardModel.CanResume(_isOperator, _op, _resumeConfirm, _resuming))

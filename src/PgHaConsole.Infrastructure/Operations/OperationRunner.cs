@@ -184,6 +184,12 @@ public sealed partial class OperationRunner
 
             failure = $"verification failed: {verdict}";
         }
+        catch (Exception ex) when (ct.IsCancellationRequested && ex is not OperationCanceledException)
+        {
+            // Cancelled mid-command, the SSH library may throw its own error (e.g. on a closed input stream): that is
+            // the cancellation (interrupted or cancelled), not a failure of the step.
+            throw new OperationCanceledException("Cancelled during step " + step.Name + ".", ex, ct);
+        }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
             // The step's own failure (a command's error, a timeout of its own): journaled, masked; never rethrown, so

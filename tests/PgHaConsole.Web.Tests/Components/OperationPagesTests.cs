@@ -32,6 +32,9 @@ internal sealed class OperationTestHost : IAsyncDisposable
 
     public BunitContext Ctx { get; } = new();
 
+    /// <summary>A fixed picture of the pair (the prober itself is tested against the lab).</summary>
+    public FixedTopologyMonitor Topology { get; } = new();
+
     public RecordingJobClient Jobs { get; } = new();
 
     public IOperationJournal Journal => Ctx.Services.GetRequiredService<IOperationJournal>();
@@ -58,6 +61,7 @@ internal sealed class OperationTestHost : IAsyncDisposable
         s.AddPgHaConsoleOperations();
         s.AddPgHaConsoleSetup();
         s.AddSingleton<IBackgroundJobClient>(host.Jobs);
+        s.AddSingleton<PgHaConsole.Infrastructure.Topology.ITopologyMonitor>(host.Topology);
         s.AddApplicationServices();
         host.Auth = host.Ctx.AddAuthorization();
         // Last: it resolves the renderer, after which bUnit takes no more registrations. Interactive, as in the browser.
@@ -306,6 +310,31 @@ public sealed class OperationPagesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_failed_operation_shows_the_pair_as_it_is_now_beside_it()
+    {
+        SignIn("olivia", "Operator");
+        var id = await _host.AddSetupOperationAsync(
+            _clusterId, [.. FirstFiveDone, (StepStatus.Failed, "boom")], [(6, null, LogStream.Stderr, "Failed: boom")], OperationStatus.Failed, "Step 6 failed: boom");
+        _host.Topology.Latest = new PgHaConsole.Core.Topology.ClusterTopology
+        {
+            ClusterId = _clusterId,
+            ClusterName = "c",
+            ObservedAt = DateTimeOffset.UtcNow,
+            Nodes =
+            [
+                new() { NodeId = Guid.NewGuid(), Name = "pg1", Address = "198.18.4.247", Role = PgHaConsole.Core.Topology.NodeRole.Primary, Timeline = 2, HoldsWriteVip = true },
+                new() { NodeId = Guid.NewGuid(), Name = "pg2", Address = "198.18.4.248", Role = PgHaConsole.Core.Topology.NodeRole.Down },
+            ],
+        };
+
+        var cut = Ctx.Render<OperationDetail>(p => p.Add(x => x.OperationId, id));
+
+        cut.WaitForAssertion(() => Assert.Equal("primary", cut.Find("[data-testid=live-node-pg1]").GetAttribute("data-role")), Wait);
+        Assert.Contains("holds the write VIP", cut.Find("[data-testid=live-node-pg1]").TextContent, StringComparison.Ordinal);
+        Assert.Equal("down", cut.Find("[data-testid=live-node-pg2]").GetAttribute("data-role"));
+    }
+
+    [Fact]
     public async Task Resuming_a_refused_wipe_needs_the_host_name_typed()
     {
         SignIn("olivia", "Operator");
@@ -370,4 +399,26 @@ public sealed class OperationPagesTests : IAsyncLifetime
         var cut = Ctx.Render<Operations>();
         cut.WaitForAssertion(() => Assert.NotNull(cut.Find("[data-testid=no-operations]")), Wait);
     }
+}
+
+/// <summary>An <see cref="PgHaConsole.Infrastructure.Topology.ITopologyMonitor"/> that returns the picture a test sets.</summary>
+public sealed class FixedTopologyMonitor : PgHaConsole.Infrastructure.Topology.ITopologyMonitor
+{
+    public PgHaConsole.Core.Topology.ClusterTopology? Latest { get; set; }
+
+    public PgHaConsole.Core.Topology.ClusterTopology? GetLatest(Guid clusterId) => Latest?.ClusterId == clusterId ? Latest : null;
+
+    public IReadOnlyList<PgHaConsole.Core.Topology.ClusterTopology> GetAll() => Latest is null ? [] : [Latest];
+
+    public async IAsyncEnumerable<PgHaConsole.Core.Topology.ClusterTopology> WatchAsync(Guid clusterId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (GetLatest(clusterId) is { } t)
+        {
+            yield return t;
+        }
+
+        await Task.Delay(Timeout.Infinite, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+
+    public Task<PgHaConsole.Core.Topology.ClusterTopology?> ProbeNowAsync(Guid clusterId, CancellationToken cancellationToken) => Task.FromResult(GetLatest(clusterId));
 }

@@ -43,6 +43,13 @@ public sealed partial class OperationDetail : IAsyncDisposable
     [Inject]
     public required OperationService Operations { get; init; }
 
+    /// <summary>Optional: the topology monitor's latest picture of the operation's cluster.</summary>
+    [Inject]
+    public required IServiceProvider Services { get; init; }
+
+    private Core.Topology.ClusterTopology? LivePair() =>
+        _op is null ? null : Services.GetService<Infrastructure.Topology.ITopologyMonitor>()?.GetLatest(_op.ClusterId);
+
     [Inject]
     public required ClusterService Clusters { get; init; }
 

@@ -37,7 +37,8 @@ run_tests() { # name project [filter]
   if ! timeout 1800 dotnet "${args[@]}" > "$results/$name.log" 2>&1; then
     status=1
     echo "   FAILED — see test-results/$name.log"
-    grep -E "^\s+(Failed|Error Message)|\[FAIL\]" "$results/$name.log" | head -n 40
+    # The failed tests and the first lines of each error message (CI shows only this summary).
+    grep -E -A6 "^\s+Failed [A-Za-z]|\[FAIL\]" "$results/$name.log" | grep -vE "^\s+at |^--$" | head -n 80
   fi
   grep -E "^(Passed!|Failed!|Total tests)|Passed: |Failed: " "$results/$name.log" | tail -n 3
 }

@@ -14,6 +14,8 @@ public sealed class FinalVerificationStep(SetupRun run) : SetupStep(run)
 {
     private const int ReadConnections = 8;
 
+    private static readonly TimeSpan BalanceWait = TimeSpan.FromSeconds(10);
+
     public override string Name => "final-verification";
 
     public override string Description => "A write through the write VIP lands on the primary; connections through the read VIP reach both nodes";
@@ -64,6 +66,35 @@ public sealed class FinalVerificationStep(SetupRun run) : SetupStep(run)
             return (false, $"a write through the write VIP landed on {writeNode}, not on the primary {primary.Name}");
         }
 
+        // A balancer whose health checks have not yet marked a node up (HAProxy: rise 2 at 2 s) sends every connection
+        // to the other one for a few seconds: try a few rounds before calling the read VIP unbalanced.
+        var started = Run.Env.Time.GetTimestamp();
+        while (true)
+        {
+            var (failure, seen) = await ReadRoundAsync(ct);
+            if (failure is not null)
+            {
+                return (false, failure);
+            }
+
+            var counts = string.Join(", ", seen.GroupBy(s => s).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Count().ToString(CultureInfo.InvariantCulture)}"));
+            log?.Info(null, $"{ReadConnections.ToString(CultureInfo.InvariantCulture)} connections through {Cluster.ReadVip} answered by: {counts}");
+            if (Cluster.Nodes.All(n => seen.Contains(n.Name)))
+            {
+                return (true, $"write through {Cluster.WriteVip} landed on the primary {primary.Name}; reads through {Cluster.ReadVip} answered by {counts}");
+            }
+
+            if (Run.Env.Time.GetElapsedTime(started) >= BalanceWait)
+            {
+                return (false, $"reads through {Cluster.ReadVip} were answered only by {counts} for {BalanceWait.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s: the read VIP does not balance over both nodes");
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(1), Run.Env.Time, ct);
+        }
+    }
+
+    private async Task<(string? Failure, List<string> Seen)> ReadRoundAsync(CancellationToken ct)
+    {
         var seen = new List<string>();
         for (var i = 0; i < ReadConnections; i++)
         {
@@ -77,16 +108,11 @@ public sealed class FinalVerificationStep(SetupRun run) : SetupStep(run)
             }
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
             {
-                return (false, $"connection {(i + 1).ToString(CultureInfo.InvariantCulture)} through the read VIP {Cluster.ReadVip} failed: {Run.Env.Masker.Apply(ex.Message)}");
+                return ($"connection {(i + 1).ToString(CultureInfo.InvariantCulture)} through the read VIP {Cluster.ReadVip} failed: {Run.Env.Masker.Apply(ex.Message)}", seen);
             }
         }
 
-        var counts = string.Join(", ", seen.GroupBy(s => s).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Count().ToString(CultureInfo.InvariantCulture)}"));
-        log?.Info(null, $"{ReadConnections.ToString(CultureInfo.InvariantCulture)} connections through {Cluster.ReadVip} answered by: {counts}");
-        var both = Cluster.Nodes.All(n => seen.Contains(n.Name));
-        return both
-            ? (true, $"write through {Cluster.WriteVip} landed on the primary {primary.Name}; reads through {Cluster.ReadVip} answered by {counts}")
-            : (false, $"reads through {Cluster.ReadVip} were answered only by {counts}: the read VIP does not balance over both nodes");
+        return (null, seen);
     }
 
     public override Task<StepPlan> PlanAsync(IOperationContext context) =>

@@ -244,17 +244,29 @@ public sealed class PreflightStep(SetupRun run) : SetupStep(run)
         var worst = TimeSpan.Zero;
         foreach (var host in hosts)
         {
-            var before = Run.Env.Time.GetUtcNow();
-            var result = await host.RunAsync(RemoteCommand.Exec("date", "+%s.%N"), null, ct);
-            var after = Run.Env.Time.GetUtcNow();
-            if (!result.Succeeded || !decimal.TryParse(result.StdOut.Trim(), NumberStyles.Number, CultureInfo.InvariantCulture, out var secs))
+            // The remote clock is read between two local readings; a slow round trip (a loaded console, a new SSH
+            // channel) blurs that window, so the sample with the shortest round trip of three counts.
+            TimeSpan? best = null;
+            var bestRoundTrip = TimeSpan.MaxValue;
+            for (var sample = 0; sample < 3; sample++)
             {
-                return new("cluster", "clocks", false, $"cannot read the clock of {host.Name}");
+                var before = Run.Env.Time.GetUtcNow();
+                var result = await host.RunAsync(RemoteCommand.Exec("date", "+%s.%N"), null, ct);
+                var after = Run.Env.Time.GetUtcNow();
+                if (!result.Succeeded || !decimal.TryParse(result.StdOut.Trim(), NumberStyles.Number, CultureInfo.InvariantCulture, out var secs))
+                {
+                    return new("cluster", "clocks", false, $"cannot read the clock of {host.Name}");
+                }
+
+                var remote = DateTimeOffset.UnixEpoch.AddTicks((long)(secs * TimeSpan.TicksPerSecond));
+                if (after - before < bestRoundTrip)
+                {
+                    bestRoundTrip = after - before;
+                    best = remote - (before + ((after - before) / 2));
+                }
             }
 
-            var remote = DateTimeOffset.UnixEpoch.AddTicks((long)(secs * TimeSpan.TicksPerSecond));
-            var mid = before + ((after - before) / 2);
-            var skew = remote - mid;
+            var skew = best!.Value;
             worst = skew.Duration() > worst ? skew.Duration() : worst;
             skews.Add($"{host.Name} {skew.TotalMilliseconds.ToString("+0;-0", CultureInfo.InvariantCulture)} ms");
         }

@@ -12,6 +12,8 @@ public sealed class StartStandbyStep(SetupRun run) : SetupStep(run)
 {
     private static readonly TimeSpan StreamingWait = TimeSpan.FromSeconds(30);
 
+    private static readonly TimeSpan SettleWait = TimeSpan.FromSeconds(6);
+
     public override string Name => "start-standby";
 
     public override string Description => "Start the standby; verify recovery states and streaming in pg_stat_replication";
@@ -25,25 +27,30 @@ public sealed class StartStandbyStep(SetupRun run) : SetupStep(run)
         return row.Length == 0 ? null : row;
     }
 
-    private async Task<(bool Ok, string Detail)> StreamingAsync(CancellationToken ct)
+    /// <summary>
+    /// Whether the standby streams from the primary; <c>Transient</c> when both run in the right roles but the primary does
+    /// not (yet) list the standby as streaming, which a WAL receiver reconnecting after a restart of the primary shows
+    /// for up to <c>wal_retrieve_retry_interval</c> (5 s by default).
+    /// </summary>
+    private async Task<(bool Ok, string Detail, bool Transient)> StreamingAsync(CancellationToken ct)
     {
         var (primary, standby) = await Run.RolesAsync(ct);
         var s = await standby.GetPgStateAsync(ct);
         var p = await primary.GetPgStateAsync(ct);
         if (!s.IsStandby)
         {
-            return (false, $"{standby.Name}: {SetupRun.Describe(s)}");
+            return (false, $"{standby.Name}: {SetupRun.Describe(s)}", false);
         }
 
         if (!p.IsPrimary)
         {
-            return (false, $"{primary.Name}: {SetupRun.Describe(p)}");
+            return (false, $"{primary.Name}: {SetupRun.Describe(p)}", false);
         }
 
         var row = await StreamingRowAsync(primary, standby, ct);
         return row is not null && row.StartsWith("streaming ", StringComparison.Ordinal)
-            ? (true, $"pg_is_in_recovery(): {primary.Name} f, {standby.Name} t; pg_stat_replication on {primary.Name}: {standby.Name} {row}")
-            : (false, $"{standby.Name} runs in recovery but {primary.Name}'s pg_stat_replication shows {(row is null ? "no row for it" : row)}");
+            ? (true, $"pg_is_in_recovery(): {primary.Name} f, {standby.Name} t; pg_stat_replication on {primary.Name}: {standby.Name} {row}", false)
+            : (false, $"{standby.Name} runs in recovery but {primary.Name}'s pg_stat_replication shows {(row is null ? "no row for it" : row)}", true);
     }
 
     public override async Task<StepPlan> PlanAsync(IOperationContext context)
@@ -57,8 +64,20 @@ public sealed class StartStandbyStep(SetupRun run) : SetupStep(run)
 
     public override async Task<StepCheck> CheckAsync(IOperationContext context)
     {
-        var (ok, detail) = await StreamingAsync(context.CancellationToken);
-        return ok ? StepCheck.Done(detail) : StepCheck.NotDone(detail);
+        // A standby in recovery that the primary lists in another state ("catchup", "startup") may be seconds from
+        // streaming: give it a moment rather than restart a standby that is fine.
+        var ct = context.CancellationToken;
+        var started = Run.Env.Time.GetTimestamp();
+        while (true)
+        {
+            var (ok, detail, transient) = await StreamingAsync(ct);
+            if (ok || !transient || Run.Env.Time.GetElapsedTime(started) >= SettleWait)
+            {
+                return ok ? StepCheck.Done(detail) : StepCheck.NotDone(detail);
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(250), Run.Env.Time, ct);
+        }
     }
 
     protected override async Task ExecuteAsync(IOperationContext context)
@@ -84,7 +103,7 @@ public sealed class StartStandbyStep(SetupRun run) : SetupStep(run)
         var started = Run.Env.Time.GetTimestamp();
         while (true)
         {
-            var (ok, detail) = await StreamingAsync(ct);
+            var (ok, detail, _) = await StreamingAsync(ct);
             if (ok || Run.Env.Time.GetElapsedTime(started) > StreamingWait)
             {
                 return ok ? StepVerification.Passed(detail) : StepVerification.Failed(detail + " (after 30 s)");

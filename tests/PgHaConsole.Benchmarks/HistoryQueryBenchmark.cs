@@ -255,7 +255,7 @@ public static class HistoryQueryBenchmark
 
             await RunAsUserAsync(asRoot, $"{BinDir}/pg_ctl",
                 ["-D", data, "-l", Path.Combine(root, "server.log"), "-o", $"-k {root} -c listen_addresses=127.0.0.1 -p {port} -c fsync=off", "-w", "-t", "60", "start"]);
-            return new ThrowawayPostgres(data, $"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres;Pooling=false");
+            return new ThrowawayPostgres(data, $"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres;Pooling=false;GSS Encryption Mode=Disable");
         }
 
         public async ValueTask DisposeAsync()

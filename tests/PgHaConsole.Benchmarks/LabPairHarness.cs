@@ -156,18 +156,15 @@ internal sealed class LabPairHarness : IAsyncDisposable
     public NodeSpec Node(string name) => Cluster.Nodes.First(n => n.Name == name);
 
     /// <summary>The monitoring role's connection string to <paramref name="host"/> (a VIP or a node address), short timeouts.</summary>
-    public string MonitorConnectionString(string host, string applicationName) => new Npgsql.NpgsqlConnectionStringBuilder
+    public string MonitorConnectionString(string host, string applicationName)
     {
-        Host = host,
-        Port = Cluster.Postgres.Port,
-        Username = Cluster.Postgres.MonitorUser,
-        Password = MonitorPassword,
-        Database = "postgres",
-        Pooling = false,
-        Timeout = 1,
-        CommandTimeout = 1,
-        ApplicationName = applicationName,
-    }.ConnectionString;
+        // GSS encryption off, as the console's own connections (NodeConnections): Npgsql's default stalls an open
+        // now and then for the whole connect timeout, which would read as a write gap of either tool.
+        var csb = PgHaConsole.Infrastructure.Postgres.NodeConnections.Monitor(Cluster, host, MonitorPassword, applicationName);
+        csb.Timeout = 1;
+        csb.CommandTimeout = 1;
+        return csb.ConnectionString;
+    }
 
     /// <summary>Which node is the primary now (not in recovery), from the hosts; null when not exactly one.</summary>
     public async Task<string?> PrimaryAsync(CancellationToken ct)

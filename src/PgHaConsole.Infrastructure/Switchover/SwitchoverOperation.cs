@@ -72,7 +72,7 @@ public sealed class SwitchoverRun : IAsyncDisposable
             return;
         }
 
-        Probe = new WriteProbe(Env.Cluster.WriteVip, Env.Cluster.Postgres.Port, Env.Cluster.Postgres.MonitorUser, password, "switchover-probe", Env.Time);
+        Probe = new WriteProbe(Env.Cluster, password, "switchover-probe", Env.Time);
         Probe.Start();
     }
 

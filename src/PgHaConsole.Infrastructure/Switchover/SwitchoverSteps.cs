@@ -1,3 +1,4 @@
+using PgHaConsole.Infrastructure.Postgres;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -303,11 +304,10 @@ public sealed class MoveVipsStep(SwitchoverRun run) : SwitchoverStep(run)
 
         // The proof a client would want: a write through the write VIP commits on the new primary.
         var cluster = Run.Env.Cluster;
-        var cs = new Npgsql.NpgsqlConnectionStringBuilder
-        {
-            Host = cluster.WriteVip, Port = cluster.Postgres.Port, Username = cluster.Postgres.MonitorUser, Password = Run.Env.Secrets.MonitorPassword,
-            Database = "postgres", Pooling = false, Timeout = 2, CommandTimeout = 5, ApplicationName = "pghaconsole-switchover",
-        }.ConnectionString;
+        var csb = NodeConnections.Monitor(cluster, cluster.WriteVip, Run.Env.Secrets.MonitorPassword, "pghaconsole-switchover");
+        csb.Timeout = 2;
+        csb.CommandTimeout = 5;
+        var cs = csb.ConnectionString;
         var started = Run.Env.Time.GetTimestamp();
         while (true)
         {

@@ -1,3 +1,5 @@
+using PgHaConsole.Core.Model;
+using PgHaConsole.Infrastructure.Postgres;
 using System.Diagnostics;
 using Npgsql;
 
@@ -30,21 +32,13 @@ public sealed class WriteProbe : IAsyncDisposable
     private DateTimeOffset? _gapStart;
     private DateTimeOffset? _gapEnd;
 
-    public WriteProbe(string host, int port, string user, string password, string writtenBy, TimeProvider time)
+    public WriteProbe(ClusterSpec cluster, string password, string writtenBy, TimeProvider time)
     {
-        _connectionString = new NpgsqlConnectionStringBuilder
-        {
-            Host = host,
-            Port = port,
-            Username = user,
-            Password = password,
-            Database = "postgres",
-            Pooling = false,
-            // Whole seconds are Npgsql's floor; the connect is also cancelled after ConnectTimeout.
-            Timeout = 1,
-            CommandTimeout = 1,
-            ApplicationName = "pghaconsole-write-probe",
-        }.ConnectionString;
+        var csb = NodeConnections.Monitor(cluster, cluster.WriteVip, password, "pghaconsole-write-probe");
+        // Whole seconds are Npgsql's floor; the connect is also cancelled after ConnectTimeout.
+        csb.Timeout = 1;
+        csb.CommandTimeout = 1;
+        _connectionString = csb.ConnectionString;
         _writtenBy = writtenBy;
         _time = time;
     }

@@ -1,3 +1,4 @@
+using PgHaConsole.Infrastructure.Postgres;
 using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Diagnostics;
@@ -352,20 +353,12 @@ public sealed class NodeProber : INodeProber, IAsyncDisposable
 
     private NpgsqlDataSource GetDataSource(ProbeTarget target, NodeSpec node)
     {
-        var csb = new NpgsqlConnectionStringBuilder
-        {
-            Host = node.Address,
-            Port = target.Cluster.Postgres.Port,
-            Username = target.Cluster.Postgres.MonitorUser,
-            Password = target.Secrets?.MonitorPassword,
-            Database = "postgres",
-            ApplicationName = ApplicationName,
-            Timeout = 2,
-            CommandTimeout = 2,
-            MinPoolSize = 0,
-            MaxPoolSize = 2,
-            Pooling = true,
-        };
+        var csb = NodeConnections.Monitor(target.Cluster, node.Address, target.Secrets?.MonitorPassword, ApplicationName);
+        csb.Timeout = 2;
+        csb.CommandTimeout = 2;
+        csb.MinPoolSize = 0;
+        csb.MaxPoolSize = 2;
+        csb.Pooling = true;
         var connectionString = csb.ConnectionString;
         var digest = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(connectionString)));
         while (true)

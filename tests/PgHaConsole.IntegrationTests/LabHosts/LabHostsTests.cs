@@ -86,6 +86,7 @@ public sealed class LabHostsTests(LabFixture lab) : IAsyncLifetime
             Password = db.Password,
             Timeout = 10,
             Pooling = false,
+            GssEncryptionMode = GssEncryptionMode.Disable,
         };
 
         await using var conn = new NpgsqlConnection(csb.ConnectionString);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Npgsql;
 using PgHaConsole.Core.Operations;
+using PgHaConsole.Infrastructure.Postgres;
 using PgHaConsole.Infrastructure.Setup;
 using PgHaConsole.Infrastructure.Store;
 using PgHaConsole.IntegrationTests.Infrastructure;
@@ -64,7 +65,9 @@ public sealed class SetupWizardTests(PairFixture pair, ITestOutputHelper output)
 
         // A row written through the write VIP is readable on the standby.
         var marker = "it-" + Guid.NewGuid().ToString("N");
-        await using (var conn = new NpgsqlConnection($"Host={pair.Cluster.WriteVip};Username={pair.Cluster.Postgres.MonitorUser};Password={secrets.MonitorPassword};Database=postgres;Pooling=false;Timeout=5"))
+        var csb = NodeConnections.Monitor(pair.Cluster, pair.Cluster.WriteVip, secrets.MonitorPassword, "it-setup");
+        csb.Timeout = 5;
+        await using (var conn = new NpgsqlConnection(csb.ConnectionString))
         {
             await conn.OpenAsync(ct);
             await using var cmd = new NpgsqlCommand("INSERT INTO pghaconsole.heartbeat (written_by) VALUES (@m)", conn);

@@ -170,7 +170,7 @@ public sealed class StorePostgresFixture : IAsyncLifetime
         var port = FreePort();
         var serverOptions = $"-k {_root} -c listen_addresses=127.0.0.1 -p {port} -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
         await RunAsync("runuser", ["-u", "postgres", "--", $"{BinDir}/pg_ctl", "-D", _dataDir, "-l", Path.Combine(_root, "server.log"), "-o", serverOptions, "-w", "-t", "60", "start"]);
-        AdminConnectionString = $"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres;Pooling=false";
+        AdminConnectionString = $"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres;Pooling=false;GSS Encryption Mode=Disable";
     }
 
     public async Task DisposeAsync()

@@ -1,3 +1,4 @@
+using PgHaConsole.Infrastructure.Postgres;
 using System.Globalization;
 using Npgsql;
 using PgHaConsole.Core.Operations;
@@ -20,18 +21,13 @@ public sealed class FinalVerificationStep(SetupRun run) : SetupStep(run)
 
     public override string Description => "A write through the write VIP lands on the primary; connections through the read VIP reach both nodes";
 
-    private NpgsqlConnectionStringBuilder Connection(string host) => new()
+    private NpgsqlConnectionStringBuilder Connection(string host)
     {
-        Host = host,
-        Port = Cluster.Postgres.Port,
-        Username = Cluster.Postgres.MonitorUser,
-        Password = Run.Env.Secrets.MonitorPassword,
-        Database = "postgres",
-        Pooling = false,
-        Timeout = 5,
-        CommandTimeout = 5,
-        ApplicationName = "pghaconsole-setup-verify",
-    };
+        var csb = NodeConnections.Monitor(Cluster, host, Run.Env.Secrets.MonitorPassword, "pghaconsole-setup-verify");
+        csb.Timeout = 5;
+        csb.CommandTimeout = 5;
+        return csb;
+    }
 
     private async Task<(bool Ok, string Detail)> VerifyEndToEndAsync(StepLog? log, CancellationToken ct)
     {

@@ -160,10 +160,7 @@ internal sealed class LabPairHarness : IAsyncDisposable
     {
         // GSS encryption off, as the console's own connections (NodeConnections): Npgsql's default stalls an open
         // now and then for the whole connect timeout, which would read as a write gap of either tool.
-        var csb = PgHaConsole.Infrastructure.Postgres.NodeConnections.Monitor(Cluster, host, MonitorPassword, applicationName);
-        csb.Timeout = 1;
-        csb.CommandTimeout = 1;
-        return csb.ConnectionString;
+        return PgHaConsole.Infrastructure.Postgres.NodeConnections.Monitor(Cluster, host, MonitorPassword, applicationName, timeout: 1, commandTimeout: 1).ConnectionString;
     }
 
     /// <summary>Which node is the primary now (not in recovery), from the hosts; null when not exactly one.</summary>

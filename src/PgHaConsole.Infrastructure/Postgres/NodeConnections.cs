@@ -17,7 +17,9 @@ namespace PgHaConsole.Infrastructure.Postgres;
 /// </remarks>
 public static class NodeConnections
 {
-    public static NpgsqlConnectionStringBuilder Monitor(ClusterSpec cluster, string host, string? password, string applicationName) => new()
+    /// <summary>Unpooled unless the caller turns pooling on; timeouts in whole seconds (Npgsql's unit).</summary>
+    public static NpgsqlConnectionStringBuilder Monitor(
+        ClusterSpec cluster, string host, string? password, string applicationName, int timeout, int commandTimeout) => new()
     {
         Host = host,
         Port = cluster.Postgres.Port,
@@ -25,6 +27,8 @@ public static class NodeConnections
         Password = password,
         Database = "postgres",
         ApplicationName = applicationName,
+        Timeout = timeout,
+        CommandTimeout = commandTimeout,
         Pooling = false,
         GssEncryptionMode = GssEncryptionMode.Disable,
     };

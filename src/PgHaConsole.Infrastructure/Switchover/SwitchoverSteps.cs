@@ -1,4 +1,3 @@
-using PgHaConsole.Infrastructure.Postgres;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -6,6 +5,7 @@ using PgHaConsole.Core.Operations;
 using PgHaConsole.Core.Parsing;
 using PgHaConsole.Core.Shell;
 using PgHaConsole.Infrastructure.Operations;
+using PgHaConsole.Infrastructure.Postgres;
 
 namespace PgHaConsole.Infrastructure.Switchover;
 
@@ -304,10 +304,7 @@ public sealed class MoveVipsStep(SwitchoverRun run) : SwitchoverStep(run)
 
         // The proof a client would want: a write through the write VIP commits on the new primary.
         var cluster = Run.Env.Cluster;
-        var csb = NodeConnections.Monitor(cluster, cluster.WriteVip, Run.Env.Secrets.MonitorPassword, "pghaconsole-switchover");
-        csb.Timeout = 2;
-        csb.CommandTimeout = 5;
-        var cs = csb.ConnectionString;
+        var cs = NodeConnections.Monitor(cluster, cluster.WriteVip, Run.Env.Secrets.MonitorPassword, "pghaconsole-switchover", timeout: 2, commandTimeout: 5).ConnectionString;
         var started = Run.Env.Time.GetTimestamp();
         while (true)
         {

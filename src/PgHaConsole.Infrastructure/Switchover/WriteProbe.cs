@@ -1,7 +1,7 @@
-using PgHaConsole.Core.Model;
-using PgHaConsole.Infrastructure.Postgres;
 using System.Diagnostics;
 using Npgsql;
+using PgHaConsole.Core.Model;
+using PgHaConsole.Infrastructure.Postgres;
 
 namespace PgHaConsole.Infrastructure.Switchover;
 
@@ -34,11 +34,8 @@ public sealed class WriteProbe : IAsyncDisposable
 
     public WriteProbe(ClusterSpec cluster, string password, string writtenBy, TimeProvider time)
     {
-        var csb = NodeConnections.Monitor(cluster, cluster.WriteVip, password, "pghaconsole-write-probe");
         // Whole seconds are Npgsql's floor; the connect is also cancelled after ConnectTimeout.
-        csb.Timeout = 1;
-        csb.CommandTimeout = 1;
-        _connectionString = csb.ConnectionString;
+        _connectionString = NodeConnections.Monitor(cluster, cluster.WriteVip, password, "pghaconsole-write-probe", timeout: 1, commandTimeout: 1).ConnectionString;
         _writtenBy = writtenBy;
         _time = time;
     }

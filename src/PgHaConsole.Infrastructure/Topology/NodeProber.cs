@@ -1,4 +1,3 @@
-using PgHaConsole.Infrastructure.Postgres;
 using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Diagnostics;
@@ -9,12 +8,13 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using PgHaConsole.Core.Keepalived;
 using PgHaConsole.Core.Haproxy;
+using PgHaConsole.Core.Keepalived;
 using PgHaConsole.Core.Model;
 using PgHaConsole.Core.Parsing;
 using PgHaConsole.Core.Shell;
 using PgHaConsole.Core.Topology;
+using PgHaConsole.Infrastructure.Postgres;
 using PgHaConsole.Infrastructure.Ssh;
 
 namespace PgHaConsole.Infrastructure.Topology;
@@ -353,12 +353,9 @@ public sealed class NodeProber : INodeProber, IAsyncDisposable
 
     private NpgsqlDataSource GetDataSource(ProbeTarget target, NodeSpec node)
     {
-        var csb = NodeConnections.Monitor(target.Cluster, node.Address, target.Secrets?.MonitorPassword, ApplicationName);
-        csb.Timeout = 2;
-        csb.CommandTimeout = 2;
-        csb.MinPoolSize = 0;
-        csb.MaxPoolSize = 2;
+        var csb = NodeConnections.Monitor(target.Cluster, node.Address, target.Secrets?.MonitorPassword, ApplicationName, timeout: 2, commandTimeout: 2);
         csb.Pooling = true;
+        csb.MaxPoolSize = 2;
         var connectionString = csb.ConnectionString;
         var digest = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(connectionString)));
         while (true)

@@ -65,9 +65,8 @@ public sealed class SetupWizardTests(PairFixture pair, ITestOutputHelper output)
 
         // A row written through the write VIP is readable on the standby.
         var marker = "it-" + Guid.NewGuid().ToString("N");
-        var csb = NodeConnections.Monitor(pair.Cluster, pair.Cluster.WriteVip, secrets.MonitorPassword, "it-setup");
-        csb.Timeout = 5;
-        await using (var conn = new NpgsqlConnection(csb.ConnectionString))
+        var cs = NodeConnections.Monitor(pair.Cluster, pair.Cluster.WriteVip, secrets.MonitorPassword, "it-setup", timeout: 5, commandTimeout: 30).ConnectionString;
+        await using (var conn = new NpgsqlConnection(cs))
         {
             await conn.OpenAsync(ct);
             await using var cmd = new NpgsqlCommand("INSERT INTO pghaconsole.heartbeat (written_by) VALUES (@m)", conn);

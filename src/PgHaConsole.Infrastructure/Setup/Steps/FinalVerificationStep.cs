@@ -1,8 +1,8 @@
-using PgHaConsole.Infrastructure.Postgres;
 using System.Globalization;
 using Npgsql;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Infrastructure.Operations;
+using PgHaConsole.Infrastructure.Postgres;
 
 namespace PgHaConsole.Infrastructure.Setup.Steps;
 
@@ -21,13 +21,8 @@ public sealed class FinalVerificationStep(SetupRun run) : SetupStep(run)
 
     public override string Description => "A write through the write VIP lands on the primary; connections through the read VIP reach both nodes";
 
-    private NpgsqlConnectionStringBuilder Connection(string host)
-    {
-        var csb = NodeConnections.Monitor(Cluster, host, Run.Env.Secrets.MonitorPassword, "pghaconsole-setup-verify");
-        csb.Timeout = 5;
-        csb.CommandTimeout = 5;
-        return csb;
-    }
+    private NpgsqlConnectionStringBuilder Connection(string host) =>
+        NodeConnections.Monitor(Cluster, host, Run.Env.Secrets.MonitorPassword, "pghaconsole-setup-verify", timeout: 5, commandTimeout: 5);
 
     private async Task<(bool Ok, string Detail)> VerifyEndToEndAsync(StepLog? log, CancellationToken ct)
     {

@@ -245,10 +245,11 @@ public sealed class PreflightStep(SetupRun run) : SetupStep(run)
         foreach (var host in hosts)
         {
             // The remote clock is read between two local readings; a slow round trip (a loaded console, a new SSH
-            // channel) blurs that window, so the sample with the shortest round trip of three counts.
-            TimeSpan? best = null;
+            // channel) blurs that window. A sample within the limit settles it; otherwise, of up to three samples,
+            // the one with the shortest round trip counts.
+            var skew = TimeSpan.Zero;
             var bestRoundTrip = TimeSpan.MaxValue;
-            for (var sample = 0; sample < 3; sample++)
+            for (var sample = 0; sample < 3 && (sample == 0 || skew.Duration() > MaxClockSkew); sample++)
             {
                 var before = Run.Env.Time.GetUtcNow();
                 var result = await host.RunAsync(RemoteCommand.Exec("date", "+%s.%N"), null, ct);
@@ -262,11 +263,10 @@ public sealed class PreflightStep(SetupRun run) : SetupStep(run)
                 if (after - before < bestRoundTrip)
                 {
                     bestRoundTrip = after - before;
-                    best = remote - (before + ((after - before) / 2));
+                    skew = remote - (before + ((after - before) / 2));
                 }
             }
 
-            var skew = best!.Value;
             worst = skew.Duration() > worst ? skew.Duration() : worst;
             skews.Add($"{host.Name} {skew.TotalMilliseconds.ToString("+0;-0", CultureInfo.InvariantCulture)} ms");
         }

@@ -66,18 +66,8 @@ public sealed class StartStandbyStep(SetupRun run) : SetupStep(run)
     {
         // A standby in recovery that the primary lists in another state ("catchup", "startup") may be seconds from
         // streaming: give it a moment rather than restart a standby that is fine.
-        var ct = context.CancellationToken;
-        var started = Run.Env.Time.GetTimestamp();
-        while (true)
-        {
-            var (ok, detail, transient) = await StreamingAsync(ct);
-            if (ok || !transient || Run.Env.Time.GetElapsedTime(started) >= SettleWait)
-            {
-                return ok ? StepCheck.Done(detail) : StepCheck.NotDone(detail);
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(250), Run.Env.Time, ct);
-        }
+        var (ok, detail) = await WaitForStreamingAsync(SettleWait, onlyWhileTransient: true, context.CancellationToken);
+        return ok ? StepCheck.Done(detail) : StepCheck.NotDone(detail);
     }
 
     protected override async Task ExecuteAsync(IOperationContext context)
@@ -99,14 +89,20 @@ public sealed class StartStandbyStep(SetupRun run) : SetupStep(run)
 
     public override async Task<StepVerification> VerifyAsync(IOperationContext context)
     {
-        var ct = context.CancellationToken;
+        var (ok, detail) = await WaitForStreamingAsync(StreamingWait, onlyWhileTransient: false, context.CancellationToken);
+        return ok ? StepVerification.Passed(detail) : StepVerification.Failed(detail + " (after 30 s)");
+    }
+
+    /// <summary>Polls <see cref="StreamingAsync"/> until streaming, the wait is over, or (if asked) the state is not transient.</summary>
+    private async Task<(bool Ok, string Detail)> WaitForStreamingAsync(TimeSpan wait, bool onlyWhileTransient, CancellationToken ct)
+    {
         var started = Run.Env.Time.GetTimestamp();
         while (true)
         {
-            var (ok, detail, _) = await StreamingAsync(ct);
-            if (ok || Run.Env.Time.GetElapsedTime(started) > StreamingWait)
+            var (ok, detail, transient) = await StreamingAsync(ct);
+            if (ok || (onlyWhileTransient && !transient) || Run.Env.Time.GetElapsedTime(started) >= wait)
             {
-                return ok ? StepVerification.Passed(detail) : StepVerification.Failed(detail + " (after 30 s)");
+                return (ok, detail);
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(250), Run.Env.Time, ct);

@@ -4,7 +4,8 @@ using PgHaConsole.Core.Validation;
 using PgHaConsole.Infrastructure.Identity;
 using PgHaConsole.Infrastructure.Store;
 using PgHaConsole.Web.Auth;
-using PgHaConsole.Web.Model;
+using PgHaConsole.Web.Services;
+using PgHaConsole.Web.ViewModels;
 
 namespace PgHaConsole.Web.Api;
 

@@ -15,7 +15,7 @@ using PgHaConsole.Infrastructure.Topology;
 using PgHaConsole.Web.Api;
 using PgHaConsole.Web.Auth;
 using PgHaConsole.Web.Components;
-using PgHaConsole.Web.Model;
+using PgHaConsole.Web.Services;
 using PgHaConsole.Web.Options;
 
 namespace PgHaConsole.Web.Hosting;

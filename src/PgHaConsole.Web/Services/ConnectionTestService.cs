@@ -3,7 +3,7 @@ using PgHaConsole.Infrastructure.Hosts;
 using PgHaConsole.Infrastructure.Ssh;
 using PgHaConsole.Infrastructure.Store;
 
-namespace PgHaConsole.Web.Model;
+namespace PgHaConsole.Web.Services;
 
 public enum NodeConnectionStatus
 {

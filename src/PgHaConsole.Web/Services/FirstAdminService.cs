@@ -4,7 +4,7 @@ using PgHaConsole.Infrastructure.Identity;
 using PgHaConsole.Infrastructure.Store;
 using PgHaConsole.Web.Options;
 
-namespace PgHaConsole.Web.Model;
+namespace PgHaConsole.Web.Services;
 
 /// <summary>
 /// The store's first user: created by the first visitor (a form) or, for automation, from configuration

@@ -7,7 +7,7 @@ using PgHaConsole.Infrastructure.Setup;
 using PgHaConsole.Infrastructure.Store;
 using PgHaConsole.Infrastructure.Switchover;
 
-namespace PgHaConsole.Web.Model;
+namespace PgHaConsole.Web.Services;
 
 /// <summary>One step of a plan, as shown before anything runs.</summary>
 public sealed record PlannedStepView(int Ordinal, string Name, string Description, IReadOnlyList<PlannedAction> Actions, string? Error);

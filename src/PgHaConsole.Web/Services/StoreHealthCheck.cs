@@ -2,7 +2,7 @@ using Dapper;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using PgHaConsole.Infrastructure.Store;
 
-namespace PgHaConsole.Web.Model;
+namespace PgHaConsole.Web.Services;
 
 /// <summary>/healthz: the console is healthy when its own store answers.</summary>
 public sealed class StoreHealthCheck(IStoreConnectionFactory store) : IHealthCheck

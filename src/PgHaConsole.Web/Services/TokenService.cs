@@ -2,7 +2,7 @@ using PgHaConsole.Core.Validation;
 using PgHaConsole.Infrastructure.Identity;
 using PgHaConsole.Infrastructure.Store;
 
-namespace PgHaConsole.Web.Model;
+namespace PgHaConsole.Web.Services;
 
 /// <summary>API tokens: shown once at creation, stored hashed, revocable; every change audited.</summary>
 public sealed class TokenService(IApiTokenRepository tokens, AuditService audit)

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Identity;
 using PgHaConsole.Core.Validation;
 using PgHaConsole.Infrastructure.Identity;
 
-namespace PgHaConsole.Web.Model;
+namespace PgHaConsole.Web.Services;
 
 /// <summary>Console users (Admin only): create with a role, change the role, remove; never the last admin.</summary>
 public sealed class UserService(UserManager<ConsoleUser> users, IUserRepository repository, AuditService audit)

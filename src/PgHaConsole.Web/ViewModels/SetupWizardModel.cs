@@ -5,8 +5,9 @@ using MudBlazor;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Core.Parsing;
 using PgHaConsole.Infrastructure.Setup;
+using PgHaConsole.Web.Services;
 
-namespace PgHaConsole.Web.Model;
+namespace PgHaConsole.Web.ViewModels;
 
 /// <summary>What a line of a unified diff is, for colouring it.</summary>
 public enum DiffLineKind

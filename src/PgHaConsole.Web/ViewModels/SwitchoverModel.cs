@@ -1,6 +1,6 @@
 using PgHaConsole.Infrastructure.Switchover;
 
-namespace PgHaConsole.Web.Model;
+namespace PgHaConsole.Web.ViewModels;
 
 /// <summary>The rules of the switchover page, testable without rendering.</summary>
 public static class SwitchoverModel

@@ -6,7 +6,8 @@ using PgHaConsole.Infrastructure.Hosts;
 using PgHaConsole.Infrastructure.Ssh;
 using PgHaConsole.Web.Components.Controls;
 using PgHaConsole.Web.Components.Layout;
-using PgHaConsole.Web.Model;
+using PgHaConsole.Web.Services;
+using PgHaConsole.Web.ViewModels;
 
 namespace PgHaConsole.Web.Tests.Components;
 

@@ -10,7 +10,7 @@ using PgHaConsole.Infrastructure.History;
 using PgHaConsole.Infrastructure.Secrets;
 using PgHaConsole.Infrastructure.Store;
 using PgHaConsole.Web.Components.Pages;
-using PgHaConsole.Web.Model;
+using PgHaConsole.Web.Services;
 
 namespace PgHaConsole.Web.Tests.Components;
 

@@ -18,7 +18,6 @@ using PgHaConsole.Infrastructure.Ssh;
 using PgHaConsole.Infrastructure.Store;
 using PgHaConsole.Web.Components.Pages;
 using PgHaConsole.Web.Hosting;
-using PgHaConsole.Web.Model;
 
 namespace PgHaConsole.Web.Tests.Components;
 

@@ -3,7 +3,8 @@ using Bunit;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Web.Components.Controls.Operations;
 using PgHaConsole.Web.Components.Pages;
-using PgHaConsole.Web.Model;
+using PgHaConsole.Web.Services;
+using PgHaConsole.Web.ViewModels;
 
 namespace PgHaConsole.Web.Tests.Components;
 

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 using MudBlazor;
 using PgHaConsole.Infrastructure.Identity;
 using PgHaConsole.Infrastructure.Store;
-using PgHaConsole.Web.Model;
+using PgHaConsole.Web.Services;
 using PgHaConsole.Web.Options;
 
 namespace PgHaConsole.Web.Components.Pages;

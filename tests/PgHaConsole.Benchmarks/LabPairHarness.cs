@@ -79,7 +79,7 @@ internal sealed class LabPairHarness : IAsyncDisposable
             .AddPgHaConsoleStore(new StoreOptions { SqlitePath = Path.Combine(_scratch, "store.db") })
             .AddSshLayer()
             .AddPgHaConsoleOperations()
-            .AddPgHaConsoleSetup()
+            .AddPgHaConsoleOperationKinds()
             .BuildServiceProvider();
         await Get<StoreMigrator>().MigrateAsync(ct);
 
@@ -121,22 +121,13 @@ internal sealed class LabPairHarness : IAsyncDisposable
         return op;
     }
 
-    /// <summary>Creates and runs an operation of <paramref name="kind"/> to its end; returns its journal record.</summary>
+    /// <summary>Creates and runs an operation of <paramref name="kind"/> to its end through the console's own executor; returns its journal record.</summary>
     public async Task<OperationRecord> RunAsync(string kind, object? parameters, CancellationToken ct)
     {
-        var opKind = Services.GetServices<IOperationKind>().First(k => k.Kind == kind);
-        var journal = Get<IOperationJournal>();
-        var op = await journal.CreateAsync(Cluster.Id, kind, opKind.StepNames, "benchmark", null, ct);
-        var json = JsonSerializer.SerializeToElement(parameters ?? new { }, SetupOperationKind.Json);
-        await journal.SetParametersAsync(op.Id, json.GetRawText(), ct);
-        var env = (await Get<ClusterEnvironmentFactory>().CreateAsync(Cluster.Id, ct))!;
-        await Get<OperationRunner>().RunAsync(op.Id, opKind.Create(env, json), new OperationRunContext
-        {
-            Cluster = env.Cluster,
-            Masker = env.Masker,
-            Services = Services,
-        }, ct);
-        return (await journal.GetAsync(op.Id, ct))!;
+        var executor = Get<OperationExecutor>();
+        var op = await executor.CreateAsync(kind, Cluster.Id, JsonSerializer.SerializeToElement(parameters ?? new { }, OperationJson.Options), "benchmark", ct);
+        await executor.ExecuteAsync(op.Id, null, CancellationToken.None, ct);
+        return (await Get<IOperationJournal>().GetAsync(op.Id, ct))!;
     }
 
     public async Task<string> LogTextAsync(Guid operationId, CancellationToken ct)

@@ -79,6 +79,12 @@ public sealed record PlannedAction
 
     public bool IsFileChange => FilePath is not null;
 
+    /// <summary>
+    /// This action removes data on <see cref="Host"/>: the operator must type the host's name before the operation
+    /// may run (the pages show it as a warning, the plan asks for the confirmation).
+    /// </summary>
+    public bool WipesData { get; init; }
+
     /// <summary>A command; <paramref name="masker"/> hides every registered secret in its text.</summary>
     public static PlannedAction ForCommand(string host, string commandLine, SecretMasker masker, string? note = null)
     {

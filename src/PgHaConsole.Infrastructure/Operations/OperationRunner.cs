@@ -15,8 +15,6 @@ public sealed record OperationRunContext
     /// <summary>Every secret of the cluster registered: every log line, message and error goes through it.</summary>
     public required SecretMasker Masker { get; init; }
 
-    public required IServiceProvider Services { get; init; }
-
     /// <summary>
     /// Cancelled when the console is shutting down. A cancellation seen while this is cancelled leaves the operation
     /// Interrupted with its lock kept (the operator decides); any other cancellation is the operator's: Cancelled.
@@ -236,8 +234,6 @@ public sealed partial class OperationRunner
         public CancellationToken CancellationToken => ct;
 
         public SecretMasker Masker => run.Masker;
-
-        public IServiceProvider Services => run.Services;
 
         public void Log(string stepName, string? host, LogStream stream, string line) => sink.Write(stepName, host, stream, line);
     }

@@ -24,8 +24,8 @@ public sealed class SwitchoverRollback(IOperationJournal journal, IClusterLock c
         }
 
         var env = await environments.CreateAsync(op.ClusterId, ct) ?? throw new OperationRefusedException("The cluster was removed.", 404);
-        var parameters = System.Text.Json.JsonSerializer.Deserialize<SwitchoverParameters>(op.ParametersJson ?? "{}", Setup.SetupOperationKind.Json) ?? new();
-        var run = new SwitchoverRun(env, parameters);
+        var parameters = System.Text.Json.JsonSerializer.Deserialize<SwitchoverParameters>(op.ParametersJson ?? "{}", OperationJson.Options) ?? new();
+        var run = new SwitchoverRun(env, parameters, journal);
         await clusterLock.AcquireAsync(op.ClusterId, op.Id, ct);
 
         var newState = await run.NewPrimary.GetPgStateAsync(ct);
@@ -36,7 +36,7 @@ public sealed class SwitchoverRollback(IOperationJournal journal, IClusterLock c
         }
 
         var oldState = await run.OldPrimary.GetPgStateAsync(ct);
-        var context = new JournalLog(journal, operationId);
+        var context = new JournalLog(journal, env, operationId);
         if (!oldState.Running)
         {
             await run.OldPrimary.StartPgAsync(context.Steps, ct);
@@ -46,7 +46,7 @@ public sealed class SwitchoverRollback(IOperationJournal journal, IClusterLock c
         var check = await run.OldPrimary.GetPgStateAsync(ct);
         if (!check.IsPrimary)
         {
-            throw new StepFailedException($"{run.OldPrimary.Name} did not come back as the primary ({Setup.SetupRun.Describe(check)}).");
+            throw new StepFailedException($"{run.OldPrimary.Name} did not come back as the primary ({check.Describe()}).");
         }
 
         var message = $"Rolled back by {actor}: {run.OldPrimary.Name} runs as the primary again, {run.NewPrimary.Name} was never promoted.";
@@ -56,8 +56,11 @@ public sealed class SwitchoverRollback(IOperationJournal journal, IClusterLock c
         return message;
     }
 
-    /// <summary>Lines written during a rollback go to the operation's own journal, after its last line.</summary>
-    private sealed class JournalLog(IOperationJournal journal, Guid operationId) : IOperationContext
+    /// <summary>
+    /// Lines written during a rollback go to the operation's own journal, after its last line: masked with the
+    /// cluster's secrets and stamped with the environment's clock, as the runner does for every other line.
+    /// </summary>
+    private sealed class JournalLog(IOperationJournal journal, ClusterEnvironment env, Guid operationId) : IOperationContext
     {
         private readonly List<(string? Host, LogStream Stream, string Line)> _lines = [];
 
@@ -65,28 +68,27 @@ public sealed class SwitchoverRollback(IOperationJournal journal, IClusterLock c
 
         public Guid OperationId => operationId;
 
-        public Core.Model.ClusterSpec Cluster => throw new NotSupportedException();
+        public Core.Model.ClusterSpec Cluster => env.Cluster;
 
         public CancellationToken CancellationToken => CancellationToken.None;
 
-        public Core.Shell.SecretMasker Masker => new();
-
-        public IServiceProvider Services => throw new NotSupportedException();
+        public Core.Shell.SecretMasker Masker => env.Masker;
 
         public void Log(string stepName, string? host, LogStream stream, string line)
         {
             lock (_lines)
             {
-                _lines.Add((host, stream, line));
+                _lines.Add((host is null ? null : Masker.Apply(host), stream, Masker.Apply(line)));
             }
         }
 
         public async Task FlushAsync(string final, CancellationToken ct)
         {
             var seq = await journal.GetLastLogSeqAsync(operationId, ct);
-            var now = DateTimeOffset.UtcNow;
-            var lines = _lines.Append((null, LogStream.Info, final))
-                .Select(l => new OperationLogLine(++seq, Store.StoreTypeHandlers.ToStoreTime(now), null, l.Item1, l.Item2, l.Item3)).ToList();
+            var at = Store.StoreTypeHandlers.ToStoreTime(env.Time.GetUtcNow());
+            var lines = _lines.Append((null, LogStream.Info, Masker.Apply(final)))
+                .SelectMany(l => l.Item3.Split('\n').Select(text => (l.Item1, l.Item2, Line: text.TrimEnd('\r'))))
+                .Select(l => new OperationLogLine(++seq, at, null, l.Item1, l.Item2, l.Line)).ToList();
             await journal.AppendLogAsync(operationId, lines, ct);
         }
     }

@@ -103,7 +103,7 @@ public static class HostingExtensions
 
         services.AddSshLayer();
         services.AddPgHaConsoleOperations();
-        services.AddPgHaConsoleSetup();
+        services.AddPgHaConsoleOperationKinds();
         services.AddPgHaConsoleTopology();
         services.AddPgHaConsoleHistory();
         services.AddApplicationServices();

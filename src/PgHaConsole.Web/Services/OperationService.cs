@@ -3,21 +3,12 @@ using PgHaConsole.Core.Model;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Core.Shell;
 using PgHaConsole.Infrastructure.Operations;
+using PgHaConsole.Infrastructure.Rejoin;
 using PgHaConsole.Infrastructure.Setup;
 using PgHaConsole.Infrastructure.Store;
 using PgHaConsole.Infrastructure.Switchover;
 
 namespace PgHaConsole.Web.Services;
-
-/// <summary>One step of a plan, as shown before anything runs.</summary>
-public sealed record PlannedStepView(int Ordinal, string Name, string Description, IReadOnlyList<PlannedAction> Actions, string? Error);
-
-/// <summary>The whole plan of an operation for a cluster, computed from the hosts as they are (read-only).</summary>
-public sealed record OperationPlanView(Guid ClusterId, string Kind, IReadOnlyList<PlannedStepView> Steps)
-{
-    /// <summary>The host whose data step 6 would remove (the operator must type its name), or null.</summary>
-    public string? WipeConfirmationHost { get; init; }
-}
 
 /// <summary>A step's state, as the API and the pages show it.</summary>
 public sealed record OperationStepView(int Ordinal, string Name, string Status, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? Message);
@@ -52,6 +43,7 @@ public sealed record OperationView(
 /// </summary>
 public sealed class OperationService(
     OperationLauncher launcher,
+    OperationPlanner planner,
     IOperationJournal journal,
     OperationLogStore logs,
     ClusterEnvironmentFactory environments,
@@ -59,39 +51,11 @@ public sealed class OperationService(
     AuditService audit,
     SwitchoverRollback rollback)
 {
-    public async Task<OperationPlanView?> PlanAsync(Guid clusterId, string kind, JsonElement parameters, CancellationToken ct)
-    {
-        var env = await environments.CreateAsync(clusterId, ct);
-        if (env is null)
-        {
-            return null;
-        }
-
-        var definition = launcher.KindOf(kind).Create(env, parameters);
-        var context = new PlanContext(env.Cluster, env.Masker, ct);
-        var steps = new List<PlannedStepView>();
-        string? wipeHost = null;
-        for (var i = 0; i < definition.Steps.Count; i++)
-        {
-            var step = definition.Steps[i];
-            try
-            {
-                var plan = await step.PlanAsync(context);
-                steps.Add(new PlannedStepView(i + 1, step.Name, step.Description, plan.Actions, null));
-                wipeHost ??= plan.Actions.FirstOrDefault(a => a.Note?.StartsWith("WILL REMOVE", StringComparison.Ordinal) == true)?.Host;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // A plan that cannot be computed (host unreachable, no primary yet) is shown as such; preflight will say why.
-                steps.Add(new PlannedStepView(i + 1, step.Name, step.Description, [], env.Masker.Apply(ex.Message)));
-            }
-        }
-
-        return new OperationPlanView(clusterId, kind, steps) { WipeConfirmationHost = wipeHost };
-    }
+    public Task<OperationPlanView?> PlanAsync(Guid clusterId, string kind, JsonElement parameters, CancellationToken ct) =>
+        planner.PlanAsync(clusterId, kind, parameters, ct);
 
     public Task<OperationPlanView?> PlanSetupAsync(Guid clusterId, SetupParameters parameters, CancellationToken ct) =>
-        PlanAsync(clusterId, SetupOperation.Kind, JsonSerializer.SerializeToElement(parameters, SetupOperationKind.Json), ct);
+        PlanAsync(clusterId, SetupOperation.Kind, JsonSerializer.SerializeToElement(parameters, OperationJson.Options), ct);
 
     /// <summary>Starts an operation; throws <see cref="OperationRefusedException"/> (404, 409) when it cannot.</summary>
     public async Task<Guid> StartAsync(Guid clusterId, string kind, JsonElement parameters, string actor, CancellationToken ct)
@@ -111,7 +75,7 @@ public sealed class OperationService(
     }
 
     public Task<Guid> StartSetupAsync(Guid clusterId, SetupParameters parameters, string actor, CancellationToken ct) =>
-        StartAsync(clusterId, SetupOperation.Kind, JsonSerializer.SerializeToElement(parameters, SetupOperationKind.Json), actor, ct);
+        StartAsync(clusterId, SetupOperation.Kind, JsonSerializer.SerializeToElement(parameters, OperationJson.Options), actor, ct);
 
     /// <summary>The switchover preflight report (read-only); null when the cluster does not exist.</summary>
     public async Task<SwitchoverPreflightReport?> SwitchoverPreflightAsync(Guid clusterId, CancellationToken ct)
@@ -142,7 +106,7 @@ public sealed class OperationService(
         }
 
         var parameters = new SwitchoverParameters { Confirm = confirm, From = report.Primary, To = report.Standby };
-        return await StartAsync(clusterId, SwitchoverOperation.Kind, JsonSerializer.SerializeToElement(parameters, SetupOperationKind.Json), actor, ct);
+        return await StartAsync(clusterId, SwitchoverOperation.Kind, JsonSerializer.SerializeToElement(parameters, OperationJson.Options), actor, ct);
     }
 
     /// <summary>Rejoin (rewind, or a guarded re-clone) or rebuild (re-clone, typed confirmation) a node as the standby.</summary>
@@ -155,7 +119,7 @@ public sealed class OperationService(
         }
 
         return await StartAsync(clusterId, rebuild ? RejoinOperation.RebuildKind : RejoinOperation.RejoinKind,
-            JsonSerializer.SerializeToElement(new RejoinParameters { Node = node, ConfirmHost = confirmHost }, SetupOperationKind.Json), actor, ct);
+            JsonSerializer.SerializeToElement(new RejoinParameters { Node = node, ConfirmHost = confirmHost }, OperationJson.Options), actor, ct);
     }
 
     public async Task ResumeAsync(Guid operationId, JsonElement parameters, string actor, CancellationToken ct)
@@ -207,21 +171,4 @@ public sealed class OperationService(
 
     /// <summary>The log so far, then live lines until the operation ends (or <paramref name="ct"/> is cancelled).</summary>
     public IAsyncEnumerable<OperationLogLine> WatchLogAsync(Guid operationId, CancellationToken ct) => logs.WatchAsync(operationId, ct);
-
-    private sealed class PlanContext(ClusterSpec cluster, SecretMasker masker, CancellationToken ct) : IOperationContext
-    {
-        public Guid OperationId => Guid.Empty;
-
-        public ClusterSpec Cluster => cluster;
-
-        public CancellationToken CancellationToken => ct;
-
-        public SecretMasker Masker => masker;
-
-        public IServiceProvider Services => throw new NotSupportedException("Plans do not use services.");
-
-        public void Log(string stepName, string? host, LogStream stream, string line)
-        {
-        }
-    }
 }

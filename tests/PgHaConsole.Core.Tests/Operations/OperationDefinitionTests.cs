@@ -31,8 +31,6 @@ public sealed class OperationDefinitionTests
 
         public SecretMasker Masker { get; } = new();
 
-        public IServiceProvider Services => throw new NotSupportedException();
-
         public List<string> Lines { get; } = [];
 
         public void Log(string stepName, string? host, LogStream stream, string line) => Lines.Add(line);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Infrastructure.Operations;
+using PgHaConsole.Infrastructure.Rejoin;
 using PgHaConsole.Infrastructure.Setup;
 using PgHaConsole.Infrastructure.Switchover;
 using Microsoft.Extensions.DependencyInjection;
@@ -237,7 +238,7 @@ public sealed class SwitchoverFailureTests(PairFixture pair, ITestOutputHelper o
         var kind = pair.Services.GetServices<IOperationKind>().First(k => k.Kind == SwitchoverOperation.Kind);
         var op = await journal.CreateAsync(pair.Cluster.Id, SwitchoverOperation.Kind, kind.StepNames, "integration-test", null, ct);
         var parameters = new SwitchoverParameters { Confirm = pair.Cluster.Name, From = primary, To = standby };
-        await journal.SetParametersAsync(op.Id, JsonSerializer.Serialize(parameters, SetupOperationKind.Json), ct);
+        await journal.SetParametersAsync(op.Id, JsonSerializer.Serialize(parameters, OperationJson.Options), ct);
 
         // "The console stops" right after the fence: the stopping token fires when step 3 begins.
         using var stopping = new CancellationTokenSource();
@@ -295,7 +296,7 @@ public sealed class SwitchoverRollbackTests(PairFixture pair, ITestOutputHelper 
         var kind = pair.Services.GetServices<IOperationKind>().First(k => k.Kind == SwitchoverOperation.Kind);
         var op = await journal.CreateAsync(pair.Cluster.Id, SwitchoverOperation.Kind, kind.StepNames, "integration-test", null, ct);
         var parameters = new SwitchoverParameters { Confirm = pair.Cluster.Name, From = primary, To = standby };
-        await journal.SetParametersAsync(op.Id, JsonSerializer.Serialize(parameters, SetupOperationKind.Json), ct);
+        await journal.SetParametersAsync(op.Id, JsonSerializer.Serialize(parameters, OperationJson.Options), ct);
 
         using var stopping = new CancellationTokenSource();
         var watcher = Task.Run(async () =>

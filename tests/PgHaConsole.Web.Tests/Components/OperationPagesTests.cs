@@ -58,7 +58,7 @@ internal sealed class OperationTestHost : IAsyncDisposable
         s.AddPgHaConsoleDataProtection(Path.Combine(host._dir.FullName, "keys"));
         s.AddSshLayer();
         s.AddPgHaConsoleOperations();
-        s.AddPgHaConsoleSetup();
+        s.AddPgHaConsoleOperationKinds();
         s.AddSingleton<IBackgroundJobClient>(host.Jobs);
         s.AddSingleton<PgHaConsole.Infrastructure.Topology.ITopologyMonitor>(host.Topology);
         s.AddApplicationServices();

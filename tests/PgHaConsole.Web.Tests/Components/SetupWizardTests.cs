@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Bunit;
 using PgHaConsole.Core.Operations;
+using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Web.Components.Controls.Operations;
 using PgHaConsole.Web.Components.Pages;
 using PgHaConsole.Web.Services;
@@ -27,7 +28,7 @@ public sealed class SetupWizardTests
             },
         ], null),
         new PlannedStepView(6, "clone-standby", "Clones the primary onto the standby",
-            wipeHost is null ? [] : [new PlannedAction { Host = wipeHost, Note = "WILL REMOVE /data10/pgdata on pg2: 3 files (12 kB)" }], null),
+            wipeHost is null ? [] : [new PlannedAction { Host = wipeHost, Note = "WILL REMOVE /data10/pgdata on pg2: 3 files (12 kB)", WipesData = true }], null),
         new PlannedStepView(9, "keepalived", "Configures keepalived", [], "pg2: connection refused"),
     ])
     { WipeConfirmationHost = wipeHost };

@@ -2,9 +2,9 @@ using System.Globalization;
 using System.Text.Json;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Infrastructure.Operations;
-using PgHaConsole.Infrastructure.Setup;
+using PgHaConsole.Infrastructure.Pair;
 
-namespace PgHaConsole.Infrastructure.Switchover;
+namespace PgHaConsole.Infrastructure.Rejoin;
 
 /// <summary>Rejoin or rebuild one node as the standby of the other.</summary>
 public sealed record RejoinParameters
@@ -54,56 +54,47 @@ public static class RejoinOperation
     public const string RejoinKind = "rejoin";
     public const string RebuildKind = "rebuild";
 
-    public static IReadOnlyList<string> StepNames { get; } = ["preflight", "fence-node", "rewind-or-reclone", "recovery-config", "start-standby", "keepalived"];
+    private static readonly StepSequence<RejoinRun> Steps = new(
+        r => new RejoinPreflightStep(r),
+        r => new FenceNodeStep(r),
+        r => new RewindOrRecloneStep(r),
+        r => new RejoinRecoveryConfigStep(r),
+        r => new RejoinStartStep(r),
+        r => new RejoinKeepalivedStep(r));
 
-    public static OperationDefinition Create(ClusterEnvironment env, RejoinParameters parameters, bool rebuild)
-    {
-        var run = new RejoinRun(env, parameters, rebuild);
-        return new OperationDefinition(rebuild ? RebuildKind : RejoinKind,
-        [
-            new RejoinPreflightStep(run),
-            new FenceNodeStep(run),
-            new RewindOrRecloneStep(run),
-            new RejoinRecoveryConfigStep(run),
-            new RejoinStartStep(run),
-            new RejoinKeepalivedStep(run),
-        ]);
-    }
+    public static IReadOnlyList<string> StepNames => Steps.Names;
+
+    public static OperationDefinition Create(ClusterEnvironment env, RejoinParameters parameters, bool rebuild) =>
+        Steps.Create(rebuild ? RebuildKind : RejoinKind, new RejoinRun(env, parameters, rebuild));
 }
 
-public sealed class RejoinOperationKind(bool rebuild) : IOperationKind
+/// <summary>Rejoin: rewind when possible, else a re-clone guarded by the typed host name.</summary>
+public class RejoinOperationKind : IOperationKind
 {
-    public string Kind => rebuild ? RejoinOperation.RebuildKind : RejoinOperation.RejoinKind;
+    protected virtual bool Rebuild => false;
+
+    public string Kind => Rebuild ? RejoinOperation.RebuildKind : RejoinOperation.RejoinKind;
 
     public IReadOnlyList<string> StepNames => RejoinOperation.StepNames;
 
     public OperationDefinition Create(ClusterEnvironment env, JsonElement parameters) =>
-        RejoinOperation.Create(env, parameters.Deserialize<RejoinParameters>(SetupOperationKind.Json) ?? new(), rebuild);
+        RejoinOperation.Create(env, parameters.Deserialize<RejoinParameters>(OperationJson.Options) ?? new(), Rebuild);
 }
 
-public abstract class RejoinStep(RejoinRun run) : IOperationStep
+/// <summary>Rebuild: always a re-clone (typed confirmation).</summary>
+public sealed class RebuildOperationKind : RejoinOperationKind
 {
-    protected RejoinRun Run { get; } = run;
+    protected override bool Rebuild => true;
+}
 
+/// <summary>Base of the rejoin/rebuild steps: a step is verified by checking again, unless it says otherwise.</summary>
+public abstract class RejoinStep(RejoinRun run) : OperationStep<RejoinRun>(run)
+{
     protected NodeHost Target => Run.Target;
 
     protected NodeHost Primary => Run.Primary;
 
-    public abstract string Name { get; }
-
-    public abstract string Description { get; }
-
-    protected StepLog Log(IOperationContext context) => new(context, Name);
-
-    protected PlannedAction Note(NodeHost host, string text) => new() { Host = host.Name, Note = text };
-
-    public abstract Task<StepPlan> PlanAsync(IOperationContext context);
-
-    public abstract Task<StepCheck> CheckAsync(IOperationContext context);
-
-    public abstract Task RunAsync(IOperationContext context);
-
-    public virtual async Task<StepVerification> VerifyAsync(IOperationContext context)
+    public override async Task<StepVerification> VerifyAsync(IOperationContext context)
     {
         var check = await CheckAsync(context);
         return check.AlreadyDone ? StepVerification.Passed(check.Reason) : StepVerification.Failed(check.Reason);
@@ -128,7 +119,7 @@ public sealed class RejoinPreflightStep(RejoinRun run) : RejoinStep(run)
         var p = await Primary.GetPgStateAsync(ct);
         if (!p.IsPrimary)
         {
-            throw new StepFailedException($"{Primary.Name} must run as the primary for {Target.Name} to follow it; it is {SetupRun.Describe(p)}.");
+            throw new StepFailedException($"{Primary.Name} must run as the primary for {Target.Name} to follow it; it is {p.Describe()}.");
         }
 
         var t = await Target.GetPgStateAsync(ct);
@@ -146,7 +137,7 @@ public sealed class RejoinPreflightStep(RejoinRun run) : RejoinStep(run)
         }
         else
         {
-            log.Info(Target.Name, SetupRun.Describe(t));
+            log.Info(Target.Name, t.Describe());
         }
 
         if (Run.Rebuild && !Run.Confirmed)
@@ -177,7 +168,7 @@ public sealed class FenceNodeStep(RejoinRun run) : RejoinStep(run)
     public override async Task<StepCheck> CheckAsync(IOperationContext context)
     {
         var t = await Target.GetPgStateAsync(context.CancellationToken);
-        return t.Running ? StepCheck.NotDone($"{Target.Name}: {SetupRun.Describe(t)}") : StepCheck.Done($"{Target.Name}: {SetupRun.Describe(t)}");
+        return t.Running ? StepCheck.NotDone($"{Target.Name}: {t.Describe()}") : StepCheck.Done($"{Target.Name}: {t.Describe()}");
     }
 
     public override Task RunAsync(IOperationContext context) =>
@@ -283,7 +274,7 @@ public sealed class RejoinStartStep(RejoinRun run) : RejoinStep(run)
         var t = await Target.GetPgStateAsync(ct);
         return t.IsStandby && await Run.Actions.StreamingAsync(Primary, Target, ct)
             ? StepCheck.Done($"{Target.Name} streams from {Primary.Name}")
-            : StepCheck.NotDone($"{Target.Name}: {SetupRun.Describe(t)}");
+            : StepCheck.NotDone($"{Target.Name}: {t.Describe()}");
     }
 
     public override async Task RunAsync(IOperationContext context)
@@ -311,7 +302,7 @@ public sealed class RejoinKeepalivedStep(RejoinRun run) : RejoinStep(run)
     public override Task<StepPlan> PlanAsync(IOperationContext context) => Task.FromResult(new StepPlan([Note(Target, "start keepalived if it is not running")]));
 
     public override async Task<StepCheck> CheckAsync(IOperationContext context) =>
-        await Target.DaemonPidAsync(Setup.Steps.KeepalivedStep.PidFile, "keepalived", context.CancellationToken) is not null
+        await Target.DaemonPidAsync(NodeHost.KeepalivedPidFile, "keepalived", context.CancellationToken) is not null
             ? StepCheck.Done("keepalived runs")
             : StepCheck.NotDone("keepalived is not running");
 

@@ -20,6 +20,7 @@ public static class StoreServiceCollectionExtensions
         services.AddSingleton(options);
         services.AddSingleton(_ => StoreConnectionFactory.Create(options));
         services.AddSingleton<StoreMigrator>();
+        services.AddSingleton<StoreStatus>();
         services.AddSingleton<IClusterRepository, ClusterRepository>();
         services.AddSingleton<IApiTokenRepository, ApiTokenRepository>();
         services.AddSingleton<IAuditLog, AuditLog>();

@@ -44,12 +44,11 @@ public sealed partial class OperationDetail : IAsyncDisposable
     [Inject]
     public required OperationService Operations { get; init; }
 
-    /// <summary>Optional: the topology monitor's latest picture of the operation's cluster.</summary>
+    /// <summary>The topology monitor: its latest picture of the operation's cluster is shown beside a stopped operation.</summary>
     [Inject]
-    public required IServiceProvider Services { get; init; }
+    public required Infrastructure.Topology.ITopologyMonitor Topology { get; init; }
 
-    private Core.Topology.ClusterTopology? LivePair() =>
-        _op is null ? null : Services.GetService<Infrastructure.Topology.ITopologyMonitor>()?.GetLatest(_op.ClusterId);
+    private Core.Topology.ClusterTopology? LivePair() => _op is null ? null : Topology.GetLatest(_op.ClusterId);
 
     [Inject]
     public required ClusterService Clusters { get; init; }

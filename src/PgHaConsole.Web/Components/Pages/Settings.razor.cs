@@ -24,7 +24,7 @@ public sealed partial class Settings
     public required ISnackbar Snackbar { get; init; }
 
     [Inject]
-    public required IStoreConnectionFactory Store { get; init; }
+    public required StoreStatus Store { get; init; }
 
     [CascadingParameter]
     public required Task<AuthenticationState> AuthState { get; set; }
@@ -41,7 +41,7 @@ public sealed partial class Settings
     private Dictionary<string, string> _tokenErrors = [];
     private bool _isAdmin;
 
-    private string StoreDescription => Store.Kind == StoreKind.Postgres ? "PostgreSQL" : $"SQLite ({Options.Value.SqlitePath})";
+    private string StoreDescription => Store.Description;
 
     protected override async Task OnInitializedAsync()
     {

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using MudBlazor;
+using PgHaConsole.Infrastructure.Hosts;
 using PgHaConsole.Web.Services;
 using PgHaConsole.Web.ViewModels;
 

@@ -25,10 +25,13 @@ public static class OperationKindExtensions
 }
 
 /// <summary>Why a launch was refused (nothing was started).</summary>
-public sealed class OperationRefusedException(string message, int statusCode) : Exception(message)
+public sealed class OperationRefusedException(string message, int statusCode, string? auditDetail = null) : Exception(message)
 {
     /// <summary>404 (no such cluster or operation), 409 (cluster busy, or the operation cannot be resumed).</summary>
     public int StatusCode { get; } = statusCode;
+
+    /// <summary>What the audit log records as the reason (the message when not given).</summary>
+    public string AuditDetail { get; } = auditDetail ?? message;
 }
 
 /// <summary>

@@ -3,7 +3,6 @@ using PgHaConsole.Core.Operations;
 using PgHaConsole.Core.Postgres;
 using PgHaConsole.Core.Shell;
 using PgHaConsole.Infrastructure.Operations;
-using PgHaConsole.Infrastructure.Setup.Steps;
 
 namespace PgHaConsole.Infrastructure.Switchover;
 

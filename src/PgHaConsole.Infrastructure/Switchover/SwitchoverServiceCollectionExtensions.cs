@@ -6,11 +6,12 @@ namespace PgHaConsole.Infrastructure.Switchover;
 
 public static class SwitchoverServiceCollectionExtensions
 {
-    /// <summary>The switchover operation kind and its rollback.</summary>
+    /// <summary>The switchover operation kind, its gate (typed name, preflight) and its rollback.</summary>
     public static IServiceCollection AddSwitchoverOperation(this IServiceCollection services)
     {
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IOperationKind, SwitchoverOperationKind>());
         services.TryAddScoped<SwitchoverRollback>();
+        services.TryAddSingleton<SwitchoverGate>();
         return services;
     }
 }

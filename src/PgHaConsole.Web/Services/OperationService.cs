@@ -1,7 +1,5 @@
 using System.Text.Json;
-using PgHaConsole.Core.Model;
 using PgHaConsole.Core.Operations;
-using PgHaConsole.Core.Shell;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Rejoin;
 using PgHaConsole.Infrastructure.Setup;
@@ -46,7 +44,7 @@ public sealed class OperationService(
     OperationPlanner planner,
     IOperationJournal journal,
     OperationLogStore logs,
-    ClusterEnvironmentFactory environments,
+    SwitchoverGate switchover,
     IClusterRepository clusters,
     AuditService audit,
     SwitchoverRollback rollback)
@@ -78,34 +76,23 @@ public sealed class OperationService(
         StartAsync(clusterId, SetupOperation.Kind, JsonSerializer.SerializeToElement(parameters, OperationJson.Options), actor, ct);
 
     /// <summary>The switchover preflight report (read-only); null when the cluster does not exist.</summary>
-    public async Task<SwitchoverPreflightReport?> SwitchoverPreflightAsync(Guid clusterId, CancellationToken ct)
-    {
-        var env = await environments.CreateAsync(clusterId, ct);
-        return env is null ? null : await SwitchoverPreflight.RunAsync(env, new SwitchoverParameters(), ct);
-    }
+    public Task<SwitchoverPreflightReport?> SwitchoverPreflightAsync(Guid clusterId, CancellationToken ct) => switchover.PreflightAsync(clusterId, ct);
 
-    /// <summary>
-    /// Starts a switchover after the operator typed the cluster's name and the preflight passed; From/To are fixed
-    /// now (the current primary and standby) so that a resume after a restart knows who was who.
-    /// </summary>
+    /// <summary>Starts a switchover after the operator typed the cluster's name and the preflight passed (see <see cref="SwitchoverGate"/>).</summary>
     public async Task<Guid> StartSwitchoverAsync(Guid clusterId, string? confirm, string actor, CancellationToken ct)
     {
-        var env = await environments.CreateAsync(clusterId, ct) ?? throw new OperationRefusedException("No such cluster.", 404);
-        if (!string.Equals(confirm, env.Cluster.Name, StringComparison.Ordinal))
+        SwitchoverParameters parameters;
+        try
         {
-            await audit.WriteAsync(actor, "operation.switchover", clusterId, env.Cluster.Name, "refused", "confirmation did not match the cluster name", ct);
-            throw new OperationRefusedException($"Type the cluster's name ('{env.Cluster.Name}') to confirm the switchover.", 400);
+            parameters = await switchover.ParametersAsync(clusterId, confirm, ct);
+        }
+        catch (OperationRefusedException ex) when (ex.StatusCode != 404)
+        {
+            var name = (await clusters.GetAsync(clusterId, ct))?.Spec.Name ?? clusterId.ToString();
+            await audit.WriteAsync(actor, "operation.switchover", clusterId, name, "refused", ex.AuditDetail, ct);
+            throw;
         }
 
-        var report = await SwitchoverPreflight.RunAsync(env, new SwitchoverParameters(), ct);
-        if (!report.CanSwitch)
-        {
-            var failed = string.Join("; ", report.Checks.Where(c => !c.Ok).Select(c => (c.Host is null ? "" : c.Host + ": ") + c.Detail));
-            await audit.WriteAsync(actor, "operation.switchover", clusterId, env.Cluster.Name, "refused", "preflight: " + failed, ct);
-            throw new OperationRefusedException("The preflight failed: " + failed, 409);
-        }
-
-        var parameters = new SwitchoverParameters { Confirm = confirm, From = report.Primary, To = report.Standby };
         return await StartAsync(clusterId, SwitchoverOperation.Kind, JsonSerializer.SerializeToElement(parameters, OperationJson.Options), actor, ct);
     }
 

@@ -97,12 +97,13 @@ public class PairFixture : IAsyncLifetime
         Lab = result.Info;
     }
 
+    /// <summary>Creates an operation of <paramref name="kind"/> (journaled, not run), as the launcher does.</summary>
+    public Task<OperationRecord> CreateAsync(string kind, object? parameters, CancellationToken ct) =>
+        Get<OperationExecutor>().CreateAsync(kind, Cluster.Id, JsonSerializer.SerializeToElement(parameters ?? new { }, OperationJson.Options), "integration-test", ct);
+
     /// <summary>Creates and runs an operation of <paramref name="kind"/> to its end; returns its journal record.</summary>
-    public async Task<OperationRecord> RunAsync(string kind, object? parameters, CancellationToken ct)
-    {
-        var op = await Get<OperationExecutor>().CreateAsync(kind, Cluster.Id, JsonSerializer.SerializeToElement(parameters ?? new { }, OperationJson.Options), "integration-test", ct);
-        return await RunExistingAsync(op.Id, null, ct);
-    }
+    public async Task<OperationRecord> RunAsync(string kind, object? parameters, CancellationToken ct) =>
+        await RunExistingAsync((await CreateAsync(kind, parameters, ct)).Id, null, ct);
 
     /// <summary>
     /// Runs (or resumes) an existing operation to its end through the console's own executor (as the Hangfire job

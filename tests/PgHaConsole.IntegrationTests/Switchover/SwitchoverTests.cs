@@ -143,8 +143,7 @@ public sealed class SwitchoverFailureTests(PairFixture pair, ITestOutputHelper o
         // The preflight passed (journaled as done), then the network between the nodes broke: the primary's PostgreSQL
         // port is rejected on the standby (the walsender gets a reset, the walreceiver cannot reconnect).
         var journal = pair.Get<IOperationJournal>();
-        var kind = pair.Services.GetServices<IOperationKind>().First(k => k.Kind == SwitchoverOperation.Kind);
-        var op = await journal.CreateAsync(pair.Cluster.Id, SwitchoverOperation.Kind, kind.StepNames, "integration-test", null, ct);
+        var op = await pair.CreateAsync(SwitchoverOperation.Kind, null, ct);
         await journal.SetStepStatusAsync(op.Id, 1, StepStatus.Running, null, ct);
         await journal.SetStepStatusAsync(op.Id, 1, StepStatus.Succeeded, "preflight passed before the network broke", ct);
         var rule = new[] { "INPUT", "-s", primaryAddress, "-p", "tcp", "--sport", "5432", "-j", "REJECT", "--reject-with", "tcp-reset" };
@@ -234,11 +233,8 @@ public sealed class SwitchoverFailureTests(PairFixture pair, ITestOutputHelper o
         await EnsurePairAsync(ct);
         var primary = await PrimaryAsync(ct);
         var standby = primary == "pg1" ? "pg2" : "pg1";
-        var journal = pair.Get<IOperationJournal>();
-        var kind = pair.Services.GetServices<IOperationKind>().First(k => k.Kind == SwitchoverOperation.Kind);
-        var op = await journal.CreateAsync(pair.Cluster.Id, SwitchoverOperation.Kind, kind.StepNames, "integration-test", null, ct);
         var parameters = new SwitchoverParameters { Confirm = pair.Cluster.Name, From = primary, To = standby };
-        await journal.SetParametersAsync(op.Id, JsonSerializer.Serialize(parameters, OperationJson.Options), ct);
+        var op = await pair.CreateAsync(SwitchoverOperation.Kind, parameters, ct);
 
         // "The console stops" right after the fence: the stopping token fires when step 3 begins.
         using var stopping = new CancellationTokenSource();
@@ -293,10 +289,8 @@ public sealed class SwitchoverRollbackTests(PairFixture pair, ITestOutputHelper 
         var primary = Sql("pg1", "SELECT pg_is_in_recovery()") == "f" ? "pg1" : "pg2";
         var standby = primary == "pg1" ? "pg2" : "pg1";
         var journal = pair.Get<IOperationJournal>();
-        var kind = pair.Services.GetServices<IOperationKind>().First(k => k.Kind == SwitchoverOperation.Kind);
-        var op = await journal.CreateAsync(pair.Cluster.Id, SwitchoverOperation.Kind, kind.StepNames, "integration-test", null, ct);
         var parameters = new SwitchoverParameters { Confirm = pair.Cluster.Name, From = primary, To = standby };
-        await journal.SetParametersAsync(op.Id, JsonSerializer.Serialize(parameters, OperationJson.Options), ct);
+        var op = await pair.CreateAsync(SwitchoverOperation.Kind, parameters, ct);
 
         using var stopping = new CancellationTokenSource();
         var watcher = Task.Run(async () =>

@@ -25,7 +25,7 @@ public sealed class OperationDefinitionTests
     {
         public Guid OperationId { get; } = Guid.NewGuid();
 
-        public ClusterSpec Cluster => throw new NotSupportedException();
+        public ClusterSpec Cluster { get; } = Rendering.Sample.Cluster();
 
         public CancellationToken CancellationToken => CancellationToken.None;
 

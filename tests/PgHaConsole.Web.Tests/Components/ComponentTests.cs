@@ -68,6 +68,15 @@ public sealed class ComponentTests
         Assert.Empty(cut.FindAll("[data-testid=save-cluster]"));
     }
 
+    [Fact]
+    public async Task Cluster_form_editable_has_a_save_button()
+    {
+        // The positive counterpart: without it the test above would pass for a form that never shows the button.
+        await using var ctx = NewContext();
+        var cut = ctx.Render<ClusterForm>(p => p.Add(x => x.Input, new ClusterInput()).Add(x => x.ReadOnly, false).Add(x => x.IsNew, true));
+        Assert.Single(cut.FindAll("[data-testid=save-cluster]"));
+    }
+
     [Theory]
     [InlineData("10.91.4.251", null)]
     [InlineData("10.91.4.300", "Not an IPv4 address (e.g. 10.91.4.251)")]

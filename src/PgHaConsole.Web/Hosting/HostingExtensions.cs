@@ -142,6 +142,9 @@ public static class HostingExtensions
     public static async Task PrepareStoreAsync(this WebApplication app)
     {
         await app.Services.GetRequiredService<StoreMigrator>().MigrateAsync(CancellationToken.None);
+        // A key ring that cannot read the store's secrets stops the start here, saying how to fix it.
+        await app.Services.GetRequiredService<KeyRingCheck>().EnsureStoreSecretsReadableAsync(
+            app.Services.GetRequiredService<IOptions<ConsoleOptions>>().Value.ResolvedKeyRingDirectory, CancellationToken.None);
         // An operation that was running when the console stopped is shown as interrupted (its cluster lock kept)
         // for the operator to resume or roll back; nothing is re-run blindly.
         var interrupted = await app.Services.GetRequiredService<IOperationJournal>().MarkInterruptedAsync(CancellationToken.None);

@@ -17,7 +17,17 @@ public sealed class ConsoleFactory : WebApplicationFactory<Program>
     public const string AdminToken = "phc_test-admin-token-0123456789abcdef";
     public const string AdminPassword = "test-admin-password";
 
-    public string DataDirectory { get; } = Directory.CreateTempSubdirectory("pghaconsole-web-").FullName;
+    private readonly string? _createdDataDirectory;
+
+    public ConsoleFactory() => DataDirectory = _createdDataDirectory = Directory.CreateTempSubdirectory("pghaconsole-web-").FullName;
+
+    /// <summary>A second instance on the store (and key ring, unless <see cref="KeyRingDirectory"/> says otherwise) of <paramref name="dataDirectory"/>.</summary>
+    public ConsoleFactory(string dataDirectory) => DataDirectory = dataDirectory;
+
+    public string DataDirectory { get; }
+
+    /// <summary>Overrides <c>PgHaConsole:DataProtection:KeyRingDirectory</c> (default: under the data directory).</summary>
+    public string? KeyRingDirectory { get; init; }
 
     public ConcurrentQueue<string> Logs { get; } = new();
 
@@ -25,6 +35,10 @@ public sealed class ConsoleFactory : WebApplicationFactory<Program>
     {
         builder.UseEnvironment("Development");
         builder.UseSetting("PgHaConsole:DataDirectory", DataDirectory);
+        if (KeyRingDirectory is not null)
+        {
+            builder.UseSetting("PgHaConsole:DataProtection:KeyRingDirectory", KeyRingDirectory);
+        }
         builder.UseSetting("PgHaConsole:Bootstrap:AdminPassword", AdminPassword);
         builder.UseSetting("PgHaConsole:Bootstrap:ApiToken", AdminToken);
         builder.ConfigureLogging(logging =>
@@ -60,9 +74,14 @@ public sealed class ConsoleFactory : WebApplicationFactory<Program>
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
+        if (_createdDataDirectory is null)
+        {
+            return;
+        }
+
         try
         {
-            Directory.Delete(DataDirectory, recursive: true);
+            Directory.Delete(_createdDataDirectory, recursive: true);
         }
         catch (IOException)
         {

@@ -3,6 +3,7 @@ using PgHaConsole.E2E.Infrastructure;
 
 namespace PgHaConsole.E2E;
 
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class NavigationTests
 {
     private const string AdminPassword = "e2e-admin-password-1";
@@ -67,6 +68,20 @@ public sealed class NavigationTests
         await page.GotoAsync(console.BaseUri.ToString());
         await page.WaitForURLAsync(u => u.Contains("/account/first-admin", StringComparison.Ordinal), new() { Timeout = 30_000 });
         await Browser.WaitInteractiveAsync(page);
+
+        // Without the setup code the form is refused.
+        await page.Locator("#password").FillAsync("first-admin-password");
+        await page.Locator("#confirm").FillAsync("first-admin-password");
+        await page.Locator("[data-testid=first-admin-submit]").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-testid=first-admin-error]")).ToContainTextAsync("setup code");
+        await Browser.WaitInteractiveAsync(page);
+
+        // The code the person who started the console can read: in its output and in a 0600 file in its data directory.
+        var codeFile = Path.Combine(console.DataDirectory, "setup-code");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(codeFile));
+        var code = (await File.ReadAllTextAsync(codeFile)).Trim();
+        Assert.Contains(code, console.Output, StringComparison.Ordinal);
+        await page.Locator("#setupCode").FillAsync(code);
         await page.Locator("#password").FillAsync("first-admin-password");
         await page.Locator("#confirm").FillAsync("first-admin-password");
         await page.Locator("[data-testid=first-admin-submit]").ClickAsync();

@@ -60,11 +60,12 @@ public static class AccountEndpoints
         [FromForm] string? username,
         [FromForm] string? password,
         [FromForm] string? confirm,
+        [FromForm] string? setupCode,
         UserManager<ConsoleUser> users,
         FirstAdminService firstAdmin,
         AuditService audit)
     {
-        var result = await firstAdmin.CreateAsync(username, password, confirm, http.RequestAborted);
+        var result = await firstAdmin.CreateAsync(username, password, confirm, setupCode, http.RequestAborted);
         if (result.Error is not null)
         {
             return Results.LocalRedirect($"/account/first-admin?error={Uri.EscapeDataString(result.Error)}");

@@ -33,7 +33,10 @@ public static class HostingExtensions
 
         // Options are needed to register the store; read them once here (validated again at start).
         var options = builder.Configuration.GetSection(ConsoleOptions.SectionName).Get<ConsoleOptions>() ?? new ConsoleOptions();
-        Directory.CreateDirectory(options.ResolvedDataDirectory);
+        DataDirectoryPermissions.Prepare(options.ResolvedDataDirectory);
+        // Host filtering: without AllowedHosts any Host header is accepted, so a DNS-rebinding page could talk to a
+        // console bound to 127.0.0.1. The default admits loopback names only; a deployment sets its own names.
+        builder.Configuration["AllowedHosts"] ??= "localhost;127.0.0.1;[::1]";
 
         services.AddSingleton(TimeProvider.System);
         services.AddPgHaConsoleStore(new PgHaConsole.Infrastructure.Store.StoreOptions
@@ -129,6 +132,7 @@ public static class HostingExtensions
     {
         services.AddScoped<AuditService>();
         services.AddScoped<FirstAdminService>();
+        services.AddSingleton<SetupCode>();
         services.AddScoped<ClusterService>();
         services.AddScoped<TokenService>();
         services.AddScoped<UserService>();
@@ -151,7 +155,14 @@ public static class HostingExtensions
         }
 
         await using var scope = app.Services.CreateAsyncScope();
-        await scope.ServiceProvider.GetRequiredService<FirstAdminService>().BootstrapFromConfigurationAsync(CancellationToken.None);
+        var firstAdmin = scope.ServiceProvider.GetRequiredService<FirstAdminService>();
+        await firstAdmin.BootstrapFromConfigurationAsync(CancellationToken.None);
+        if (await firstAdmin.IsNeededAsync(CancellationToken.None))
+        {
+            app.Services.GetRequiredService<SetupCode>().Issue(Console.Out);
+        }
+
+        DataDirectoryPermissions.RestrictStoreFiles(app.Services.GetRequiredService<IOptions<ConsoleOptions>>().Value);
     }
 
     public static WebApplication MapPgHaConsole(this WebApplication app)

@@ -78,6 +78,7 @@ public static class HostingExtensions
         services.AddCascadingAuthenticationState();
 
         services.AddRazorComponents().AddInteractiveServerComponents();
+        services.AddAntiforgery(o => o.HeaderName = ApiRequestGuard.HeaderName);
         services.AddMudServices();
         services.AddSignalR();
         services.AddOpenApi();
@@ -175,12 +176,17 @@ public static class HostingExtensions
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseMiddleware<ApiRequestGuard>();
         app.UseAntiforgery();
 
         app.MapStaticAssets().AllowAnonymous();
         app.MapHealthChecks("/healthz").AllowAnonymous();
         app.MapOpenApi().RequireAuthorization(AuthPolicies.Viewer);
         app.MapAccountEndpoints();
+        app.MapGet("/api/antiforgery", (HttpContext http, Microsoft.AspNetCore.Antiforgery.IAntiforgery antiforgery) =>
+                Results.Ok(new { headerName = ApiRequestGuard.HeaderName, token = antiforgery.GetAndStoreTokens(http).RequestToken }))
+            .RequireAuthorization(AuthPolicies.Viewer)
+            .WithTags("Auth");
         app.MapConsoleApi();
         app.MapOperationsApi();
         app.MapTopologyApi();

@@ -1,5 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using PgHaConsole.Core.Operations;
+using PgHaConsole.Infrastructure.Operations;
+using PgHaConsole.Infrastructure.Setup;
+using PgHaConsole.Infrastructure.Switchover;
 using PgHaConsole.Web.Tests.Infrastructure;
 
 namespace PgHaConsole.Web.Tests;
@@ -144,6 +149,51 @@ public sealed class AuthorizationTests(ConsoleFactory factory) : IClassFixture<C
         using var allowed = await asOperator.SendAsync(Request(method, path));
         // The cluster (or operation) does not exist: authorization passed, the action itself answers 404.
         Assert.Equal(HttpStatusCode.NotFound, allowed.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_operator_cannot_resume_a_setup_and_nobody_resumes_with_fields_the_kind_does_not_take()
+    {
+        var ct = CancellationToken.None;
+        using var admin = factory.CreateClientWithToken(ConsoleFactory.AdminToken);
+        using var created = await admin.PostAsJsonAsync("/api/clusters", InventoryApiTests.ValidCluster($"rs-{Guid.NewGuid():N}"[..16]));
+        var clusterId = (await created.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("id").GetGuid();
+        var journal = factory.Services.GetRequiredService<IOperationJournal>();
+
+        async Task<Guid> FailedAsync(string kind, IReadOnlyList<string> steps)
+        {
+            var op = await journal.CreateAsync(clusterId, kind, steps, "matrix", null, ct);
+            await journal.SetOperationStatusAsync(op.Id, OperationStatus.Failed, "step 2 failed", ct);
+            return op.Id;
+        }
+
+        var setup = await FailedAsync(SetupOperation.Kind, SetupOperation.StepNames);
+        using var asOperator = factory.CreateClientWithToken(await factory.CreateTokenAsync("Operator"));
+        // An Operator may not resume what only an Admin may start, with or without new parameters.
+        foreach (var body in new object[] { new { }, new { confirmWipeHost = "pg2" }, new { clientCidrs = new[] { "0.0.0.0/0" }, installPackages = true } })
+        {
+            using var refused = await asOperator.PostAsJsonAsync($"/api/operations/{setup}/resume", body);
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        }
+
+        // An Admin may resume a setup with the typed confirmation only, not with new networks or packages.
+        using var widened = await admin.PostAsJsonAsync($"/api/operations/{setup}/resume", new { confirmWipeHost = "pg2", clientCidrs = new[] { "0.0.0.0/0" } });
+        Assert.Equal(HttpStatusCode.BadRequest, widened.StatusCode);
+        Assert.Contains("clientCidrs", await widened.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var install = await admin.PostAsJsonAsync($"/api/operations/{setup}/resume", new { InstallPackages = true });
+        Assert.Equal(HttpStatusCode.BadRequest, install.StatusCode);
+
+        // A rejoin is the Operator's, with its typed confirmation only.
+        var rejoin = await FailedAsync(RejoinOperation.RejoinKind, ["one", "two"]);
+        using var otherNode = await asOperator.PostAsJsonAsync($"/api/operations/{rejoin}/resume", new { node = "pg1" });
+        Assert.Equal(HttpStatusCode.BadRequest, otherNode.StatusCode);
+
+        foreach (var id in new[] { setup, rejoin })
+        {
+            var op = (await journal.GetAsync(id, ct))!;
+            Assert.Equal(OperationStatus.Failed, op.Status);
+            Assert.Null(op.ParametersJson);
+        }
     }
 
     [Theory]

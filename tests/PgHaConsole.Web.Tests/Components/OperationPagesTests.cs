@@ -272,9 +272,9 @@ public sealed class OperationPagesTests : IAsyncLifetime
         "Step 2 (firewall) failed: iptables: Permission denied");
 
     [Fact]
-    public async Task Failed_operation_shows_its_error_and_resume_for_an_operator()
+    public async Task Failed_setup_shows_its_error_and_resume_for_an_admin()
     {
-        SignIn("olivia", "Operator");
+        SignIn("ada", "Admin");
         var id = await AddFailedAtFirewallAsync();
 
         var cut = Ctx.Render<OperationDetail>(p => p.Add(x => x.OperationId, id));
@@ -294,6 +294,20 @@ public sealed class OperationPagesTests : IAsyncLifetime
         Assert.Equal(id, job.Args[0]);
         Assert.Equal("{}", job.Args[1]);
         Assert.Equal(OperationStatus.Pending, (await _host.Journal.GetAsync(id, CancellationToken.None))!.Status);
+    }
+
+    [Fact]
+    public async Task Failed_setup_has_no_resume_for_an_operator()
+    {
+        // Setup is the Admin's (it may wipe a data directory): resuming it is too (issue #15 item 3).
+        SignIn("olivia", "Operator");
+        var id = await AddFailedAtFirewallAsync();
+
+        var cut = Ctx.Render<OperationDetail>(p => p.Add(x => x.OperationId, id));
+
+        cut.WaitForAssertion(() => Assert.Equal(2, cut.FindAll("[data-testid=log-line]").Count), Wait);
+        Assert.NotNull(cut.Find("[data-testid=operation-error]"));
+        Assert.Empty(cut.FindAll("[data-testid=operation-resume]"));
     }
 
     [Fact]
@@ -337,7 +351,7 @@ public sealed class OperationPagesTests : IAsyncLifetime
     [Fact]
     public async Task Resuming_a_refused_wipe_needs_the_host_name_typed()
     {
-        SignIn("olivia", "Operator");
+        SignIn("ada", "Admin");
         const string refusal = "Refusing to remove data: /data10/pgdata on pg2 holds 3 files (12 kB). Nothing was changed. If this data may go, run the wizard again and type 'pg2' to confirm.";
         var id = await _host.AddSetupOperationAsync(
             _clusterId,

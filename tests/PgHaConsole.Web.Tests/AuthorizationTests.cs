@@ -152,6 +152,34 @@ public sealed class AuthorizationTests(ConsoleFactory factory) : IClassFixture<C
     }
 
     [Fact]
+    public async Task A_locked_out_user_cannot_sign_in_even_with_the_right_password()
+    {
+        var name = $"lock-{Guid.NewGuid():N}"[..16];
+        await using (var scope = factory.Services.CreateAsyncScope())
+        {
+            var users = scope.ServiceProvider.GetRequiredService<PgHaConsole.Web.Model.UserService>();
+            Assert.True((await users.CreateAsync(name, "the-right-password", "Operator", "matrix", CancellationToken.None)).Succeeded);
+        }
+
+        using var browser = new BrowserSession(factory);
+        for (var i = 0; i < 5; i++)
+        {
+            using var wrong = await browser.SignInAsync(name, "a-wrong-password");
+            Assert.Contains("error=1", wrong.Headers.Location!.ToString(), StringComparison.Ordinal);
+        }
+
+        using var right = await browser.SignInAsync(name, "the-right-password");
+        Assert.Equal(HttpStatusCode.Redirect, right.StatusCode);
+        Assert.Contains("/account/login?error=locked", right.Headers.Location!.ToString(), StringComparison.Ordinal);
+        Assert.False(browser.HasAuthCookie);
+
+        // Another user is not affected, and a success resets the count.
+        using var admin = new BrowserSession(factory);
+        using var ok = await admin.SignInAsync("admin", ConsoleFactory.AdminPassword);
+        Assert.True(admin.HasAuthCookie);
+    }
+
+    [Fact]
     public async Task An_operator_cannot_resume_a_setup_and_nobody_resumes_with_fields_the_kind_does_not_take()
     {
         var ct = CancellationToken.None;

@@ -54,6 +54,9 @@ public static class HostingExtensions
                 o.Password.RequireLowercase = false;
                 o.Password.RequireDigit = false;
                 o.User.AllowedUserNameCharacters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._@";
+                o.Lockout.AllowedForNewUsers = true;
+                o.Lockout.MaxFailedAccessAttempts = options.Security.MaxFailedSignIns;
+                o.Lockout.DefaultLockoutTimeSpan = options.Security.LockoutDuration;
             })
             .AddUserStore<ConsoleUserStore>();
 
@@ -75,6 +78,7 @@ public static class HostingExtensions
             })
             .AddScheme<AuthenticationSchemeOptions, ApiTokenAuthenticationHandler>(AuthPolicies.TokenScheme, null);
         services.AddAuthorization(o => o.AddConsolePolicies());
+        services.AddConsoleRateLimiting(options.Security);
         services.AddCascadingAuthenticationState();
 
         services.AddRazorComponents().AddInteractiveServerComponents();
@@ -176,6 +180,7 @@ public static class HostingExtensions
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseRateLimiter();
         app.UseMiddleware<ApiRequestGuard>();
         app.UseAntiforgery();
 

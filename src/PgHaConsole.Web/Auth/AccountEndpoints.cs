@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
@@ -104,18 +103,8 @@ public static class AccountEndpoints
         return Results.LocalRedirect("/clusters");
     }
 
-    private static async Task SignInCookieAsync(HttpContext http, UserManager<ConsoleUser> users, ConsoleUser user)
-    {
-        var roles = await users.GetRolesAsync(user);
-        var claims = new List<Claim>
-        {
-            new(ClaimTypes.Name, user.UserName!),
-            new(ClaimTypes.NameIdentifier, await users.GetUserIdAsync(user)),
-        };
-        claims.AddRange(roles.Select(r => new Claim(ClaimTypes.Role, r)));
-        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, AuthPolicies.CookieScheme));
-        await http.SignInAsync(AuthPolicies.CookieScheme, principal);
-    }
+    private static async Task SignInCookieAsync(HttpContext http, UserManager<ConsoleUser> users, ConsoleUser user) =>
+        await http.SignInAsync(AuthPolicies.CookieScheme, await SessionClaims.CreatePrincipalAsync(users, user));
 
     /// <summary>Only local paths: an absolute return URL would make the login page an open redirect.</summary>
     internal static string SafeReturnUrl(string? returnUrl) =>

@@ -70,8 +70,13 @@ public static class HostingExtensions
                 o.Cookie.Name = "pghaconsole";
                 o.Cookie.HttpOnly = true;
                 o.Cookie.SameSite = SameSiteMode.Strict;
-                o.ExpireTimeSpan = TimeSpan.FromHours(12);
+                o.ExpireTimeSpan = options.Security.SessionLifetime;
                 o.SlidingExpiration = true;
+                // Secure whenever the request is HTTPS (directly or through a trusted proxy); always with Https:Require.
+                o.Cookie.SecurePolicy = options.Https.Require ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
+                // A removed, disabled or demoted user, or a new password, ends the session (issue #15 item 6).
+                var interval = options.Security.SessionRevalidationInterval;
+                o.Events.OnValidatePrincipal = ctx => SessionClaims.ValidateCookieAsync(ctx, interval);
                 // The API and the hubs answer 401/403; only pages redirect to the sign-in page.
                 o.Events.OnRedirectToLogin = ctx => Deny(ctx, StatusCodes.Status401Unauthorized);
                 o.Events.OnRedirectToAccessDenied = ctx => Deny(ctx, StatusCodes.Status403Forbidden);
@@ -80,6 +85,7 @@ public static class HostingExtensions
         services.AddAuthorization(o => o.AddConsolePolicies());
         services.AddConsoleRateLimiting(options.Security);
         services.AddCascadingAuthenticationState();
+        services.AddScoped<Microsoft.AspNetCore.Components.Authorization.AuthenticationStateProvider, SessionRevalidatingStateProvider>();
 
         services.AddRazorComponents().AddInteractiveServerComponents();
         services.AddAntiforgery(o => o.HeaderName = ApiRequestGuard.HeaderName);

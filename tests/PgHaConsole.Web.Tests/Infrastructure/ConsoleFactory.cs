@@ -33,6 +33,8 @@ public class ConsoleFactory : WebApplicationFactory<Program>
         // Generous limits: many tests of one class sign in or fail a token from one client.
         ["PgHaConsole:Security:SignInPermitsPerMinute"] = "1000",
         ["PgHaConsole:Security:FailedTokenPermitsPerMinute"] = "1000",
+        // Sessions are checked against the store at most this often: short, so a test sees a demotion take effect.
+        ["PgHaConsole:Security:SessionRevalidationInterval"] = "00:00:00.200",
     };
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)

@@ -19,6 +19,15 @@ public sealed class NavigationTests
         using var _ = playwright;
         await using var __ = browser;
         var page = await browser.NewPageAsync();
+        // Every stylesheet and script loads in the Production profile (from build output, as run.sh starts it).
+        var failedAssets = new System.Collections.Concurrent.ConcurrentBag<string>();
+        page.Response += (_, response) =>
+        {
+            if (response.Request.ResourceType is "stylesheet" or "script" && response.Status != 200)
+            {
+                failedAssets.Add($"{response.Url}: {response.Status}");
+            }
+        };
 
         // Anonymous: the console sends the visitor to the sign-in page.
         await page.GotoAsync(console.BaseUri.ToString());
@@ -32,6 +41,9 @@ public sealed class NavigationTests
         }
 
         await Assertions.Expect(page.Locator("[data-testid=current-user]")).ToContainTextAsync("admin");
+        Assert.Empty(failedAssets);
+        // MudBlazor's stylesheet applied (not only fetched): the app bar is laid out by it.
+        Assert.Equal("flex", await page.Locator(".mud-appbar .mud-toolbar").First.EvaluateAsync<string>("e => getComputedStyle(e).display"));
         await nav.GetByText("Audit", new() { Exact = true }).ClickAsync();
         await page.WaitForURLAsync(u => u.EndsWith("/audit", StringComparison.Ordinal));
         await Assertions.Expect(page.GetByText("auth.signin").First).ToBeVisibleAsync();

@@ -1,6 +1,7 @@
 using Hangfire;
 using Hangfire.PostgreSql;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
@@ -38,6 +39,15 @@ public static class HostingExtensions
         // console bound to 127.0.0.1. The default admits loopback names only; a deployment sets its own names.
         builder.Configuration["AllowedHosts"] ??= "localhost;127.0.0.1;[::1]";
 
+        // Run from build output (dotnet run, or the DLL in bin) in Production, the framework serves no static web
+        // assets from packages (MudBlazor's _content): every one would fail. This maps them from the build's manifest;
+        // published output has no such manifest and serves its own wwwroot (a no-op there).
+        if (!builder.Environment.IsDevelopment())
+        {
+            builder.WebHost.UseStaticWebAssets();
+        }
+
+        ConfigureHttps(services, options);
         services.AddSingleton(TimeProvider.System);
         services.AddPgHaConsoleStore(new PgHaConsole.Infrastructure.Store.StoreOptions
         {
@@ -88,7 +98,11 @@ public static class HostingExtensions
         services.AddScoped<Microsoft.AspNetCore.Components.Authorization.AuthenticationStateProvider, SessionRevalidatingStateProvider>();
 
         services.AddRazorComponents().AddInteractiveServerComponents();
-        services.AddAntiforgery(o => o.HeaderName = ApiRequestGuard.HeaderName);
+        services.AddAntiforgery(o =>
+        {
+            o.HeaderName = ApiRequestGuard.HeaderName;
+            o.Cookie.SecurePolicy = options.Https.Require ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
+        });
         services.AddMudServices();
         services.AddSignalR();
         services.AddOpenApi();
@@ -176,13 +190,72 @@ public static class HostingExtensions
         DataDirectoryPermissions.RestrictStoreFiles(app.Services.GetRequiredService<IOptions<ConsoleOptions>>().Value);
     }
 
+    /// <summary>TLS policy and reverse proxies (see README, "Deploying for real").</summary>
+    private static void ConfigureHttps(IServiceCollection services, ConsoleOptions options)
+    {
+        services.AddHsts(o =>
+        {
+            o.MaxAge = options.Https.HstsMaxAge;
+            o.IncludeSubDomains = false;
+        });
+        if (options.ReverseProxy.Enabled)
+        {
+            services.Configure<ForwardedHeadersOptions>(o =>
+            {
+                // The client's address (rate limits, audit) and scheme (Secure cookies, HSTS, redirects) as the proxy
+                // saw them; only from the proxies named here and loopback, never from anyone who sends the header.
+                o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+                o.ForwardLimit = 1;
+                foreach (var proxy in options.ReverseProxy.KnownProxies)
+                {
+                    o.KnownProxies.Add(System.Net.IPAddress.Parse(proxy));
+                }
+
+                foreach (var network in options.ReverseProxy.KnownNetworks)
+                {
+                    o.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(network));
+                }
+            });
+        }
+    }
+
     public static WebApplication MapPgHaConsole(this WebApplication app)
     {
-        if (!app.Environment.IsDevelopment())
+        var options = app.Services.GetRequiredService<IOptions<ConsoleOptions>>().Value;
+        if (options.ReverseProxy.Enabled)
         {
-            app.UseExceptionHandler("/error", createScopeForErrors: true);
+            app.UseForwardedHeaders();
         }
 
+        if (!app.Environment.IsDevelopment())
+        {
+            // No stack trace, no request headers: a short page and the request id to find the details in the log.
+            app.UseExceptionHandler(new ExceptionHandlerOptions
+            {
+                ExceptionHandler = async context =>
+                {
+                    context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+                    context.Response.ContentType = "text/plain; charset=utf-8";
+                    await context.Response.WriteAsync(
+                        $"The console could not answer this request. Its log has the details (request {context.TraceIdentifier}).");
+                },
+            });
+            // Sent on HTTPS responses only (and never for localhost): the browser then refuses plain HTTP for the console.
+            app.UseHsts();
+        }
+
+        if (options.Https.Require)
+        {
+            app.UseHttpsRedirection();
+        }
+
+        // The console's own files (wwwroot-assets/ at the repository's top, copied beside the DLL), public like any
+        // static asset: the sign-in page needs its stylesheet.
+        app.UseStaticFiles(new StaticFileOptions
+        {
+            FileProvider = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(Path.Combine(AppContext.BaseDirectory, "wwwroot-assets")),
+            RequestPath = "/assets",
+        });
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();

@@ -318,6 +318,39 @@ public sealed class AuthorizationTests(ConsoleFactory factory) : IClassFixture<C
     }
 
     [Fact]
+    public async Task Anything_not_marked_otherwise_needs_a_signed_in_user()
+    {
+        // Issue #15 item 8: the fallback policy. Every endpoint open to anonymous visitors is on this list, and one
+        // that says nothing (here: the development file fallback) needs a user.
+        var fallback = await factory.Services.GetRequiredService<Microsoft.AspNetCore.Authorization.IAuthorizationPolicyProvider>().GetFallbackPolicyAsync();
+        Assert.NotNull(fallback);
+        Assert.Contains(fallback.Requirements, r => r is Microsoft.AspNetCore.Authorization.Infrastructure.DenyAnonymousAuthorizationRequirement);
+
+        var open = factory.Services.GetRequiredService<Microsoft.AspNetCore.Routing.EndpointDataSource>().Endpoints
+            .OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>()
+            .Where(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.Authorization.IAllowAnonymous>() is not null)
+            .Select(e => "/" + e.RoutePattern.RawText!.TrimStart('/'))
+            .ToList();
+        string[] allowed = ["/account/", "/healthz", "/_blazor", "/_framework/", "/_content/", "/assets/"];
+        var unexpected = open.Where(p => !allowed.Any(a => p.StartsWith(a, StringComparison.Ordinal)) && !IsStaticFile(p)).ToList();
+        Assert.True(unexpected.Count == 0, "anonymous endpoints not on the list: " + string.Join(", ", unexpected));
+        Assert.Contains("/_blazor/negotiate", open);
+
+        using var anonymous = factory.CreateClientWithToken(null);
+        using var unmarked = await anonymous.GetAsync("/no-such-file.txt");
+        Assert.Equal(HttpStatusCode.Redirect, unmarked.StatusCode);
+        Assert.Contains("/account/login", unmarked.Headers.Location!.ToString(), StringComparison.Ordinal);
+        // The sign-in page's stylesheet and circuit are open to an anonymous visitor.
+        using var css = await anonymous.GetAsync("/assets/app.css");
+        Assert.Equal(HttpStatusCode.OK, css.StatusCode);
+        Assert.Contains("{", await css.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.PostAsync("/_blazor/negotiate?negotiateVersion=1", null)).StatusCode);
+    }
+
+    private static bool IsStaticFile(string path) =>
+        System.Text.RegularExpressions.Regex.IsMatch(path, @"^/[A-Za-z0-9._-]+\.(txt|ico|svg|css|js|gz|json)$");
+
+    [Fact]
     public async Task Health_endpoint_is_public_and_reports_the_store()
     {
         using var client = factory.CreateClientWithToken(null);

@@ -93,6 +93,18 @@ public sealed class FirstAdminTests : IDisposable
         Assert.Equal(1, await _factory.Services.GetRequiredService<IUserRepository>().CountAsync(CancellationToken.None));
     }
 
+    [Fact]
+    public void The_data_directory_and_the_store_are_readable_by_their_owner_only()
+    {
+        // Issue #15 item 8: the store file was world-readable (0644). The directory as a default umask makes it.
+        File.SetUnixFileMode(_factory.DataDirectory, (UnixFileMode)Convert.ToInt32("755", 8));
+        _ = _factory.Server;
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(_factory.DataDirectory));
+        var store = Path.Combine(_factory.DataDirectory, "pghaconsole.db");
+        Assert.True(File.Exists(store));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(store));
+    }
+
     [Theory]
     [InlineData("evil.example")]
     [InlineData("rebind.attacker.test:5080")]

@@ -48,6 +48,10 @@ public static class HostingExtensions
         }
 
         ConfigureHttps(services, options);
+        // ASP.NET Core logs every request's URL with its query string at Information ("Request starting …"); a
+        // SignalR client outside the browser passes its API token as ?access_token=, which would land in the log
+        // in clear. Those request lines are dropped; warnings and errors of the category stay.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
         services.AddSingleton(TimeProvider.System);
         services.AddPgHaConsoleStore(new PgHaConsole.Infrastructure.Store.StoreOptions
         {
@@ -190,6 +194,21 @@ public static class HostingExtensions
         DataDirectoryPermissions.RestrictStoreFiles(app.Services.GetRequiredService<IOptions<ConsoleOptions>>().Value);
     }
 
+    /// <summary>
+    /// The interactive circuit's own endpoints (<c>/_blazor</c>, Blazor's redirect helper) are open to anonymous
+    /// visitors, or the sign-in page could not run; every page still authorizes through its attributes and the route
+    /// view. Pages are untouched by this convention.
+    /// </summary>
+    private static void AllowAnonymousCircuits(EndpointBuilder endpoint)
+    {
+        if (endpoint is RouteEndpointBuilder { RoutePattern.RawText: { } pattern }
+            && (pattern.StartsWith("/_blazor", StringComparison.Ordinal) || pattern.StartsWith("_blazor", StringComparison.Ordinal)
+                || pattern.TrimStart('/').Equals("_framework/opaque-redirect", StringComparison.Ordinal)))
+        {
+            endpoint.Metadata.Add(new Microsoft.AspNetCore.Authorization.AllowAnonymousAttribute());
+        }
+    }
+
     /// <summary>TLS policy and reverse proxies (see README, "Deploying for real").</summary>
     private static void ConfigureHttps(IServiceCollection services, ConsoleOptions options)
     {
@@ -277,7 +296,8 @@ public static class HostingExtensions
         app.MapHistoryApi();
         app.MapHub<Hubs.OperationsHub>(Hubs.OperationsHub.Path);
         app.MapHangfireDashboardWithAuthorizationPolicy(AuthPolicies.Admin, "/hangfire");
-        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode()
+            .Add(AllowAnonymousCircuits);
         return app;
     }
 }

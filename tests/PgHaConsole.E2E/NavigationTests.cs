@@ -23,7 +23,8 @@ public sealed class NavigationTests
         var failedAssets = new System.Collections.Concurrent.ConcurrentBag<string>();
         page.Response += (_, response) =>
         {
-            if (response.Request.ResourceType is "stylesheet" or "script" && response.Status != 200)
+            // 200, or 304 when the browser revalidates its cached copy on the next page.
+            if (response.Request.ResourceType is "stylesheet" or "script" && response.Status is not (200 or 304))
             {
                 failedAssets.Add($"{response.Url}: {response.Status}");
             }

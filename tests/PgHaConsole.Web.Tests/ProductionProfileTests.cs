@@ -135,13 +135,13 @@ public sealed partial class ProductionProfileTests(ProductionConsoleFactory fact
         Assert.True(pageResponse.Headers.Contains("Strict-Transport-Security"));
         var antiforgery = Assert.Single(SetCookies(pageResponse), c => c.StartsWith(".AspNetCore.Antiforgery", StringComparison.Ordinal));
         Assert.Contains("secure", antiforgery, StringComparison.OrdinalIgnoreCase);
-        var token = FormToken().Match(await pageResponse.Content.ReadAsStringAsync()).Groups[1].Value;
+        var token = BrowserSession.FormTokenIn(await pageResponse.Content.ReadAsStringAsync())!;
 
         using var signIn = Send(HttpMethod.Post, "/account/signin", "https");
         signIn.Headers.Add("Cookie", antiforgery.Split(';')[0]);
         signIn.Content = new FormUrlEncodedContent(new Dictionary<string, string>
         {
-            ["__RequestVerificationToken"] = WebUtility.HtmlDecode(token),
+            ["__RequestVerificationToken"] = token,
             ["username"] = "admin",
             ["password"] = ConsoleFactory.AdminPassword,
             ["returnUrl"] = "/clusters",
@@ -180,7 +180,4 @@ public sealed partial class ProductionProfileTests(ProductionConsoleFactory fact
 
     [GeneratedRegex("(?:href|src)=\"((?:_content|_framework|assets)/[^\"]+\\.(?:css|js))\"")]
     private static partial Regex AssetReference();
-
-    [GeneratedRegex("name=\"__RequestVerificationToken\"[^>]*value=\"([^\"]+)\"")]
-    private static partial Regex FormToken();
 }

@@ -26,9 +26,16 @@ public sealed partial class BrowserSession : IDisposable
     public async Task<string> FormTokenAsync(string pagePath)
     {
         var html = await Client.GetStringAsync(pagePath);
+        var token = FormTokenIn(html);
+        Assert.True(token is not null, $"no antiforgery token on {pagePath}: {html}");
+        return token;
+    }
+
+    /// <summary>The antiforgery form token a page rendered, or null.</summary>
+    public static string? FormTokenIn(string html)
+    {
         var match = TokenInput().Match(html);
-        Assert.True(match.Success, $"no antiforgery token on {pagePath}: {html}");
-        return WebUtility.HtmlDecode(match.Groups[1].Value);
+        return match.Success ? WebUtility.HtmlDecode(match.Groups[1].Value) : null;
     }
 
     /// <summary>Posts a form the way the page's native form does (antiforgery token from <paramref name="pagePath"/>).</summary>

@@ -1,6 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
+using PgHaConsole.Infrastructure.Identity;
+using PgHaConsole.Web.Auth;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Setup;
@@ -177,6 +181,46 @@ public sealed class AuthorizationTests(ConsoleFactory factory) : IClassFixture<C
         using var admin = new BrowserSession(factory);
         using var ok = await admin.SignInAsync("admin", ConsoleFactory.AdminPassword);
         Assert.True(admin.HasAuthCookie);
+    }
+
+    private async Task<Guid> CreateUserAsync(string name, string role)
+    {
+        await using var scope = factory.Services.CreateAsyncScope();
+        var created = await scope.ServiceProvider.GetRequiredService<PgHaConsole.Web.Model.UserService>().CreateAsync(name, "a-long-enough-password", role, "test", CancellationToken.None);
+        Assert.True(created.Succeeded);
+        return created.Value!.Id;
+    }
+
+    private async Task<string?> DemoteAsync(Guid id)
+    {
+        await using var scope = factory.Services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<PgHaConsole.Web.Model.UserService>().SetRoleAsync(id, "Viewer", "admin", CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task A_demoted_users_open_circuit_loses_its_role()
+    {
+        var name = $"circuit-{Guid.NewGuid():N}"[..20];
+        var id = await CreateUserAsync(name, "Admin");
+        await using var scope = factory.Services.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<ConsoleUser>>();
+        var principal = await SessionClaims.CreatePrincipalAsync(users, (await users.FindByIdAsync(id.ToString()))!);
+
+        // The circuit's provider, as Blazor sets it from the cookie when the page opens.
+        var provider = scope.ServiceProvider.GetRequiredService<AuthenticationStateProvider>();
+        var host = Assert.IsType<SessionRevalidatingStateProvider>(provider);
+        host.SetAuthenticationState(Task.FromResult(new AuthenticationState(principal)));
+        var changed = new TaskCompletionSource<AuthenticationState>(TaskCreationOptions.RunContinuationsAsynchronously);
+        provider.AuthenticationStateChanged += async state => changed.TrySetResult(await state);
+
+        await Task.Delay(TimeSpan.FromMilliseconds(600)); // three revalidation intervals of the test console
+        Assert.False(changed.Task.IsCompleted, "a current user must keep its circuit");
+        Assert.True((await provider.GetAuthenticationStateAsync()).User.IsInRole("Admin"));
+
+        Assert.Null(await DemoteAsync(id));
+        var after = await changed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(after.User.Identity?.IsAuthenticated);
+        Assert.False(after.User.IsInRole("Admin"));
     }
 
     [Fact]

@@ -95,7 +95,10 @@ public sealed class SetupCode(IOptions<ConsoleOptions> options, ILogger<SetupCod
 
         try
         {
-            File.Delete(FilePath);
+            if (File.Exists(FilePath))
+            {
+                File.Delete(FilePath);
+            }
         }
         catch (IOException ex)
         {

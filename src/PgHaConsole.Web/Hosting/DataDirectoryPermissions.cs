@@ -14,9 +14,19 @@ internal static class DataDirectoryPermissions
     public static void Prepare(string dataDirectory)
     {
         Directory.CreateDirectory(dataDirectory);
-        if (!OperatingSystem.IsWindows())
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        try
         {
             File.SetUnixFileMode(dataDirectory, OwnerOnlyDirectory);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new InvalidOperationException(
+                $"The data directory {dataDirectory} must belong to the account that runs the console (making it 0700 failed: {ex.Message}).", ex);
         }
     }
 

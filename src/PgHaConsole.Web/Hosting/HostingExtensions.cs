@@ -186,9 +186,15 @@ public static class HostingExtensions
         await using var scope = app.Services.CreateAsyncScope();
         var firstAdmin = scope.ServiceProvider.GetRequiredService<FirstAdminService>();
         await firstAdmin.BootstrapFromConfigurationAsync(CancellationToken.None);
+        var setupCode = app.Services.GetRequiredService<SetupCode>();
         if (await firstAdmin.IsNeededAsync(CancellationToken.None))
         {
-            app.Services.GetRequiredService<SetupCode>().Issue(Console.Out);
+            setupCode.Issue(Console.Out);
+        }
+        else
+        {
+            // A code left by an earlier start (or by another console that shares the store) is of no use any more.
+            setupCode.Retire();
         }
 
         DataDirectoryPermissions.RestrictStoreFiles(app.Services.GetRequiredService<IOptions<ConsoleOptions>>().Value);

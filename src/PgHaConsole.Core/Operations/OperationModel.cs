@@ -94,14 +94,18 @@ public sealed record PlannedAction
         return new PlannedAction { Host = host, Command = masker.Apply(commandLine), Note = note is null ? null : masker.Apply(note) };
     }
 
-    /// <summary>A file change; the diff goes through <paramref name="masker"/> too (a .pgpass diff carries a password).</summary>
+    /// <summary>
+    /// A file change; the diff goes through <paramref name="masker"/> too (a .pgpass diff carries a password), after
+    /// every secret-bearing line was masked by its form (<see cref="SecretLines"/>): the removed lines show the host's
+    /// file as it is, whose secrets (an old or foreign <c>auth_pass</c>) the masker does not know.
+    /// </summary>
     public static PlannedAction ForFile(string host, string path, string diff, SecretMasker masker, string? note = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(host);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentNullException.ThrowIfNull(diff);
         ArgumentNullException.ThrowIfNull(masker);
-        return new PlannedAction { Host = host, FilePath = path, Diff = masker.Apply(diff), Note = note is null ? null : masker.Apply(note) };
+        return new PlannedAction { Host = host, FilePath = path, Diff = masker.Apply(SecretLines.MaskDiff(path, diff)), Note = note is null ? null : masker.Apply(note) };
     }
 }
 

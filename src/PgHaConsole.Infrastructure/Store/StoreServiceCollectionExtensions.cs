@@ -25,6 +25,7 @@ public static class StoreServiceCollectionExtensions
         services.AddSingleton<IApiTokenRepository, ApiTokenRepository>();
         services.AddSingleton<IAuditLog, AuditLog>();
         services.AddSingleton<IUserRepository, UserRepository>();
+        services.AddSingleton<IFirstAdminClaim, FirstAdminClaim>();
         return services;
     }
 }

@@ -58,7 +58,7 @@ public static class ConsoleApi
         tokens.MapGet("/", async (IApiTokenRepository repo, CancellationToken ct) => Results.Ok(await repo.ListAsync(ct)));
         tokens.MapPost("/", async (TokenRequest body, TokenService svc, ClaimsPrincipal user, CancellationToken ct) =>
         {
-            var result = await svc.CreateAsync(body.Name, body.Role, Actor(user), ct);
+            var result = await svc.CreateAsync(body.Name, body.Role, body.ExpiresInDays, Actor(user), ct);
             return result.Succeeded
                 ? Results.Created($"/api/tokens/{result.Value!.Id}", result.Value)
                 : Results.ValidationProblem(ToDictionary(result.Errors));
@@ -69,7 +69,8 @@ public static class ConsoleApi
 
     public sealed record HostKeyConfirmation(string Fingerprint);
 
-    public sealed record TokenRequest(string Name, string Role);
+    /// <summary>A new token; <c>expiresInDays</c> optional (never expires without it).</summary>
+    public sealed record TokenRequest(string Name, string Role, int? ExpiresInDays = null);
 
     public sealed class AuditFilter
     {

@@ -50,7 +50,7 @@ public static class OperationsApi
                 var parameters = await ReadParametersAsync(request, ct);
                 try
                 {
-                    await svc.ResumeAsync(id, parameters, ConsoleApi.Actor(user), ct);
+                    await svc.ResumeAsync(id, parameters, user, ct);
                     return Results.Accepted($"/api/operations/{id}", new { operationId = id });
                 }
                 catch (OperationRefusedException ex)

@@ -109,10 +109,22 @@ public sealed class OperationService(
             JsonSerializer.SerializeToElement(new RejoinParameters { Node = node, ConfirmHost = confirmHost }, OperationJson.Options), actor, ct);
     }
 
-    public async Task ResumeAsync(Guid operationId, JsonElement parameters, string actor, CancellationToken ct)
+    /// <summary>Resumes as <paramref name="user"/>: the role and the fields <see cref="Auth.ResumePolicy"/> allows for the kind.</summary>
+    public async Task ResumeAsync(Guid operationId, JsonElement parameters, System.Security.Claims.ClaimsPrincipal user, CancellationToken ct)
     {
         var op = await journal.GetAsync(operationId, ct) ?? throw new OperationRefusedException("No such operation.", 404);
         var name = (await clusters.GetAsync(op.ClusterId, ct))?.Spec.Name ?? op.ClusterId.ToString();
+        var actor = user.Identity?.Name ?? "anonymous";
+        try
+        {
+            Auth.ResumePolicy.Check(user, op.Kind, parameters);
+        }
+        catch (OperationRefusedException ex)
+        {
+            await audit.WriteAsync(actor, "operation." + op.Kind + ".resume", op.ClusterId, name, "refused", ex.Message, ct);
+            throw;
+        }
+
         await launcher.ResumeAsync(operationId, parameters, actor, ct);
         await audit.WriteAsync(actor, "operation." + op.Kind + ".resume", op.ClusterId, name, "resumed", $"operation {operationId}", ct);
     }

@@ -19,6 +19,8 @@ public sealed partial class Login
 
     private bool Error => ErrorFlag is not null;
 
+    private bool Locked => ErrorFlag == "locked";
+
     protected override async Task OnInitializedAsync()
     {
         // With an empty store the first visit creates the first admin instead of signing in.

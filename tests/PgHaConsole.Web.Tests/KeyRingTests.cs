@@ -23,7 +23,7 @@ public sealed class KeyRingTests
         var otherKeys = Directory.CreateTempSubdirectory("pghaconsole-keys-").FullName;
         try
         {
-            using var wrongKeys = new ConsoleFactory(first.DataDirectory) { KeyRingDirectory = otherKeys };
+            using var wrongKeys = ConsoleFactory.OnStoreOf(first.DataDirectory, otherKeys);
             var ex = Assert.ThrowsAny<Exception>(() => wrongKeys.CreateClient());
             var mismatch = Unwrap<KeyRingMismatchException>(ex);
             Assert.NotNull(mismatch);
@@ -31,7 +31,7 @@ public sealed class KeyRingTests
             Assert.Contains("PgHaConsole:DataProtection:KeyRingDirectory", mismatch.Message, StringComparison.Ordinal);
 
             // The same store with the key ring that wrote it starts and serves.
-            using var rightKeys = new ConsoleFactory(first.DataDirectory);
+            using var rightKeys = ConsoleFactory.OnStoreOf(first.DataDirectory);
             using var client = rightKeys.CreateClientWithToken(ConsoleFactory.AdminToken);
             using var health = await client.GetAsync("/healthz");
             Assert.True(health.IsSuccessStatusCode, $"healthz {(int)health.StatusCode}");

@@ -21,8 +21,12 @@ public class ConsoleFactory : WebApplicationFactory<Program>
 
     public ConsoleFactory() => DataDirectory = _createdDataDirectory = Directory.CreateTempSubdirectory("pghaconsole-web-").FullName;
 
-    /// <summary>A second instance on the store (and key ring, unless <see cref="KeyRingDirectory"/> says otherwise) of <paramref name="dataDirectory"/>.</summary>
-    public ConsoleFactory(string dataDirectory) => DataDirectory = dataDirectory;
+    /// <summary>Used by <see cref="OnStoreOf"/> (xUnit wants one public constructor on a fixture).</summary>
+    private ConsoleFactory(string dataDirectory) => DataDirectory = dataDirectory;
+
+    /// <summary>A second instance on the store (and key ring, unless <paramref name="keyRingDirectory"/> says otherwise) of <paramref name="dataDirectory"/>.</summary>
+    public static ConsoleFactory OnStoreOf(string dataDirectory, string? keyRingDirectory = null) =>
+        new(dataDirectory) { KeyRingDirectory = keyRingDirectory };
 
     public string DataDirectory { get; }
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using PgHaConsole.Core.Model;
 
 namespace PgHaConsole.Lab;
 

@@ -30,7 +30,7 @@ public sealed class LabController
         ArgumentNullException.ThrowIfNull(options);
         var started = _time.GetTimestamp();
         LabPrerequisites.EnsureRoot("up");
-        await LabPrerequisites.EnsurePackagesAsync(options.InstallPackages, _log, cancellationToken).ConfigureAwait(false);
+        await LabPrerequisites.EnsurePackagesAsync(options.InstallPackages, options.Ipvs, _log, cancellationToken).ConfigureAwait(false);
         var stateDir = LabPaths.Resolve(options.StateDir);
         var teardown = new LabTeardown(_log, _time);
 
@@ -44,6 +44,13 @@ public sealed class LabController
                     throw new LabException(
                         $"A lab is already running with state dir {owner}; only one lab can exist at a time (its names and addresses are fixed).",
                         $"Use that lab (--state {owner}), or take it down first: sudo dotnet run --project src/PgHaConsole.Lab -- down --state {owner}");
+                }
+
+                if (LabStateFile.TryLoad(owner) is { } running && running.IsUml != options.Ipvs)
+                {
+                    throw new LabException(
+                        $"A {(running.IsUml ? "UML (IPVS)" : "namespace")} lab is running with state dir {owner}; `up{(options.Ipvs ? " --ipvs" : string.Empty)}` asks for the other kind (both use the same addresses).",
+                        "Take it down first: sudo dotnet run --project src/PgHaConsole.Lab -- down");
                 }
 
                 _log.WriteLine($"lab: already running (state dir {stateDir}); nothing changed.");
@@ -64,7 +71,9 @@ public sealed class LabController
 
         try
         {
-            var info = await new LabBuilder(_log, _time).BuildAsync(stateDir, cancellationToken).ConfigureAwait(false);
+            var info = options.Ipvs
+                ? await new UmlLab(_log, _time).BuildAsync(stateDir, cancellationToken).ConfigureAwait(false)
+                : await new LabBuilder(_log, _time).BuildAsync(stateDir, cancellationToken).ConfigureAwait(false);
             var elapsed = _time.GetElapsedTime(started);
             _log.WriteLine($"lab: up in {elapsed.TotalSeconds:0.0} s; description in {Path.Combine(stateDir, LabPaths.LabInfoFile)}");
             return new LabUpResult(stateDir, info, AlreadyRunning: false, elapsed);
@@ -109,10 +118,14 @@ public sealed class LabController
         var hosts = new List<LabHostStatus>();
         foreach (var host in LabTopology.Hosts)
         {
-            hosts.Add(await LabHealth.HostStatusAsync(host, state, cancellationToken).ConfigureAwait(false));
+            hosts.Add(state is { IsUml: true } && exists
+                ? await UmlLab.HostStatusAsync(stateDir, host, cancellationToken).ConfigureAwait(false)
+                : await LabHealth.HostStatusAsync(host, state, cancellationToken).ConfigureAwait(false));
         }
 
-        var (ipvs, detail) = exists && hosts.Any(h => h.SshdAlive)
+        var (ipvs, detail) = state is { IsUml: true } && exists && hosts.Any(h => h.SshAnswering)
+            ? LabHealth.Interpret(await UmlLab.ExecAsync(stateDir, LabTopology.Host(hosts.First(h => h.SshAnswering).Name), ["ipvsadm", "-Ln"], null, TimeSpan.FromSeconds(20), cancellationToken).ConfigureAwait(false))
+            : exists && hosts.Any(h => h.SshdAlive)
             ? await LabHealth.DetectIpvsAsync(hosts.First(h => h.SshdAlive).Name, cancellationToken).ConfigureAwait(false)
             : await LabHealth.DetectIpvsInRootAsync(cancellationToken).ConfigureAwait(false);
         var healthy = exists && await LabHealth.IsHealthyAsync(stateDir, cancellationToken).ConfigureAwait(false);
@@ -132,6 +145,12 @@ public sealed class LabController
     {
         ArgumentNullException.ThrowIfNull(argv);
         var definition = LabTopology.Host(host);
+        if (LabSystem.BridgeOwner() is { } owner && LabStateFile.TryLoad(owner) is { IsUml: true })
+        {
+            // The host's processes live in the guest kernel: reach it the way a console does, over SSH.
+            return await UmlLab.ExecAsync(owner, definition, argv, standardInput, timeout, cancellationToken).ConfigureAwait(false);
+        }
+
         var pid = await LabHostShell.FindHostPidAsync(definition, cancellationToken).ConfigureAwait(false)
             ?? throw new LabException(
                 $"Lab host {host} is not running (no sshd in namespace {definition.Namespace}).",

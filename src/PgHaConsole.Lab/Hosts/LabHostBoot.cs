@@ -79,15 +79,22 @@ internal sealed class LabHostBoot(TimeProvider time)
     {
         var hostDir = HostDir(stateDir, host);
         File.Delete(Path.Combine(hostDir, "sshd.pid"));
-        // setsid: the host must not share our session, or a Ctrl-C at the terminal would kill it.
-        return CommandRunner.StartDetached(
-        [
-            "setsid", "ip", "netns", "exec", host.Namespace,
-            "unshare", "--mount", "--uts", "--propagation", "private",
-            "/bin/sh", bootScript, host.Name, hostDir, Path.Combine(hostDir, "sshd_config"),
-            Path.Combine(hostDir, "sshd.pid"), Path.Combine(hostDir, "host.log"),
-        ]);
+        return CommandRunner.StartDetached(StartHostArgv(host, bootScript, hostDir, hostDir, hostDir));
     }
+
+    /// <summary>
+    /// The command that boots one host: its namespace, a private mount and UTS namespace, the boot script with the
+    /// host's directories (<paramref name="dataDir"/>), sshd configuration (<paramref name="configDir"/>), pid file and
+    /// log (<paramref name="runDir"/>). The same in the UML guest, where the directories live in the guest's memory.
+    /// </summary>
+    public static string[] StartHostArgv(LabHostDefinition host, string bootScript, string dataDir, string configDir, string runDir) =>
+    [
+        // setsid: the host must not share our session, or a Ctrl-C at the terminal would kill it.
+        "setsid", "ip", "netns", "exec", host.Namespace,
+        "unshare", "--mount", "--uts", "--propagation", "private",
+        "/bin/sh", bootScript, host.Name, dataDir, Path.Combine(configDir, "sshd_config"),
+        Path.Combine(runDir, "sshd.pid"), Path.Combine(configDir, "host.log"),
+    ];
 
     public async Task<int> WaitForPidFileAsync(string stateDir, LabHostDefinition host, int launcherPid, CancellationToken ct)
     {

@@ -14,6 +14,11 @@ internal sealed record LabStateFile(
 {
     public const string FileName = "state.json";
 
+    /// <summary>"namespaces" (hosts in network namespaces on this machine) or "uml" (inside a UML guest; HostPids then holds the guest kernel's PID as "uml").</summary>
+    public string Kind { get; init; } = "namespaces";
+
+    public bool IsUml => Kind == UmlLab.Kind;
+
     public static LabStateFile? TryLoad(string stateDir)
     {
         var path = Path.Combine(stateDir, FileName);

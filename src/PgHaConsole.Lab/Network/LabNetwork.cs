@@ -2,14 +2,28 @@ using System.Globalization;
 
 namespace PgHaConsole.Lab;
 
-/// <summary>The lab's network on this machine: the bridge with 198.18.4.1/24 and one namespace + veth per host.</summary>
+/// <summary>
+/// The lab's network: the bridge with 198.18.4.1/24 and one namespace + veth per host. On this machine for the
+/// namespace lab; the UML lab runs the same commands inside its guest kernel (<see cref="UmlGuestScript"/>).
+/// </summary>
 internal static class LabNetwork
 {
     public static async Task CreateNetworkAsync(string stateDir, TextWriter log, CancellationToken ct)
     {
         log.WriteLine($"lab: creating bridge {LabTopology.Bridge} and namespaces");
+        foreach (var argv in BridgeCommands(stateDir))
+        {
+            await CommandRunner.RunCheckedAsync("Creating the bridge", argv, ct).ConfigureAwait(false);
+        }
+
+        await Task.WhenAll(LabTopology.Hosts.Select(h => CreateHostNetworkAsync(h, ct))).ConfigureAwait(false);
+    }
+
+    /// <summary>The bridge, with the owning state dir recorded in its alias.</summary>
+    public static string[][] BridgeCommands(string stateDir)
+    {
         var bridgeCidr = $"{LabTopology.BridgeAddress}/{LabTopology.PrefixLength.ToString(CultureInfo.InvariantCulture)}";
-        string[][] bridge =
+        return
         [
             ["ip", "link", "add", "name", LabTopology.Bridge, "type", "bridge"],
             // No IPv6 link-local addresses: the lab only ever sends to 198.18.4.0/24.
@@ -19,18 +33,13 @@ internal static class LabNetwork
             ["ip", "addr", "add", bridgeCidr, "dev", LabTopology.Bridge],
             ["ip", "link", "set", "dev", LabTopology.Bridge, "up"],
         ];
-        foreach (var argv in bridge)
-        {
-            await CommandRunner.RunCheckedAsync("Creating the bridge", argv, ct).ConfigureAwait(false);
-        }
-
-        await Task.WhenAll(LabTopology.Hosts.Select(h => CreateHostNetworkAsync(h, ct))).ConfigureAwait(false);
     }
 
-    private static async Task CreateHostNetworkAsync(LabHostDefinition host, CancellationToken ct)
+    /// <summary>One host's namespace, its <c>mgt</c> end of a veth pair and the bridge end.</summary>
+    public static string[][] HostCommands(LabHostDefinition host)
     {
         var cidr = $"{host.Address}/{LabTopology.PrefixLength.ToString(CultureInfo.InvariantCulture)}";
-        string[][] steps =
+        return
         [
             ["ip", "netns", "add", host.Namespace],
             ["ip", "link", "add", "name", host.RootVeth, "type", "veth", "peer", "name", LabTopology.Interface, "netns", host.Namespace],
@@ -42,7 +51,11 @@ internal static class LabNetwork
             ["ip", "-n", host.Namespace, "link", "set", "dev", "lo", "up"],
             ["ip", "-n", host.Namespace, "link", "set", "dev", LabTopology.Interface, "up"],
         ];
-        foreach (var argv in steps)
+    }
+
+    private static async Task CreateHostNetworkAsync(LabHostDefinition host, CancellationToken ct)
+    {
+        foreach (var argv in HostCommands(host))
         {
             await CommandRunner.RunCheckedAsync($"Creating host {host.Name}'s network", argv, ct).ConfigureAwait(false);
         }

@@ -38,30 +38,32 @@ internal static class LabPrerequisites
         }
     }
 
-    public static async Task EnsurePackagesAsync(bool install, TextWriter log, CancellationToken ct)
+    public static async Task EnsurePackagesAsync(bool install, bool ipvs, TextWriter log, CancellationToken ct)
     {
-        var missing = MissingPrograms();
+        (string Program, string Package)[] required = ipvs ? [.. RequiredPrograms, .. UmlLab.RequiredPrograms] : RequiredPrograms;
+        string[] packages = ipvs ? [.. LabPackages, .. UmlLab.RequiredPrograms.Select(p => p.Package).Distinct()] : LabPackages;
+        var missing = MissingPrograms(required);
         if (missing.Count == 0)
         {
             return;
         }
 
-        var aptLine = "apt-get update && apt-get install -y " + string.Join(' ', LabPackages);
+        var aptLine = "apt-get update && apt-get install -y " + string.Join(' ', packages);
         if (!install)
         {
             throw new LabException(
                 "Missing programs the lab needs: " + string.Join(", ", missing.Select(m => $"{m.Program} (package {m.Package})")) + ".",
-                $"Install the lab's Debian packages ({string.Join(", ", LabPackages)}): sudo sh -c '{aptLine}', or run `up --install-packages` to let the lab do it.");
+                $"Install the lab's Debian packages ({string.Join(", ", packages)}): sudo sh -c '{aptLine}', or run `up --install-packages` to let the lab do it.");
         }
 
-        log.WriteLine($"lab: installing Debian packages: {string.Join(' ', LabPackages)}");
+        log.WriteLine($"lab: installing Debian packages: {string.Join(' ', packages)}");
         await CommandRunner.RunCheckedAsync("apt-get update", ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "update"], ct, timeout: TimeSpan.FromMinutes(10)).ConfigureAwait(false);
         await CommandRunner.RunCheckedAsync(
             "apt-get install",
-            ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", .. LabPackages],
+            ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", .. packages],
             ct,
             timeout: TimeSpan.FromMinutes(20)).ConfigureAwait(false);
-        missing = MissingPrograms();
+        missing = MissingPrograms(required);
         if (missing.Count > 0)
         {
             throw new LabException(
@@ -70,8 +72,8 @@ internal static class LabPrerequisites
         }
     }
 
-    private static List<(string Program, string Package)> MissingPrograms() =>
-        RequiredPrograms.Where(r => LabSystem.FindProgram(r.Program) is null).ToList();
+    private static List<(string Program, string Package)> MissingPrograms((string Program, string Package)[] required) =>
+        required.Where(r => LabSystem.FindProgram(r.Program) is null).ToList();
 
     public static async Task EnsureAddressRangeFreeAsync(CancellationToken ct)
     {

@@ -8,6 +8,11 @@ internal static class LabHealth
     public static async Task<bool> IsHealthyAsync(string stateDir, CancellationToken ct)
     {
         var state = LabStateFile.TryLoad(stateDir);
+        if (state is { IsUml: true })
+        {
+            return await UmlLab.IsHealthyAsync(stateDir, state, ct).ConfigureAwait(false);
+        }
+
         if (state is null || !File.Exists(Path.Combine(stateDir, LabPaths.LabInfoFile))
             || !LabSystem.LinkExists(LabTopology.Bridge))
         {
@@ -35,7 +40,7 @@ internal static class LabHealth
         return ready.Succeeded;
     }
 
-    private static string[] PgIsReadyArgv() =>
+    public static string[] PgIsReadyArgv() =>
         [LabTopology.PgBinDir + "/pg_isready", "-q", "-h", "/run/postgresql", "-p", LabTopology.PgPort.ToString(CultureInfo.InvariantCulture)];
 
     public static async Task<LabHostStatus> HostStatusAsync(LabHostDefinition host, LabStateFile? state, CancellationToken ct)
@@ -91,7 +96,7 @@ internal static class LabHealth
         return Interpret(result);
     }
 
-    private static (bool Available, string Detail) Interpret(CommandResult result)
+    public static (bool Available, string Detail) Interpret(CommandResult result)
     {
         var firstLine = result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? string.Empty;
         return result.Succeeded

@@ -48,6 +48,13 @@ internal sealed class LabTeardown(TextWriter log, TimeProvider time)
             .Where(x => LabSystem.IsAlive(x.pid) && LabSystem.CommandLine(x.pid).Contains(x.StateDir, StringComparison.Ordinal))
             .Select(x => x.pid)
             .ToList();
+
+        // The UML guest kernel was started with setsid: its helper processes share its process group.
+        var guestGroups = stateDirs.Select(LabStateFile.TryLoad).OfType<LabStateFile>()
+            .Where(s => s.IsUml && s.HostPids.ContainsKey(UmlLab.PidKey))
+            .Select(s => s.HostPids[UmlLab.PidKey])
+            .Where(launchers.Contains)
+            .ToList();
         async Task<List<int>> AllLabPidsAsync(CancellationToken token)
         {
             var all = new List<int>();
@@ -57,6 +64,7 @@ internal sealed class LabTeardown(TextWriter log, TimeProvider time)
             }
 
             all.AddRange(launchers.Where(LabSystem.IsAlive));
+            all.AddRange(guestGroups.SelectMany(LabSystem.ProcessGroupMembers));
             return all.Distinct().ToList();
         }
 
@@ -124,24 +132,15 @@ internal sealed class LabTeardown(TextWriter log, TimeProvider time)
 
         // Only what the lab wrote is removed, so a mistaken --state never wipes someone's folder.
         string[] files = [LabStateFile.FileName, LabStateFile.FileName + ".tmp", LabPaths.LabInfoFile, LabPaths.LabInfoFile + ".tmp",
-            LabPaths.ClientKeyName, LabPaths.ClientKeyName + ".pub", LabPaths.BootScriptName];
+            LabPaths.ClientKeyName, LabPaths.ClientKeyName + ".pub", LabPaths.BootScriptName, UmlLab.KnownHostsName];
         foreach (var file in files)
         {
             File.Delete(Path.Combine(stateDir, file));
         }
 
-        var hosts = Path.Combine(stateDir, "hosts");
-        for (var attempt = 1; Directory.Exists(hosts); attempt++)
+        foreach (var hosts in new[] { Path.Combine(stateDir, "hosts"), UmlLab.UmlDir(stateDir) })
         {
-            try
-            {
-                Directory.Delete(hosts, recursive: true);
-            }
-            catch (IOException) when (attempt < 5)
-            {
-                // A process that just died may have written its last log line meanwhile; try again.
-                await Task.Delay(TimeSpan.FromMilliseconds(100), time, ct).ConfigureAwait(false);
-            }
+            await DeleteTreeAsync(hosts, ct).ConfigureAwait(false);
         }
 
         if (!Directory.EnumerateFileSystemEntries(stateDir).Any())
@@ -151,6 +150,22 @@ internal sealed class LabTeardown(TextWriter log, TimeProvider time)
         else
         {
             log.WriteLine($"lab: kept {stateDir}: it holds files the lab did not write.");
+        }
+    }
+
+    private async Task DeleteTreeAsync(string dir, CancellationToken ct)
+    {
+        for (var attempt = 1; Directory.Exists(dir); attempt++)
+        {
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException) when (attempt < 5)
+            {
+                // A process that just died may have written its last log line meanwhile; try again.
+                await Task.Delay(TimeSpan.FromMilliseconds(100), time, ct).ConfigureAwait(false);
+            }
         }
     }
 }

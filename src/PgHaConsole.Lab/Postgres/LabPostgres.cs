@@ -9,7 +9,8 @@ internal delegate Task LabHostExec(string step, IReadOnlyList<string> argv, stri
 
 internal static class LabPostgres
 {
-    public static async Task InitPostgresAsync(LabHostExec pg1, string password, TextWriter log, CancellationToken ct)
+    /// <param name="appNetworks">Where the sample application may connect from: the lab network, plus the UML lab's transfer network (clients on this machine reach the guest through it).</param>
+    public static async Task InitPostgresAsync(LabHostExec pg1, string password, IReadOnlyList<string> appNetworks, TextWriter log, CancellationToken ct)
     {
         log.WriteLine("lab: initializing PostgreSQL 15 on pg1");
         var bin = LabTopology.PgBinDir;
@@ -35,7 +36,7 @@ internal static class LabPostgres
             + "local   all       all                    peer\n"
             + "host    all       all   127.0.0.1/32     scram-sha-256\n"
             + "host    all       all   ::1/128          scram-sha-256\n"
-            + $"host    {LabTopology.SampleDatabase}     {LabTopology.SampleUser}   {LabTopology.Network}   scram-sha-256\n",
+            + string.Concat(appNetworks.Select(n => $"host    {LabTopology.SampleDatabase}     {LabTopology.SampleUser}   {n}   scram-sha-256\n")),
             ct).ConfigureAwait(false);
 
         await pg1("Starting PostgreSQL on pg1",

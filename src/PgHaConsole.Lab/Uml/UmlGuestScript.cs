@@ -18,6 +18,9 @@ internal static class UmlGuestScript
         "xt_mac", "xt_mark", "xt_tcpudp", "xt_conntrack", "nf_conntrack",
     ];
 
+    /// <summary>Room for both hosts' data (PostgreSQL, WAL, logs) in guest memory; used only as filled.</summary>
+    public const string GuestDataSize = "768m";
+
     /// <summary>Where a host's own directories (data10, /etc/keepalived, …) live in the guest: its memory, not the machine's disk.</summary>
     public static string GuestHostDir(LabHostDefinition host) => "/guest/" + host.Name;
 
@@ -58,6 +61,9 @@ internal static class UmlGuestScript
         }
 
         sb.Append("echo \"guest-up: starting hosts\"\n");
+        // A real filesystem for the hosts' data (the initramfs root reports no free space, and the wizard checks it).
+        AppendRun(sb, ["mkdir", "-p", "/guest"]);
+        AppendRun(sb, ["mount", "-t", "tmpfs", "-o", "mode=0755,size=" + GuestDataSize, "tmpfs", "/guest"]);
         foreach (var host in LabTopology.Hosts)
         {
             var guestDir = GuestHostDir(host);

@@ -102,7 +102,7 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
 
         var password = LabBuilder.RandomPassword();
         var pg1 = LabTopology.Host("pg1");
-        await LabPostgres.InitPostgresAsync((step, argv, stdin, t) => RunCheckedAsync(stateDir, pg1, step, argv, stdin, t), password, log, ct).ConfigureAwait(false);
+        await LabPostgres.InitPostgresAsync((step, argv, stdin, t) => RunCheckedAsync(stateDir, pg1, step, argv, stdin, t), password, [LabTopology.Network, TransferNetwork], log, ct).ConfigureAwait(false);
         var ipvs = await ExecAsync(stateDir, pg1, ["ipvsadm", "-Ln"], null, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
         var (ipvsAvailable, ipvsDetail) = LabHealth.Interpret(ipvs);
 

@@ -55,10 +55,11 @@ if ! lab up; then
   status=1
 fi
 run_tests integration tests/PgHaConsole.IntegrationTests "Category!=LabLifecycle&Category!=Ipvs"
-run_tests browser tests/PgHaConsole.E2E
-# The IPVS phase: its fixture takes the namespace lab down, brings the UML lab up, and restores the namespace lab.
+run_tests browser tests/PgHaConsole.E2E "Category!=Ipvs"
+# The IPVS phase: its fixtures take the namespace lab down, bring the UML lab up, and restore the namespace lab.
 ipvs_started=$SECONDS
 run_tests ipvs tests/PgHaConsole.IntegrationTests "Category=Ipvs"
+run_tests ipvs-browser tests/PgHaConsole.E2E "Category=Ipvs"
 echo "   ipvs phase: $((SECONDS - ipvs_started)) s"
 if [[ "${KEEP_LAB:-0}" != 1 ]]; then
   echo "== lab down"
@@ -76,7 +77,7 @@ for trx in "$results"/*.trx; do
   passed=$((passed + ${p:-0}))
   failed=$((failed + ${f:-0} + ${e:-0}))
 done
-expected=6
+expected=7
 found=$(ls "$results"/*.trx 2>/dev/null | wc -l)
 if ((found < expected)); then
   echo "only $found of $expected test projects produced results"

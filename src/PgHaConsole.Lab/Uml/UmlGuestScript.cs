@@ -21,6 +21,9 @@ internal static class UmlGuestScript
     /// <summary>Room for both hosts' data (PostgreSQL, WAL, logs) in guest memory; used only as filled.</summary>
     public const string GuestDataSize = "768m";
 
+    /// <summary>The guest's syslog (keepalived, sshd), readable from either host over SSH.</summary>
+    public const string SyslogPath = "/guest/syslog";
+
     /// <summary>Where a host's own directories (data10, /etc/keepalived, …) live in the guest: its memory, not the machine's disk.</summary>
     public static string GuestHostDir(LabHostDefinition host) => "/guest/" + host.Name;
 
@@ -64,6 +67,8 @@ internal static class UmlGuestScript
         // A real filesystem for the hosts' data (the initramfs root reports no free space, and the wizard checks it).
         AppendRun(sb, ["mkdir", "-p", "/guest"]);
         AppendRun(sb, ["mount", "-t", "tmpfs", "-o", "mode=0755,size=" + GuestDataSize, "tmpfs", "/guest"]);
+        // One syslog for the guest (its /dev/log is shared by both hosts): keepalived and sshd log there.
+        AppendRun(sb, ["/busybox", "syslogd", "-O", SyslogPath, "-s", "2048"]);
         foreach (var host in LabTopology.Hosts)
         {
             var guestDir = GuestHostDir(host);

@@ -65,6 +65,11 @@ public sealed class LvsDrLabTests(IpvsPairFixture pair, ITestOutputHelper output
         }
 
         output.WriteLine($"wizard time in the UML lab: {watch.Elapsed.TotalSeconds:0.0} s");
+        if (op.Status != OperationStatus.Succeeded)
+        {
+            await DiagnoseAsync(ct);
+        }
+
         Assert.True(op.Status == OperationStatus.Succeeded, $"setup ended {op.Status}: {op.Error}");
 
         // PostgreSQL listens where DR delivers: packets still addressed to the VIPs.
@@ -129,6 +134,24 @@ public sealed class LvsDrLabTests(IpvsPairFixture pair, ITestOutputHelper output
         while (again.RealServers.All(r => r.Endpoint.Host != "198.18.4.248") && back.Elapsed < TimeSpan.FromSeconds(30));
 
         Assert.Contains(again.RealServers, r => r.Endpoint.Host == "198.18.4.248");
+    }
+
+    /// <summary>What keepalived, IPVS and the check scripts say on both hosts (printed when the wizard failed).</summary>
+    private async Task DiagnoseAsync(CancellationToken ct)
+    {
+        const string script = """
+            echo "--- keepalived processes"; ps -eo pid,cmd | grep '[k]eepalived'
+            echo "--- addresses"; ip -br addr
+            echo "--- check script"; bash /etc/keepalived/pghaconsole-check-primary.sh; echo "rc=$?"
+            echo "--- ipvsadm"; ipvsadm -Ln
+            echo "--- notify log"; tail -n 20 /var/log/pghaconsole-keepalived.log
+            echo "--- syslog"; tail -n 60 /guest/syslog
+            """;
+        foreach (var node in new[] { "pg1", "pg2" })
+        {
+            var result = await pair.ExecAsync(node, ct, "bash", "-c", script);
+            output.WriteLine($"===== {node}\n{result.Output}");
+        }
     }
 
     private async Task<IpvsVirtualService> ReadServiceAsync(string director, string key, CancellationToken ct)

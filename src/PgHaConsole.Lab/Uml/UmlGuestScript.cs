@@ -68,7 +68,7 @@ internal static class UmlGuestScript
         AppendRun(sb, ["mkdir", "-p", "/guest"]);
         AppendRun(sb, ["mount", "-t", "tmpfs", "-o", "mode=0755,size=" + GuestDataSize, "tmpfs", "/guest"]);
         // One syslog for the guest (its /dev/log is shared by both hosts): keepalived and sshd log there.
-        AppendRun(sb, ["/busybox", "syslogd", "-O", SyslogPath, "-s", "2048"]);
+        AppendRun(sb, ["/busybox", "syslogd", "-O", SyslogPath]);
         foreach (var host in LabTopology.Hosts)
         {
             var guestDir = GuestHostDir(host);

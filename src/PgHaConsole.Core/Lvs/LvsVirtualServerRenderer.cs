@@ -29,7 +29,7 @@ public sealed record LvsCheckPaths
 public static class LvsVirtualServerRenderer
 {
     /// <summary>Seconds between checks; a refusing server leaves the pool after about delay_loop + misc_timeout.</summary>
-    public const int DelayLoopSeconds = 2;
+    public const int DelayLoopSeconds = 3;
 
     /// <summary>keepalived kills the check after this many seconds and counts it as failed.</summary>
     public const int CheckTimeoutSeconds = 5;
@@ -43,13 +43,16 @@ public static class LvsVirtualServerRenderer
         var port = cluster.Postgres.Port.ToString(CultureInfo.InvariantCulture);
         var sb = new StringBuilder();
 
-        // Write VIP: forwarded to this node only. The VIP is held only where the check saw a primary, so "this node"
-        // is the primary whenever traffic arrives here.
-        sb.Append("\n! Write VIP: LVS-DR to the local primary only\n");
+        // Write VIP: forwarded to this node only. The VIP is held only where the vrrp_script saw a live primary, so
+        // "this node" is a primary answering queries whenever traffic arrives here: a second check of the same server
+        // would only add load (and, where forks are expensive, time-outs that take the write service away).
+        sb.Append("\n! Write VIP: LVS-DR to the local primary only (the vrrp_script already checks it)\n");
         sb.Append("virtual_server ").Append(cluster.WriteVip).Append(' ').Append(port).Append(" {\n");
         AppendServiceOptions(sb);
         sb.Append("    protocol TCP\n");
-        AppendRealServer(sb, node.Address, port, withPort: true, paths);
+        sb.Append("    real_server ").Append(node.Address).Append(' ').Append(port).Append(" {\n");
+        sb.Append("        weight 1\n");
+        sb.Append("    }\n");
         sb.Append("}\n");
 
         // Read VIP: matched by the firewall mark the mangle rule sets (pghaconsole-realserver), balanced over both
@@ -59,7 +62,7 @@ public static class LvsVirtualServerRenderer
         AppendServiceOptions(sb);
         foreach (var n in cluster.Nodes)
         {
-            AppendRealServer(sb, n.Address, port, withPort: false, paths);
+            AppendRealServer(sb, n.Address, port, paths);
         }
 
         sb.Append("}\n");
@@ -110,15 +113,10 @@ public static class LvsVirtualServerRenderer
         sb.Append("    lb_kind DR\n");
     }
 
-    private static void AppendRealServer(StringBuilder sb, string address, string port, bool withPort, LvsCheckPaths paths)
+    private static void AppendRealServer(StringBuilder sb, string address, string port, LvsCheckPaths paths)
     {
-        sb.Append("    real_server ").Append(address);
-        if (withPort)
-        {
-            sb.Append(' ').Append(port);
-        }
-
-        sb.Append(" {\n");
+        // A fwmark service's real servers take no port (keepalived -t warns otherwise); the check names it.
+        sb.Append("    real_server ").Append(address).Append(" {\n");
         sb.Append("        weight 1\n");
         sb.Append("        MISC_CHECK {\n");
         sb.Append("            misc_path \"").Append(paths.CheckScript).Append(' ').Append(address).Append(' ').Append(port).Append("\"\n");

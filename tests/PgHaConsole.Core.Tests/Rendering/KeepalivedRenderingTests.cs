@@ -176,7 +176,8 @@ public sealed class KeepalivedRenderingTests
 
         // Health by a real query, not a TCP handshake the kernel completes for a hung server.
         Assert.DoesNotContain("TCP_CHECK", conf1, StringComparison.Ordinal);
-        Assert.Equal(3, conf1.Split("MISC_CHECK {", StringSplitOptions.None).Length - 1);
+        Assert.Equal(2, conf1.Split("MISC_CHECK {", StringSplitOptions.None).Length - 1);
+        Assert.Equal(2, fwmarkBlock.Split("MISC_CHECK {", StringSplitOptions.None).Length - 1);
         Assert.Contains("misc_path \"/etc/keepalived/pghaconsole-realserver-check.sh 198.18.4.12 5432\"\n", fwmarkBlock, StringComparison.Ordinal);
         Assert.Contains("misc_path \"/etc/keepalived/pghaconsole-realserver-check.sh 198.18.4.11 5432\"\n", fwmarkBlock, StringComparison.Ordinal);
         Assert.Contains("misc_timeout 5\n", conf1, StringComparison.Ordinal);

@@ -29,6 +29,9 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
     public const string GuestMemory = "1536M";
 
     public const string UmlDirName = "uml";
+
+    /// <summary>The guest kernel's nice value (negative: ahead of builds and tests sharing the machine).</summary>
+    public const string GuestNice = "-10";
     public const string KnownHostsName = "known_hosts";
 
     // Booting is seconds; initdb and the first SSH logins are slow under UML (fork is expensive).
@@ -284,6 +287,9 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
         return CommandRunner.StartDetached(
         [
             "setsid", "sh", "-c", "log=$1; shift; exec \"$@\" </dev/null >>\"$log\" 2>&1", "sh", ConsoleLog(stateDir),
+            // A UML guest makes every system call a ptrace round trip through this machine's scheduler: on a busy
+            // machine its processes crawl (keepalived's 3 s checks timed out). A higher priority keeps it usable.
+            "nice", "-n", GuestNice,
             LabSystem.FindProgram("linux.uml") ?? "linux.uml",
             "mem=" + GuestMemory,
             "initrd=" + initrd,

@@ -62,7 +62,7 @@ internal sealed class LabBuilder(TextWriter log, TimeProvider time)
         await Task.WhenAll(sshWaits).ConfigureAwait(false);
 
         var password = RandomPassword();
-        var pgTask = LabPostgres.InitPostgresAsync((step, argv, stdin, t) => LabHostShell.RunInHostCheckedAsync(pids["pg1"], step, argv, stdin, t), password, [LabTopology.Network], log, ct);
+        var pgTask = LabPostgres.InitPostgresAsync((step, argv, stdin, t) => LabHostShell.RunInHostCheckedAsync(pids["pg1"], step, argv, stdin, t), password, [LabTopology.Network], string.Empty, log, ct);
         var ipvsTask = LabHealth.DetectIpvsAsync("pg1", ct);
         await Task.WhenAll(pgTask, ipvsTask).ConfigureAwait(false);
         var (ipvs, ipvsDetail) = await ipvsTask.ConfigureAwait(false);

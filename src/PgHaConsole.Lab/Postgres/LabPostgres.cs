@@ -10,7 +10,8 @@ internal delegate Task LabHostExec(string step, IReadOnlyList<string> argv, stri
 internal static class LabPostgres
 {
     /// <param name="appNetworks">Where the sample application may connect from: the lab network, plus the UML lab's transfer network (clients on this machine reach the guest through it).</param>
-    public static async Task InitPostgresAsync(LabHostExec pg1, string password, IReadOnlyList<string> appNetworks, TextWriter log, CancellationToken ct)
+    /// <param name="extraSettings">postgresql.conf lines of this kind of lab (the UML lab keeps shared memory small: forking a backend copies its mappings).</param>
+    public static async Task InitPostgresAsync(LabHostExec pg1, string password, IReadOnlyList<string> appNetworks, string extraSettings, TextWriter log, CancellationToken ct)
     {
         log.WriteLine("lab: initializing PostgreSQL 15 on pg1");
         var bin = LabTopology.PgBinDir;
@@ -28,7 +29,8 @@ internal static class LabPostgres
             "\n# PgHaConsole lab: the runbook's starting state (a standalone server, nothing for replication).\n"
             + $"listen_addresses = 'localhost,{host.Address}'\n"
             + $"port = {port}\n"
-            + "unix_socket_directories = '/run/postgresql'\n",
+            + "unix_socket_directories = '/run/postgresql'\n"
+            + extraSettings,
             ct).ConfigureAwait(false);
         await pg1("Writing pg_hba.conf on pg1", ["sh", "-c", "cat >\"$1\"", "sh", pgdata + "/pg_hba.conf"],
             "# PgHaConsole lab: local administration, and the sample application from the lab network.\n"

@@ -30,6 +30,12 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
 
     public const string UmlDirName = "uml";
 
+    /// <summary>
+    /// Every connection makes PostgreSQL fork a backend, and a fork under UML costs in proportion to the memory mapped:
+    /// keepalived's checks connect every few seconds, so the guest's servers keep their shared memory small.
+    /// </summary>
+    public const string GuestPostgresSettings = "shared_buffers = 16MB\n";
+
     /// <summary>The guest kernel's nice value (negative: ahead of builds and tests sharing the machine).</summary>
     public const string GuestNice = "-10";
     public const string KnownHostsName = "known_hosts";
@@ -105,7 +111,7 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
 
         var password = LabBuilder.RandomPassword();
         var pg1 = LabTopology.Host("pg1");
-        await LabPostgres.InitPostgresAsync((step, argv, stdin, t) => RunCheckedAsync(stateDir, pg1, step, argv, stdin, t), password, [LabTopology.Network, TransferNetwork], log, ct).ConfigureAwait(false);
+        await LabPostgres.InitPostgresAsync((step, argv, stdin, t) => RunCheckedAsync(stateDir, pg1, step, argv, stdin, t), password, [LabTopology.Network, TransferNetwork], GuestPostgresSettings, log, ct).ConfigureAwait(false);
         var ipvs = await ExecAsync(stateDir, pg1, ["ipvsadm", "-Ln"], null, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
         var (ipvsAvailable, ipvsDetail) = LabHealth.Interpret(ipvs);
 

@@ -142,7 +142,9 @@ public sealed class LvsDrLabTests(IpvsPairFixture pair, ITestOutputHelper output
         const string script = """
             echo "--- keepalived processes"; ps -eo pid,cmd | grep '[k]eepalived'
             echo "--- addresses"; ip -br addr
-            echo "--- check script"; bash /etc/keepalived/pghaconsole-check-primary.sh; echo "rc=$?"
+            echo "--- check script"; time bash -x /etc/keepalived/pghaconsole-check-primary.sh; echo "rc=$?"
+            echo "--- psql as the check runs it"; cd / && runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -X -A -t -w -p 5432 -d postgres -h /var/run/postgresql -c 'SELECT pg_is_in_recovery()'; echo "rc=$?"
+            echo "--- sockets"; ls -la /var/run /run/postgresql
             echo "--- ipvsadm"; ipvsadm -Ln
             echo "--- notify log"; tail -n 20 /var/log/pghaconsole-keepalived.log
             echo "--- syslog"; tail -n 60 /guest/syslog

@@ -9,9 +9,11 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 # Debian packages: the lab's hosts (PostgreSQL 15, sshd, keepalived, HAProxy, ipvsadm, iptables, iproute2),
+# the UML lab with IPVS (`lab up --ipvs`: user-mode-linux, busybox-static for its initramfs, gzip),
 # the browser tests (chromium), and small tools the scripts use.
 packages=(postgresql-15 postgresql-client-15 openssh-server openssh-client keepalived haproxy ipvsadm iptables
-          iproute2 iputils-arping util-linux procps chromium sqlite3 socat curl ca-certificates postgresql-15-repmgr)
+          iproute2 iputils-arping util-linux procps chromium sqlite3 socat curl ca-certificates postgresql-15-repmgr
+          user-mode-linux busybox-static gzip)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

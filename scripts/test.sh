@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's second command: every test, in the order the lab allows.
 #   unit (Core) -> web (bUnit + WebApplicationFactory) -> lab lifecycle -> integration (lab up) -> browser (Playwright)
+#   -> ipvs (the UML lab, `lab up --ipvs`, made by the tests' own fixture: LVS-DR for real)
 # Prints "N passed, N failed" summed over every test project and exits non-zero on any failure.
 # Needs root (the lab uses network namespaces). KEEP_LAB=1 leaves the lab running at the end.
 set -uo pipefail
@@ -53,8 +54,13 @@ if ! lab up; then
   echo "lab up failed"
   status=1
 fi
-run_tests integration tests/PgHaConsole.IntegrationTests "Category!=LabLifecycle"
-run_tests browser tests/PgHaConsole.E2E
+run_tests integration tests/PgHaConsole.IntegrationTests "Category!=LabLifecycle&Category!=Ipvs"
+run_tests browser tests/PgHaConsole.E2E "Category!=Ipvs"
+# The IPVS phase: its fixtures take the namespace lab down, bring the UML lab up, and restore the namespace lab.
+ipvs_started=$SECONDS
+run_tests ipvs tests/PgHaConsole.IntegrationTests "Category=Ipvs"
+run_tests ipvs-browser tests/PgHaConsole.E2E "Category=Ipvs"
+echo "   ipvs phase: $((SECONDS - ipvs_started)) s"
 if [[ "${KEEP_LAB:-0}" != 1 ]]; then
   echo "== lab down"
   lab down || status=1
@@ -71,7 +77,7 @@ for trx in "$results"/*.trx; do
   passed=$((passed + ${p:-0}))
   failed=$((failed + ${f:-0} + ${e:-0}))
 done
-expected=5
+expected=7
 found=$(ls "$results"/*.trx 2>/dev/null | wc -l)
 if ((found < expected)); then
   echo "only $found of $expected test projects produced results"

@@ -2,11 +2,12 @@ using PgHaConsole.Lab;
 
 // up | status | down [--state DIR] [--install-packages]; exit 0 on success, 1 on a refusal or failure,
 // 2 on bad usage, and `status` exits 3 when the lab is down or degraded (so scripts can test it).
-const string Usage = "usage: dotnet run --project src/PgHaConsole.Lab -- up|status|down [--state DIR] [--install-packages]";
+const string Usage = "usage: dotnet run --project src/PgHaConsole.Lab -- up|status|down [--ipvs] [--state DIR] [--install-packages]";
 
 string? command = null;
 string? stateDir = null;
 var install = false;
+var ipvs = false;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -16,6 +17,10 @@ for (var i = 0; i < args.Length; i++)
             break;
         case "--install-packages":
             install = true;
+            break;
+        case "--ipvs":
+            // up only: the same hosts inside a user-mode Linux kernel that has IPVS (status and down handle either kind).
+            ipvs = true;
             break;
         case "-h" or "--help":
             Console.WriteLine(Usage);
@@ -44,7 +49,7 @@ Console.CancelKeyPress += (_, e) =>
 };
 
 var controller = new LabController(Console.Out);
-var options = new LabOptions(stateDir, install);
+var options = new LabOptions(stateDir, install, ipvs);
 try
 {
     switch (command)

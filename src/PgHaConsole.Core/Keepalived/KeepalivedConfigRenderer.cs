@@ -30,6 +30,9 @@ public sealed record KeepalivedPaths
 
     /// <summary>psql to use; null means <c>&lt;BinDir&gt;/psql</c>.</summary>
     public string? Psql { get; init; }
+
+    /// <summary>The LVS-DR real-server check (LVS-DR mode only).</summary>
+    public LvsCheckPaths Lvs { get; init; } = new();
 }
 
 /// <summary>
@@ -122,63 +125,11 @@ public static class KeepalivedConfigRenderer
 
         if (cluster.Balancer == BalancerMode.LvsDr)
         {
-            AppendVirtualServers(sb, cluster, node);
+            // The LVS-DR virtual servers and their real-server checks live with the rest of LVS (Core/Lvs).
+            sb.Append(LvsVirtualServerRenderer.Render(cluster, node, paths.Lvs));
         }
 
         return sb.ToString();
-    }
-
-    private static void AppendVirtualServers(StringBuilder sb, ClusterSpec cluster, NodeSpec node)
-    {
-        var port = cluster.Postgres.Port.ToString(CultureInfo.InvariantCulture);
-
-        // Write VIP: forwarded to this node only. The VIP is held only where the check saw a primary, so "this node"
-        // is the primary whenever traffic arrives here (the runbook's pg_down.sh is not needed: the vrrp_script
-        // already releases the VIPs when PostgreSQL stops).
-        sb.Append("\n! Write VIP: LVS-DR to the local primary only\n");
-        sb.Append("virtual_server ").Append(cluster.WriteVip).Append(' ').Append(port).Append(" {\n");
-        AppendServiceOptions(sb);
-        sb.Append("    protocol TCP\n");
-        AppendRealServer(sb, node.Address, port, withPort: true);
-        sb.Append("}\n");
-
-        // Read VIP: matched by the firewall mark the mangle rules set (LvsRenderer), balanced over both nodes. A
-        // fwmark service takes no protocol and its real servers no port (keepalived -t warns otherwise).
-        sb.Append("\n! Read VIP: fwmark set in mangle PREROUTING, round robin over both nodes\n");
-        sb.Append("virtual_server fwmark ").Append(LvsRenderer.FwMark(cluster, node).ToString(CultureInfo.InvariantCulture)).Append(" {\n");
-        AppendServiceOptions(sb);
-        foreach (var n in cluster.Nodes)
-        {
-            AppendRealServer(sb, n.Address, port, withPort: false);
-        }
-
-        sb.Append("}\n");
-    }
-
-    private static void AppendServiceOptions(StringBuilder sb)
-    {
-        sb.Append("    delay_loop 3\n");
-        sb.Append("    lb_algo rr\n");
-        sb.Append("    lb_kind DR\n");
-    }
-
-    private static void AppendRealServer(StringBuilder sb, string address, string port, bool withPort)
-    {
-        sb.Append("    real_server ").Append(address);
-        if (withPort)
-        {
-            sb.Append(' ').Append(port);
-        }
-
-        sb.Append(" {\n");
-        sb.Append("        weight 1\n");
-        sb.Append("        TCP_CHECK {\n");
-        sb.Append("            connect_port ").Append(port).Append('\n');
-        sb.Append("            connect_timeout 3\n");
-        sb.Append("            retry 3\n");
-        sb.Append("            delay_before_retry 3\n");
-        sb.Append("        }\n");
-        sb.Append("    }\n");
     }
 
     private static string VipLine(string vip, int prefix, string ifName, int labelIndex)

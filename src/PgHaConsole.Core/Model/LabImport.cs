@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using PgHaConsole.Core.Validation;
 
 namespace PgHaConsole.Core.Model;
@@ -11,35 +10,13 @@ namespace PgHaConsole.Core.Model;
 /// </summary>
 public static class LabImport
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
-    public sealed record LabNode(
-        string Name,
-        string Address,
-        int SshPort,
-        string SshUser,
-        string SshKeyPath,
-        string HostKeySha256,
-        string PgBinDir,
-        string PgDataDir,
-        int PgPort,
-        string OsUser);
-
-    public sealed record LabFile(
-        IReadOnlyList<LabNode> Nodes,
-        string WriteVip,
-        string ReadVip,
-        [property: JsonPropertyName("interface")] string Interface,
-        int PgVersion,
-        bool? IpvsAvailable);
-
     /// <summary>Parses lab.json; errors name the missing or bad field.</summary>
-    public static (LabFile? Lab, IReadOnlyList<ValidationError> Errors) Parse(string json)
+    public static (LabInfo? Lab, IReadOnlyList<ValidationError> Errors) Parse(string json)
     {
-        LabFile? lab;
+        LabInfo? lab;
         try
         {
-            lab = JsonSerializer.Deserialize<LabFile>(json, Json);
+            lab = LabInfo.FromJson(json);
         }
         catch (JsonException ex)
         {
@@ -78,7 +55,7 @@ public static class LabImport
     }
 
     /// <summary>The cluster a lab describes. HAProxy balances the read VIP unless the lab's kernel has IPVS.</summary>
-    public static ClusterSpec ToCluster(LabFile lab, string name)
+    public static ClusterSpec ToCluster(LabInfo lab, string name)
     {
         var a = lab.Nodes[0];
         var b = lab.Nodes[1];
@@ -90,7 +67,7 @@ public static class LabImport
             WriteVip = lab.WriteVip,
             ReadVip = lab.ReadVip,
             Vrrp = new VrrpSettings { Interface = lab.Interface },
-            Balancer = lab.IpvsAvailable == true ? BalancerMode.LvsDr : BalancerMode.Haproxy,
+            Balancer = lab.IpvsAvailable ? BalancerMode.LvsDr : BalancerMode.Haproxy,
             Postgres = new PostgresSettings
             {
                 MajorVersion = lab.PgVersion,

@@ -122,13 +122,19 @@ public static class IpAddrParser
     public static bool HoldsAddress(IEnumerable<IpInterface> interfaces, string ip) =>
         IPAddress.TryParse(ip, out var parsed) && HoldsAddress(interfaces, parsed);
 
-    /// <summary>The interface that carries <paramref name="ip"/>, or null.</summary>
+    /// <summary>
+    /// The interface that carries <paramref name="ip"/> for the network, or null. A loopback interface never counts:
+    /// an LVS-DR real server keeps both VIPs on <c>lo</c> (with arp_ignore) to accept what a director forwards, which is
+    /// not holding them.
+    /// </summary>
     public static IpInterface? FindHolder(IEnumerable<IpInterface> interfaces, IPAddress ip)
     {
         ArgumentNullException.ThrowIfNull(interfaces);
         ArgumentNullException.ThrowIfNull(ip);
         var wanted = ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip;
-        return interfaces.FirstOrDefault(i => i.Addresses.Any(a => a.Ip is not null && a.Ip.Equals(wanted)));
+        return interfaces
+            .Where(i => i.Name != "lo" && !i.Flags.Contains("LOOPBACK"))
+            .FirstOrDefault(i => i.Addresses.Any(a => a.Ip is not null && a.Ip.Equals(wanted)));
     }
 
     private static string? String(JsonElement element, string name) =>

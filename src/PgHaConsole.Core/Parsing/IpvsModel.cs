@@ -32,6 +32,9 @@ public enum IpvsProtocol
 
     /// <summary>A firewall-mark service (<c>FWM n</c>): matched by an iptables mangle MARK, not by address.</summary>
     FirewallMark,
+
+    /// <summary>A service line that names no protocol ipvsadm prints (see <see cref="IpvsVirtualService.UnreadableLine"/>).</summary>
+    Unknown,
 }
 
 /// <summary>Forwarding method of a real server as ipvsadm prints it.</summary>
@@ -176,6 +179,9 @@ public sealed record IpvsRealServer(
 {
     /// <summary>A weight of 0 means "quiesced": no new connections are scheduled to it.</summary>
     public bool IsQuiesced => Weight == 0;
+
+    /// <summary>Words printed after the counters (DPVS's ipvsadm adds e.g. "inhibited"), kept as printed.</summary>
+    public IReadOnlyList<string> TrailingFlags { get; init; } = [];
 }
 
 /// <summary>A virtual service: address:port (TCP/UDP/SCTP) or a firewall mark.</summary>
@@ -196,8 +202,17 @@ public sealed record IpvsVirtualService(
 {
     public bool IsPersistent => PersistenceTimeoutSeconds is not null;
 
+    /// <summary>
+    /// The service line as printed when it could not be read (a truncated name, a fork's own service kind such
+    /// as DPVS's <c>MATCH</c>): the real servers below it still belong to it, never to the service before.
+    /// </summary>
+    public string? UnreadableLine { get; init; }
+
+    public bool IsUnreadable => UnreadableLine is not null;
+
     /// <summary>Stable identity across the three listings: "TCP 10.0.0.1:80", "FWM 3", "FWM 3 IPv6".</summary>
-    public string Key => Protocol == IpvsProtocol.FirewallMark
+    public string Key => UnreadableLine is not null ? "? " + UnreadableLine
+        : Protocol == IpvsProtocol.FirewallMark
         ? string.Create(CultureInfo.InvariantCulture, $"FWM {FirewallMark}{(IsIPv6 ? " IPv6" : string.Empty)}")
         : $"{ProtocolName(Protocol)} {Endpoint?.Text}";
 
@@ -206,7 +221,8 @@ public sealed record IpvsVirtualService(
         IpvsProtocol.Tcp => "TCP",
         IpvsProtocol.Udp => "UDP",
         IpvsProtocol.Sctp => "SCTP",
-        _ => "FWM",
+        IpvsProtocol.FirewallMark => "FWM",
+        _ => "?",
     };
 }
 

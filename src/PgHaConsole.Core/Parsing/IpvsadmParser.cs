@@ -28,6 +28,7 @@ public static class IpvsadmParser
         var detectedKind = IpvsListingKind.Unknown;
         var services = new List<ServiceBuilder>();
         var recognisedAnything = false;
+        var sawTitle = false;
 
         foreach (var rawLine in ParseText.Lines(text))
         {
@@ -37,10 +38,15 @@ public static class IpvsadmParser
                 continue;
             }
 
+            if (IpvsConnectionParser.IsTitleLine(line))
+            {
+                return ParseResult.Fail<IpvsTable>(NotAListing, warnings);
+            }
+
             if (line.StartsWith("IP Virtual Server version", StringComparison.Ordinal))
             {
                 (version, size) = ParseVersion(line);
-                recognisedAnything = true;
+                recognisedAnything = sawTitle = true;
                 continue;
             }
 
@@ -49,7 +55,7 @@ public static class IpvsadmParser
                 detectedKind = line.Contains("Conns", StringComparison.Ordinal) ? IpvsListingKind.Stats
                     : line.Contains("CPS", StringComparison.Ordinal) ? IpvsListingKind.Rate
                     : IpvsListingKind.Connections;
-                recognisedAnything = true;
+                recognisedAnything = sawTitle = true;
                 continue;
             }
 
@@ -83,6 +89,13 @@ public static class IpvsadmParser
                 continue;
             }
 
+            // A row of the connection table (-Lnc) also starts with a protocol word: without this check its
+            // expiry time would be read as an address and its state as a scheduler.
+            if (IpvsConnectionParser.TryParseEntry(words) is not null)
+            {
+                return ParseResult.Fail<IpvsTable>(NotAListing, warnings);
+            }
+
             if (IsProtocolWord(words[0]))
             {
                 if (effectiveKind == IpvsListingKind.Unknown)
@@ -97,7 +110,7 @@ public static class IpvsadmParser
                 }
                 else
                 {
-                    warnings.Add($"Unrecognised virtual service line skipped: '{line}'.");
+                    services.Add(Unreadable(words[0], line, warnings));
                 }
 
                 if (detectedKind == IpvsListingKind.Unknown && kind == IpvsListingKind.Unknown)
@@ -105,6 +118,14 @@ public static class IpvsadmParser
                     detectedKind = effectiveKind;
                 }
 
+                continue;
+            }
+
+            if (sawTitle || services.Count > 0)
+            {
+                // Inside a listing every line that is not a real server is a service line, whatever it names
+                // (DPVS prints "MATCH …" services): the servers below it must not be handed to the one before.
+                services.Add(Unreadable(words[0], line, warnings));
                 continue;
             }
 
@@ -120,6 +141,23 @@ public static class IpvsadmParser
         var table = new IpvsTable(finalKind, IpvsAvailability.Available, null, version, size,
             services.Select(s => s.Build()).ToArray());
         return ParseResult.Ok(table, warnings);
+    }
+
+    private const string NotAListing =
+        "The text is the IPVS connection table (ipvsadm -Lnc), not a service listing.";
+
+    private static ServiceBuilder Unreadable(string firstWord, string line, List<string> warnings)
+    {
+        warnings.Add($"Unreadable virtual service line kept as an unknown service: '{line}'.");
+        var protocol = firstWord switch
+        {
+            "TCP" => IpvsProtocol.Tcp,
+            "UDP" => IpvsProtocol.Udp,
+            "SCTP" => IpvsProtocol.Sctp,
+            "FWM" => IpvsProtocol.FirewallMark,
+            _ => IpvsProtocol.Unknown,
+        };
+        return new ServiceBuilder { Protocol = protocol, UnreadableLine = line };
     }
 
     /// <summary>
@@ -364,29 +402,46 @@ public static class IpvsadmParser
             case IpvsListingKind.Stats:
                 return ParseFive(rest) is { } st
                     ? new IpvsRealServer(endpoint, null, null, null, null, null, new IpvsStats(st[0], st[1], st[2], st[3], st[4]), null)
+                    {
+                        TrailingFlags = rest[5..],
+                    }
                     : null;
             case IpvsListingKind.Rate:
                 return ParseFive(rest) is { } rt
                     ? new IpvsRealServer(endpoint, null, null, null, null, null, null, new IpvsRates(rt[0], rt[1], rt[2], rt[3], rt[4]))
+                    {
+                        TrailingFlags = rest[5..],
+                    }
                     : null;
             default:
-                // "Forward Weight ActiveConn InActConn", or with --tun-info "Forward TunnelInfo Weight …".
-                if (rest.Length is not (4 or 5))
+                // "Forward Weight ActiveConn InActConn", or with --tun-info "Forward TunnelInfo Weight …"; forks
+                // (DPVS) may print words after the counters, e.g. "inhibited": kept, not a reason to drop the server.
+                if (rest.Length < 4)
                 {
                     return null;
                 }
 
-                var numbers = rest[^3..];
-                if (!int.TryParse(numbers[0], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var weight)
-                    || !ulong.TryParse(numbers[1], NumberStyles.None, CultureInfo.InvariantCulture, out var active)
-                    || !ulong.TryParse(numbers[2], NumberStyles.None, CultureInfo.InvariantCulture, out var inactive))
+                var at = ReadsAsCounters(rest, 1) ? 1 : rest.Length >= 5 && ReadsAsCounters(rest, 2) ? 2 : -1;
+                if (at < 0)
                 {
                     return null;
                 }
 
-                return new IpvsRealServer(endpoint, ParseForwarding(rest[0]), rest[0], weight, active, inactive, null, null);
+                var weight = int.Parse(rest[at], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+                var active = ulong.Parse(rest[at + 1], NumberStyles.None, CultureInfo.InvariantCulture);
+                var inactive = ulong.Parse(rest[at + 2], NumberStyles.None, CultureInfo.InvariantCulture);
+                return new IpvsRealServer(endpoint, ParseForwarding(rest[0]), rest[0], weight, active, inactive, null, null)
+                {
+                    TrailingFlags = rest[(at + 3)..],
+                };
         }
     }
+
+    private static bool ReadsAsCounters(string[] rest, int at) =>
+        rest.Length >= at + 3
+        && int.TryParse(rest[at], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _)
+        && ulong.TryParse(rest[at + 1], NumberStyles.None, CultureInfo.InvariantCulture, out _)
+        && ulong.TryParse(rest[at + 2], NumberStyles.None, CultureInfo.InvariantCulture, out _);
 
     private static IpvsForwarding ParseForwarding(string text) => text switch
     {
@@ -400,7 +455,7 @@ public static class IpvsadmParser
 
     private static IpvsCounter[]? ParseFive(string[] values)
     {
-        if (values.Length != 5)
+        if (values.Length < 5)
         {
             return null;
         }
@@ -432,8 +487,12 @@ public static class IpvsadmParser
         public IpvsStats? Stats { get; set; }
         public IpvsRates? Rates { get; set; }
         public List<IpvsRealServer> RealServers { get; } = [];
+        public string? UnreadableLine { get; init; }
 
         public IpvsVirtualService Build() => new(Protocol, Endpoint, FirewallMark, IsIPv6, Scheduler, Flags.ToArray(),
-            PersistenceTimeout, PersistenceMask, PersistenceEngine, OnePacket, Stats, Rates, RealServers.ToArray());
+            PersistenceTimeout, PersistenceMask, PersistenceEngine, OnePacket, Stats, Rates, RealServers.ToArray())
+        {
+            UnreadableLine = UnreadableLine,
+        };
     }
 }

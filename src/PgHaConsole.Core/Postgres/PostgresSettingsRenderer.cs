@@ -73,10 +73,15 @@ public static class PostgresSettingsRenderer
         var major = cluster.Postgres.MajorVersion;
         RequireSupported(major);
 
-        // Not '*': with '*' PostgreSQL takes its port on every address, the VIPs included, and HAProxy (or anything
+        // Not '*' with HAProxy: with '*' PostgreSQL takes its port on every address, the VIPs included, and HAProxy (or anything
         // else) could no longer bind <VIP>:<port>. The node's own address serves replication and the balancer's
         // forwarded connections; localhost serves local tools and the keepalived check script's socket-less fallback.
-        var listen = options.ListenAddresses ?? [node.Address, "localhost"];
+        // LVS-DR is the exception: a director forwards packets whose destination is still the VIP (on lo on every node,
+        // see LvsRenderer), so PostgreSQL must accept connections there; no HAProxy competes for <VIP>:<port> in that
+        // mode, and '*' is the same on both nodes, so a pg_rewind/pg_basebackup copy of the file cannot carry the
+        // peer's address.
+        var listen = options.ListenAddresses
+            ?? (cluster.Balancer == BalancerMode.LvsDr ? ["*"] : [node.Address, "localhost"]);
         if (listen.Count == 0 || listen.Any(a => a.Length == 0 || a.Any(c => c is ',' or ' ' or '\'' or '\\' || char.IsControl(c))))
         {
             throw new ArgumentException("listen_addresses needs at least one address, without commas, spaces or quotes.", nameof(options));

@@ -119,6 +119,11 @@ public static class AlarmEvaluator
             }
         }
 
+        if (cluster.Balancer == BalancerMode.LvsDr)
+        {
+            alarms.AddRange(LvsAlarms(cluster, nodes));
+        }
+
         foreach (var standby in nodes.Where(n => n.Role == NodeRole.Standby))
         {
             var row = primary is null ? null : TopologyAssembler.FindReplicationRow(primary, standby);
@@ -149,6 +154,46 @@ public static class AlarmEvaluator
         }
 
         return alarms.OrderByDescending(a => a.Severity).ToArray();
+    }
+
+    /// <summary>
+    /// LVS-DR: on the director that holds the read VIP, the read service (its firewall mark) must list both nodes with
+    /// a weight above 0. keepalived removes a real server whose check fails (missing) and an operator may set a
+    /// weight of 0 (quiesced): either way the read VIP no longer reaches that node.
+    /// </summary>
+    private static IEnumerable<Alarm> LvsAlarms(ClusterSpec cluster, IReadOnlyList<NodeState> nodes)
+    {
+        foreach (var director in nodes.Where(n => n.HoldsReadVip && n.Balancer?.Ipvs is { IsAvailable: true }))
+        {
+            var spec = cluster.Nodes.FirstOrDefault(n => n.Name == director.Name);
+            if (spec is null)
+            {
+                continue;
+            }
+
+            var mark = (uint)Lvs.LvsRenderer.FwMark(cluster, spec);
+            var service = director.Balancer!.Ipvs!.Services.FirstOrDefault(s => s.Protocol == Parsing.IpvsProtocol.FirewallMark && s.FirewallMark == mark && !s.IsIPv6);
+            foreach (var node in cluster.Nodes)
+            {
+                var server = service?.RealServers.FirstOrDefault(r => r.Endpoint.Host == node.Address);
+                if (server is null)
+                {
+                    yield return new Alarm(AlarmCodes.LvsRealServerMissing, AlarmSeverity.Warning, node.Name,
+                        $"{node.Name}: not in the read VIP's pool on {director.Name}",
+                        service is null
+                            ? $"{director.Name} holds the read VIP but its IPVS table has no FWM {mark} service: reads through {cluster.ReadVip} are not balanced."
+                            : $"{director.Name}'s IPVS service FWM {mark} does not list {node.Address}: keepalived removed it because its check (a query as the monitoring role) failed, so reads through {cluster.ReadVip} no longer reach {node.Name}.",
+                        $"Check that PostgreSQL on {node.Name} answers queries (pg_isready, its log, max_connections), and keepalived's log on {director.Name}; it returns to the pool by itself once the check passes.");
+                }
+                else if (server.IsQuiesced)
+                {
+                    yield return new Alarm(AlarmCodes.LvsRealServerQuiesced, AlarmSeverity.Warning, node.Name,
+                        $"{node.Name}: quiesced in the read VIP's pool on {director.Name}",
+                        $"{director.Name}'s IPVS service FWM {mark} lists {node.Address} with weight 0: no new reads through {cluster.ReadVip} go to {node.Name}.",
+                        $"If that was not intended, restore its weight (ipvsadm -e -f {mark} -r {node.Address} -w 1, or reload keepalived on {director.Name}).");
+                }
+            }
+        }
     }
 
     private static string Names(IEnumerable<NodeState> nodes) => string.Join(" and ", nodes.Select(n => n.Name));

@@ -47,6 +47,7 @@ public static class HostProbeScript
           sec ipvs; ipvsadm -Ln 2>&1
           sec ipvsstats; ipvsadm -Ln --stats 2>&1
           sec ipvsrate; ipvsadm -Ln --rate 2>&1
+          sec ipvsconn; ipvsadm -Lnc 2>&1
           sec mangle; iptables -t mangle -S PREROUTING 2>&1
         elif [ "$1" = haproxy ]; then
           sec haproxy
@@ -106,7 +107,7 @@ public static class HostProbeScript
         BalancerNodeState? balancer = null;
         if (cluster.Balancer == BalancerMode.LvsDr && sections.ContainsKey("ipvs"))
         {
-            balancer = ParseLvs(Text("ipvs"), Text("ipvsstats"), Text("ipvsrate"), Text("mangle"));
+            balancer = ParseLvs(Text("ipvs"), Text("ipvsstats"), Text("ipvsrate"), Text("mangle"), Text("ipvsconn"));
         }
         else if (cluster.Balancer == BalancerMode.Haproxy && sections.ContainsKey("haproxy"))
         {
@@ -128,7 +129,7 @@ public static class HostProbeScript
         };
     }
 
-    public static BalancerNodeState ParseLvs(string list, string stats, string rate, string mangle)
+    public static BalancerNodeState ParseLvs(string list, string stats, string rate, string mangle, string connections = "")
     {
         var rules = Lines(mangle).Where(l => l.StartsWith('-')).ToArray();
         var mangleProblem = rules.Length == 0 && mangle.Trim().Length > 0 ? $" iptables: {FirstLine(mangle)}" : string.Empty;
@@ -149,7 +150,7 @@ public static class HostProbeScript
         }
 
         var merged = IpvsadmParser.Merge(table, IpvsadmParser.Parse(stats, IpvsListingKind.Stats).Value, IpvsadmParser.Parse(rate, IpvsListingKind.Rate).Value);
-        return new BalancerNodeState { Ipvs = merged, MangleRules = rules };
+        return new BalancerNodeState { Ipvs = merged, MangleRules = rules, Connections = IpvsConnectionParser.Parse(connections).Value };
     }
 
     public static BalancerNodeState ParseHaproxy(string text)

@@ -33,6 +33,8 @@ public static class AlarmCodes
     public const string PostgresDown = "postgres-down";
     public const string HostKeyMismatch = "host-key-mismatch";
     public const string KeepalivedDown = "keepalived-down";
+    public const string LvsRealServerMissing = "lvs-real-server-missing";
+    public const string LvsRealServerQuiesced = "lvs-real-server-quiesced";
 }
 
 /// <summary>One alarm: a one-line title, what it means and what to do.</summary>
@@ -112,6 +114,9 @@ public sealed record BalancerNodeState
 {
     /// <summary>LVS mode: the tables; null when not gathered.</summary>
     public IpvsTable? Ipvs { get; init; }
+
+    /// <summary>LVS mode: the director's connection table (<c>ipvsadm -Lnc</c>); null when not gathered or unreadable.</summary>
+    public IpvsConnectionTable? Connections { get; init; }
 
     /// <summary>LVS mode: iptables mangle rules that mark read-VIP packets (iptables -S output lines).</summary>
     public IReadOnlyList<string> MangleRules { get; init; } = [];

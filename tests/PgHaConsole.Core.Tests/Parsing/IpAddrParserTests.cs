@@ -106,4 +106,21 @@ public sealed class IpAddrParserTests
         Assert.Equal(7, x.Index);
         Assert.Equal("10.1.1.1", Assert.Single(x.Addresses).Local);
     }
+
+    [Fact]
+    public void An_address_on_lo_is_not_held()
+    {
+        // An LVS-DR real server: both VIPs on lo (accepting what a director forwards), the node address on mgt.
+        const string json = """
+            [{"ifindex":1,"ifname":"lo","flags":["LOOPBACK","UP","LOWER_UP"],"mtu":65536,"operstate":"UNKNOWN","link_type":"loopback","address":"00:00:00:00:00:00",
+              "addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8,"scope":"host","label":"lo"},
+                           {"family":"inet","local":"198.18.4.252","prefixlen":32,"scope":"global","label":"lo:1"}]},
+             {"ifindex":2,"ifname":"mgt","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1500,"operstate":"UP","link_type":"ether","address":"0e:00:00:00:00:02",
+              "addr_info":[{"family":"inet","local":"198.18.4.248","prefixlen":24,"scope":"global","label":"mgt"}]}]
+            """;
+        var interfaces = IpAddrParser.Parse(json).Value!;
+        Assert.False(IpAddrParser.HoldsAddress(interfaces, "198.18.4.252"));
+        Assert.Null(IpAddrParser.FindHolder(interfaces, IPAddress.Parse("198.18.4.252")));
+        Assert.True(IpAddrParser.HoldsAddress(interfaces, "198.18.4.248"));
+    }
 }

@@ -321,8 +321,16 @@ public sealed class IpvsadmParserTests
         var result = IpvsadmParser.Parse(text);
         Assert.True(result.Succeeded);
         Assert.Equal(3, result.Warnings.Count);
-        var service = Assert.Single(result.Value!.Services);
+        Assert.Equal(2, result.Value!.Services.Count);
+        var service = result.Value.Services[0];
+        Assert.False(service.IsUnreadable);
         Assert.Equal("10.0.0.3:80", Assert.Single(service.RealServers).Endpoint.Text);
+
+        // The bare "TCP" is a service line that cannot be read: kept as such, with no servers of its own.
+        var unreadable = result.Value.Services[1];
+        Assert.True(unreadable.IsUnreadable);
+        Assert.Equal("TCP", unreadable.UnreadableLine);
+        Assert.Empty(unreadable.RealServers);
     }
 
     [Theory]
@@ -344,4 +352,67 @@ public sealed class IpvsadmParserTests
     [InlineData("K")]
     [InlineData("12X")]
     public void Counter_rejects_overflow_and_garbage(string text) => Assert.False(IpvsCounter.TryParse(text, out _));
+
+    [Fact]
+    public void Service_lines_of_another_kind_start_their_own_unknown_service()
+    {
+        // DPVS's SNAT "MATCH" services: each must keep its own four servers (before: all twelve were lost).
+        var table = ParseFixture("dpvs-match-snat.txt");
+        Assert.Equal(3, table.Services.Count);
+        Assert.All(table.Services, s =>
+        {
+            Assert.True(s.IsUnreadable);
+            Assert.Equal(IpvsProtocol.Unknown, s.Protocol);
+            Assert.Equal(4, s.RealServers.Count);
+            Assert.All(s.RealServers, rs => Assert.Equal("SNAT", rs.ForwardingText));
+        });
+        Assert.StartsWith("MATCH tcp,", table.Services[1].UnreadableLine, StringComparison.Ordinal);
+        Assert.Equal(3, table.Services.Select(s => s.Key).Distinct().Count());
+    }
+
+    [Fact]
+    public void Truncated_service_names_keep_their_own_real_servers()
+    {
+        var result = IpvsadmParser.Parse(Fixture.Read("ipvsadm/truncated-names.txt"));
+        Assert.True(result.Succeeded);
+        var services = result.Value!.Services;
+        Assert.Equal(8, services.Count);
+        Assert.All(services, s => Assert.True(s.IsUnreadable));
+        Assert.All(services, s => Assert.Equal(IpvsProtocol.Tcp, s.Protocol));
+        Assert.Equal([1, 1, 1, 2, 4, 2, 1, 2], services.Select(s => s.RealServers.Count));
+        Assert.Equal(14UL, services[3].RealServers[0].InactiveConnections);
+        Assert.Equal(8, result.Warnings.Count(w => w.Contains("Unreadable virtual service", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void A_trailing_word_after_the_counters_keeps_the_real_server()
+    {
+        var service = Assert.Single(ParseFixture("dpvs-fullnat-inhibited.txt").Services);
+        Assert.Equal(2, service.RealServers.Count);
+        var inhibited = service.RealServers[0];
+        Assert.Equal(IpvsForwarding.FullNat, inhibited.Forwarding);
+        Assert.Equal(100, inhibited.Weight);
+        Assert.Equal(["inhibited"], inhibited.TrailingFlags);
+        Assert.Empty(service.RealServers[1].TrailingFlags);
+        Assert.Equal(3UL, service.RealServers[1].ActiveConnections);
+    }
+
+    [Theory]
+    [InlineData("lnc-fullnat.txt")]
+    [InlineData("constructed-lnc-dr.txt")]
+    public void The_connection_table_is_not_accepted_as_a_listing(string fixture)
+    {
+        var text = Fixture.Read($"ipvsadm/{fixture}");
+        foreach (var kind in new[] { IpvsListingKind.Unknown, IpvsListingKind.Connections, IpvsListingKind.Stats })
+        {
+            var result = IpvsadmParser.Parse(text, kind);
+            Assert.False(result.Succeeded);
+            Assert.Null(result.Value);
+            Assert.Contains("-Lnc", result.Errors[0], StringComparison.Ordinal);
+        }
+
+        // Its rows alone (no title lines) are recognised too.
+        var rowsOnly = string.Join('\n', text.Split('\n').Skip(2));
+        Assert.False(IpvsadmParser.Parse(rowsOnly).Succeeded);
+    }
 }

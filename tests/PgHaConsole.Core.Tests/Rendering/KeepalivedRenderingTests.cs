@@ -25,6 +25,11 @@ public sealed class KeepalivedRenderingTests
         NotifyScript = Path.Combine(dir.FullName, "notify.sh"),
         StateFile = Path.Combine(dir.FullName, "run", "state"),
         LogFile = Path.Combine(dir.FullName, "log", "notify.log"),
+        Lvs = new Lvs.LvsCheckPaths
+        {
+            CheckScript = Path.Combine(dir.FullName, "rs-check.sh"),
+            PassFile = Path.Combine(dir.FullName, "rs-check.pgpass"),
+        },
     };
 
     /// <summary>Renders config and scripts into a temp dir and runs keepalived -t; returns its exit code and output.</summary>
@@ -36,6 +41,7 @@ public sealed class KeepalivedRenderingTests
             var paths = PathsIn(dir);
             Tool.WriteExecutable(dir, "check.sh", KeepalivedScriptRenderer.RenderCheckScript(cluster, paths));
             Tool.WriteExecutable(dir, "notify.sh", KeepalivedScriptRenderer.RenderNotifyScript(cluster, node, paths));
+            Tool.WriteExecutable(dir, "rs-check.sh", Lvs.LvsVirtualServerRenderer.RenderCheckScript(cluster, paths.Lvs));
             var config = KeepalivedConfigRenderer.Render(cluster, node, Password, paths);
             var file = Path.Combine(dir.FullName, "keepalived.conf");
             File.WriteAllText(file, config);
@@ -108,7 +114,8 @@ public sealed class KeepalivedRenderingTests
             var paths = PathsIn(dir);
             Tool.WriteExecutable(dir, "check.sh", KeepalivedScriptRenderer.RenderCheckScript(c, paths));
             Tool.WriteExecutable(dir, "notify.sh", KeepalivedScriptRenderer.RenderNotifyScript(c, c.Node1, paths));
-            var broken = KeepalivedConfigRenderer.Render(c, c.Node1, Password, paths).Replace("retry 3", "nb_get_retry 3", StringComparison.Ordinal);
+            Tool.WriteExecutable(dir, "rs-check.sh", Lvs.LvsVirtualServerRenderer.RenderCheckScript(c, paths.Lvs));
+            var broken = KeepalivedConfigRenderer.Render(c, c.Node1, Password, paths).Replace("misc_timeout 5", "misc_timeout 5\n            nb_get_retry 3", StringComparison.Ordinal);
             var file = Path.Combine(dir.FullName, "k.conf");
             File.WriteAllText(file, broken);
             var result = await Tool.RunAsync("keepalived", ["-t", "-f", file]);
@@ -166,6 +173,14 @@ public sealed class KeepalivedRenderingTests
         Assert.Equal(conf1.Count(ch => ch == '{'), conf1.Count(ch => ch == '}'));
         var fwmarkBlock = conf1[conf1.IndexOf("virtual_server fwmark", StringComparison.Ordinal)..];
         Assert.DoesNotContain("protocol", fwmarkBlock, StringComparison.Ordinal);
+
+        // Health by a real query, not a TCP handshake the kernel completes for a hung server.
+        Assert.DoesNotContain("TCP_CHECK", conf1, StringComparison.Ordinal);
+        Assert.Equal(2, conf1.Split("MISC_CHECK {", StringSplitOptions.None).Length - 1);
+        Assert.Equal(2, fwmarkBlock.Split("MISC_CHECK {", StringSplitOptions.None).Length - 1);
+        Assert.Contains("misc_path \"/etc/keepalived/pghaconsole-realserver-check.sh 198.18.4.12 5432\"\n", fwmarkBlock, StringComparison.Ordinal);
+        Assert.Contains("misc_path \"/etc/keepalived/pghaconsole-realserver-check.sh 198.18.4.11 5432\"\n", fwmarkBlock, StringComparison.Ordinal);
+        Assert.Contains("misc_timeout 5\n", conf1, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -32,10 +32,16 @@ public sealed class LvsRendererTests
         Assert.Throws<ArgumentException>(() => LvsRenderer.MangleInsertArgs(c, c.Node1, mac));
     }
 
+    private static string Script()
+    {
+        var c = Sample.Cluster();
+        return LvsRenderer.RenderRealServerScript(c, c.Node1, Pg2Mac);
+    }
+
     [Fact]
     public void Realserver_script_names_its_variables_after_what_they_hold()
     {
-        var script = LvsRenderer.RenderRealServerScript(Sample.Cluster());
+        var script = Script();
         Assert.Contains("WRITE_VIP=198.18.4.51\n", script, StringComparison.Ordinal);
         Assert.Contains("READ_VIP=198.18.4.52\n", script, StringComparison.Ordinal);
         Assert.DoesNotContain("RVIP", script, StringComparison.Ordinal);
@@ -75,8 +81,21 @@ public sealed class LvsRendererTests
 
                 """);
             Tool.WriteExecutable(dir, "sysctl", "#!/bin/sh\necho \"sysctl $*\" >>\"$FAKE_DIR/calls\"\n");
+            // iptables keeps the mangle rules (everything after the chain name) one per line in a file.
+            Tool.WriteExecutable(dir, "iptables", """
+                #!/bin/sh
+                echo "iptables $*" >>"$FAKE_DIR/calls"
+                touch "$FAKE_DIR/rules"
+                op=$4; shift 5; rule="$*"
+                case "$op" in
+                -C) grep -qxF -- "$rule" "$FAKE_DIR/rules" ;;
+                -I) echo "$rule" >>"$FAKE_DIR/rules" ;;
+                -D) grep -qxF -- "$rule" "$FAKE_DIR/rules" || exit 1; grep -vxF -- "$rule" "$FAKE_DIR/rules" >"$FAKE_DIR/rules.new"; mv "$FAKE_DIR/rules.new" "$FAKE_DIR/rules" ;;
+                esac
+
+                """);
             var script = Path.Combine(dir.FullName, "pghaconsole-realserver");
-            File.WriteAllText(script, LvsRenderer.RenderRealServerScript(Sample.Cluster()));
+            File.WriteAllText(script, Script());
 
             var status0 = await RunAsync(dir, script, "status");
             Assert.Equal(3, status0.Exit);
@@ -87,6 +106,7 @@ public sealed class LvsRendererTests
             Assert.Contains("ip addr add 198.18.4.51/32 dev lo label lo:0", start.Calls, StringComparison.Ordinal);
             Assert.Contains("ip addr add 198.18.4.52/32 dev lo label lo:1", start.Calls, StringComparison.Ordinal);
             Assert.True(start.Calls.IndexOf("arp_ignore", StringComparison.Ordinal) < start.Calls.IndexOf("addr add", StringComparison.Ordinal));
+            Assert.Contains("iptables -w -t mangle -I PREROUTING -d 198.18.4.52/32 -p tcp -m tcp --dport 5432 -m mac ! --mac-source 00:0c:29:4d:b3:39 -j MARK --set-mark 0x1", start.Calls, StringComparison.Ordinal);
 
             Assert.Equal(0, (await RunAsync(dir, script, "status")).Exit);
 
@@ -94,12 +114,21 @@ public sealed class LvsRendererTests
             var again = await RunAsync(dir, script, "start");
             Assert.Equal(0, again.Exit);
             Assert.Equal(2, again.Calls.Split('\n').Count(l => l.StartsWith("ip addr add", StringComparison.Ordinal)));
+            Assert.Equal(1, again.Calls.Split('\n').Count(l => l.StartsWith("iptables -w -t mangle -I", StringComparison.Ordinal)));
+
+            // A lost mangle rule (iptables flushed, host restarted) makes status fail and start restores it.
+            File.WriteAllText(Path.Combine(dir.FullName, "rules"), string.Empty);
+            Assert.Equal(3, (await RunAsync(dir, script, "status")).Exit);
+            Assert.Equal(0, (await RunAsync(dir, script, "start")).Exit);
+            Assert.Equal(0, (await RunAsync(dir, script, "status")).Exit);
 
             var stop = await RunAsync(dir, script, "stop");
             Assert.Equal(0, stop.Exit);
             Assert.Contains("ip addr del 198.18.4.51/32 dev lo", stop.Calls, StringComparison.Ordinal);
             Assert.Contains("ip addr del 198.18.4.52/32 dev lo", stop.Calls, StringComparison.Ordinal);
             Assert.Contains("net.ipv4.conf.all.arp_ignore=0", stop.Calls, StringComparison.Ordinal);
+            Assert.Contains("iptables -w -t mangle -D PREROUTING", stop.Calls, StringComparison.Ordinal);
+            Assert.Equal(string.Empty, File.ReadAllText(Path.Combine(dir.FullName, "rules")).Trim());
             Assert.Equal(3, (await RunAsync(dir, script, "status")).Exit);
 
             var usage = await RunAsync(dir, script, "restart");
@@ -115,7 +144,32 @@ public sealed class LvsRendererTests
     [Fact]
     public async Task Realserver_script_passes_sh_n()
     {
-        var result = await Tool.RunAsync("sh", ["-n"], stdin: LvsRenderer.RenderRealServerScript(Sample.Cluster()));
+        var result = await Tool.RunAsync("sh", ["-n"], stdin: Script());
         Assert.True(result.ExitCode == 0, result.Output);
+    }
+
+    [Fact]
+    public void Boot_unit_runs_the_script_before_keepalived_and_postgresql()
+    {
+        var unit = LvsRenderer.RenderRealServerUnit(Sample.Cluster());
+        Assert.Contains("ExecStart=/usr/local/sbin/pghaconsole-realserver start\n", unit, StringComparison.Ordinal);
+        Assert.Contains("ExecStop=/usr/local/sbin/pghaconsole-realserver stop\n", unit, StringComparison.Ordinal);
+        Assert.Contains("Type=oneshot\nRemainAfterExit=yes\n", unit, StringComparison.Ordinal);
+        Assert.Contains("Before=keepalived.service postgresql.service\n", unit, StringComparison.Ordinal);
+        Assert.Contains("After=network-online.target\n", unit, StringComparison.Ordinal);
+        Assert.Contains("[Install]\nWantedBy=multi-user.target\n", unit, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Realserver_script_quotes_the_rule_and_differs_per_node()
+    {
+        var c = Sample.Cluster();
+        var s1 = LvsRenderer.RenderRealServerScript(c, c.Node1, Pg2Mac);
+        var s2 = LvsRenderer.RenderRealServerScript(c, c.Node2, "00:0c:29:f5:0b:80");
+        Assert.Contains("'!'", s1, StringComparison.Ordinal);
+        Assert.Contains("--set-mark 0x1", s1, StringComparison.Ordinal);
+        Assert.Contains("--set-mark 0x2", s2, StringComparison.Ordinal);
+        Assert.Contains("00:0c:29:f5:0b:80", s2, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => LvsRenderer.RenderRealServerScript(c, c.Node1, "00:0c:29:4d:b3:39; reboot"));
     }
 }

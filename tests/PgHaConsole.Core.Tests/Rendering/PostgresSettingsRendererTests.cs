@@ -1,3 +1,4 @@
+using PgHaConsole.Core.Model;
 using PgHaConsole.Core.Postgres;
 
 namespace PgHaConsole.Core.Tests.Rendering;
@@ -177,5 +178,18 @@ public sealed class PostgresSettingsRendererTests
         {
             dir.Delete(true);
         }
+    }
+
+    [Fact]
+    public void Lvs_dr_listens_on_every_address_because_dr_delivers_to_the_vips()
+    {
+        var c = Sample.Cluster(balancer: BalancerMode.LvsDr);
+        foreach (var node in c.Nodes)
+        {
+            Assert.Equal("*", PostgresSettingsRenderer.Settings(c, node).Single(s => s.Name == "listen_addresses").Value);
+        }
+
+        var haproxy = Sample.Cluster(balancer: BalancerMode.Haproxy);
+        Assert.Equal("198.18.4.11,localhost", PostgresSettingsRenderer.Settings(haproxy, haproxy.Node1).Single(s => s.Name == "listen_addresses").Value);
     }
 }

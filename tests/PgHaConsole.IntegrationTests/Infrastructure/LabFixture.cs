@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using PgHaConsole.Infrastructure.Ssh;
+using PgHaConsole.Core.Model;
 using PgHaConsole.Lab;
 
 namespace PgHaConsole.IntegrationTests.Infrastructure;

@@ -25,6 +25,9 @@ public class PairFixture : IAsyncLifetime
 
     public LabController Controller { get; } = new(Console.Out);
 
+    /// <summary>True for a pair in the UML lab (<c>up --ipvs</c>), where LVS-DR forwards for real.</summary>
+    protected virtual bool Ipvs => false;
+
     public LabInfo Lab { get; private set; } = null!;
 
     public string StateDir { get; private set; } = null!;
@@ -54,7 +57,7 @@ public class PairFixture : IAsyncLifetime
 
     private async Task StartAsync()
     {
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(Ipvs ? 8 : 5));
         StateDir = LabFixture.DefaultStateDir();
         await ResetLabAsync(cts.Token);
         Directory.CreateDirectory(_scratch);
@@ -91,7 +94,7 @@ public class PairFixture : IAsyncLifetime
     /// <summary>Down and up: the runbook's starting state, whatever an earlier test class left.</summary>
     public async Task ResetLabAsync(CancellationToken ct)
     {
-        var options = new LabOptions(StateDir);
+        var options = new LabOptions(StateDir, Ipvs: Ipvs);
         await Controller.DownAsync(options, ct);
         var result = await Controller.UpAsync(options, ct);
         Lab = result.Info;

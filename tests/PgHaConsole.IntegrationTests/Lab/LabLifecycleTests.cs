@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using PgHaConsole.Core.Model;
 using PgHaConsole.Lab;
 
 namespace PgHaConsole.IntegrationTests.Lab;
@@ -23,7 +24,7 @@ public sealed class LabLifecycleTests(LabLifecycleFixture fixture)
             Assert.False(first.AlreadyRunning);
             Assert.Equal(stateDir, first.StateDir);
 
-            var info = LabInfo.Load(Path.Combine(stateDir, "lab.json"));
+            var info = LabInfoFile.Load(Path.Combine(stateDir, "lab.json"));
             Assert.Equal(["pg1", "pg2"], info.Nodes.Select(n => n.Name));
             Assert.Equal("198.18.4.247", info.Node("pg1").Address);
             Assert.Equal("198.18.4.248", info.Node("pg2").Address);

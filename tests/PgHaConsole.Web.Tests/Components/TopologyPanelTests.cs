@@ -198,6 +198,27 @@ public sealed class TopologyPanelTests
     }
 
     [Fact]
+    public async Task Balancer_panel_shows_each_directors_connection_table()
+    {
+        await using var ctx = NewContext();
+        var conns = IpvsConnectionParser.Parse("""
+            IPVS connection entries
+            pro expire state       source             virtual            destination
+            TCP 14:59  ESTABLISHED 198.18.5.1:40022   198.18.4.252:5432  198.18.4.248:5432
+            TCP 01:57  FIN_WAIT    198.18.5.1:40020   198.18.4.252:5432  198.18.4.247:5432
+            IP  05:00  NONE        198.18.5.1:0       0.0.0.1:0          198.18.4.247:0
+            """).Value!;
+        var table = IpvsadmParser.Parse("IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\nFWM  1 rr\n").Value!;
+        var b = new BalancerNodeState { Ipvs = table, Connections = conns };
+        var cut = ctx.Render<BalancerPanel>(p => p.Add(x => x.Topology, Picture(Pg1() with { Balancer = b }, Pg2())).Add(x => x.Mode, BalancerMode.LvsDr));
+        Assert.Equal("2 connections, 1 persistence templates", cut.Find("[data-testid=ipvs-connections-count]").TextContent.Trim());
+        var rows = cut.Find("[data-testid=ipvs-connections]").TextContent;
+        Assert.Contains("ESTABLISHED", rows, StringComparison.Ordinal);
+        Assert.Contains("198.18.4.248:5432", rows, StringComparison.Ordinal);
+        Assert.Contains("14:59", rows, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Balancer_panel_shows_haproxy_server_states()
     {
         await using var ctx = NewContext();

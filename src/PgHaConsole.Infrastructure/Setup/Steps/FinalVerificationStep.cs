@@ -31,7 +31,7 @@ public sealed class FinalVerificationStep(SetupRun run) : SetupStep(run)
             return (false, "the monitoring role has no password yet (step 3)");
         }
 
-        var (primary, _) = await Run.RolesAsync(ct);
+        var (primary, standby) = await Run.RolesAsync(ct);
         string writtenOn;
         bool recovery;
         try
@@ -50,9 +50,9 @@ public sealed class FinalVerificationStep(SetupRun run) : SetupStep(run)
             return (false, $"a write through the write VIP {Cluster.WriteVip} failed: {Run.Env.Masker.Apply(ex.Message)}");
         }
 
-        var writeNode = Cluster.Nodes.FirstOrDefault(n => n.Address == writtenOn)?.Name ?? writtenOn;
+        var writeNode = NodeName(writtenOn, recovery, primary, standby);
         log?.Info(null, $"write through {Cluster.WriteVip}: committed on {writeNode} (in recovery: {(recovery ? "yes" : "no")})");
-        if (writtenOn != primary.Node.Address || recovery)
+        if (writeNode != primary.Name || recovery)
         {
             return (false, $"a write through the write VIP landed on {writeNode}, not on the primary {primary.Name}");
         }
@@ -62,7 +62,7 @@ public sealed class FinalVerificationStep(SetupRun run) : SetupStep(run)
         var started = Run.Env.Time.GetTimestamp();
         while (true)
         {
-            var (failure, seen) = await ReadRoundAsync(ct);
+            var (failure, seen) = await ReadRoundAsync(primary, standby, ct);
             if (failure is not null)
             {
                 return (false, failure);
@@ -84,7 +84,16 @@ public sealed class FinalVerificationStep(SetupRun run) : SetupStep(run)
         }
     }
 
-    private async Task<(string? Failure, List<string> Seen)> ReadRoundAsync(CancellationToken ct)
+    /// <summary>
+    /// Which node answered: by the server's address, or, where that is a VIP (LVS-DR delivers packets still addressed
+    /// to the VIP, so the server sees the VIP as its own address), by its role: of a pair only the primary is not in
+    /// recovery.
+    /// </summary>
+    private string NodeName(string serverAddress, bool inRecovery, NodeHost primary, NodeHost standby) =>
+        Cluster.Nodes.FirstOrDefault(n => n.Address == serverAddress)?.Name
+        ?? (serverAddress == Cluster.WriteVip || serverAddress == Cluster.ReadVip ? (inRecovery ? standby : primary).Name : serverAddress);
+
+    private async Task<(string? Failure, List<string> Seen)> ReadRoundAsync(NodeHost primary, NodeHost standby, CancellationToken ct)
     {
         var seen = new List<string>();
         for (var i = 0; i < ReadConnections; i++)
@@ -93,9 +102,10 @@ public sealed class FinalVerificationStep(SetupRun run) : SetupStep(run)
             {
                 await using var conn = new NpgsqlConnection(Connection(Cluster.ReadVip).ConnectionString);
                 await conn.OpenAsync(ct);
-                await using var cmd = new NpgsqlCommand("SELECT host(inet_server_addr())", conn);
-                var address = (string)(await cmd.ExecuteScalarAsync(ct))!;
-                seen.Add(Cluster.Nodes.FirstOrDefault(n => n.Address == address)?.Name ?? address);
+                await using var cmd = new NpgsqlCommand("SELECT host(inet_server_addr()), pg_is_in_recovery()", conn);
+                await using var reader = await cmd.ExecuteReaderAsync(ct);
+                await reader.ReadAsync(ct);
+                seen.Add(NodeName(reader.GetString(0), reader.GetBoolean(1), primary, standby));
             }
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
             {

@@ -1,4 +1,5 @@
 using PgHaConsole.Core.Keepalived;
+using PgHaConsole.Core.Lvs;
 using PgHaConsole.Core.Model;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Core.Parsing;
@@ -28,9 +29,20 @@ public sealed class KeepalivedStep(SetupRun run) : SetupStep(run)
     [
         new(Paths.CheckScript, KeepalivedScriptRenderer.RenderCheckScript(Cluster, Paths), "0755"),
         new(Paths.NotifyScript, KeepalivedScriptRenderer.RenderNotifyScript(Cluster, host.Node, Paths), "0755"),
+        .. LvsCheckFiles(),
         // auth_pass is a secret: readable by root only.
         new(Paths.ConfigFile, KeepalivedConfigRenderer.Render(Cluster, host.Node, vrrpPassword, Paths), "0600"),
     ];
+
+    /// <summary>LVS-DR only: the real-server check the virtual servers run (a query as the monitoring role) and its password file.</summary>
+    private IEnumerable<KaFile> LvsCheckFiles() => Cluster.Balancer != BalancerMode.LvsDr
+        ? []
+        :
+        [
+            new(Paths.Lvs.CheckScript, LvsVirtualServerRenderer.RenderCheckScript(Cluster, Paths.Lvs), "0755"),
+            // The monitoring password: readable by root only (keepalived runs its checks as root).
+            new(Paths.Lvs.PassFile, LvsVirtualServerRenderer.RenderCheckPassFile(Cluster, Run.Env.Secrets.MonitorPassword ?? "(generated)"), "0600"),
+        ];
 
     private sealed record HostState(NodeHost Host, IReadOnlyList<(KaFile File, string? Current)> Files, bool Running, bool HoldsWrite, bool HoldsRead)
     {

@@ -31,7 +31,7 @@ public sealed class ReadBalancerStep(SetupRun run) : SetupStep(run)
 
     private string Endpoints => Cluster.Balancer == BalancerMode.Haproxy
         ? $"writes → {Cluster.WriteVip}:{Port} (HAProxy → the local primary), reads → {Cluster.ReadVip}:{Port} (HAProxy round robin over {string.Join(", ", Cluster.Nodes.Select(n => $"{n.Name} {n.Address}:{Port}"))}); PostgreSQL itself listens on each node's address and localhost"
-        : $"writes → {Cluster.WriteVip}:{Port} (LVS-DR to the primary), reads → {Cluster.ReadVip}:{Port} (LVS-DR fwmark round robin over both nodes)";
+        : $"writes → {Cluster.WriteVip}:{Port} (LVS-DR to the primary), reads → {Cluster.ReadVip}:{Port} (LVS-DR fwmark round robin over both nodes, each checked with SELECT 1); PostgreSQL listens on * so it accepts the packets DR delivers to the VIPs on lo";
 
     // ---------------- HAProxy ----------------
 
@@ -141,20 +141,21 @@ public sealed class ReadBalancerStep(SetupRun run) : SetupStep(run)
                 throw new StepFailedException($"IPVS is not available on {host.Name} ({ipvs.StdErr.Trim()}): LVS-DR cannot work on this kernel. Choose HAProxy as the read balancer in the cluster's settings and run the wizard again.");
             }
 
-            if (await host.ReadTextAsync(LvsRenderer.RealServerScriptPath, ct) != LvsRenderer.RenderRealServerScript(Cluster))
+            var mac = await PeerMacAsync(host, ct);
+            if (await host.ReadTextAsync(LvsRenderer.RealServerScriptPath, ct) != LvsRenderer.RenderRealServerScript(Cluster, host.Node, mac))
             {
                 problems.Add($"{host.Name}: real-server script missing or different");
             }
             else if (!(await host.RunAsync(RemoteCommand.Exec(LvsRenderer.RealServerScriptPath, "status"), null, ct)).Succeeded)
             {
-                problems.Add($"{host.Name}: VIPs not on lo");
+                problems.Add($"{host.Name}: VIPs not on lo or the read-VIP mangle rule missing");
             }
 
-            var mac = await PeerMacAsync(host, ct);
-            var check = LvsRenderer.MangleCheckArgs(Cluster, host.Node, mac);
-            if (!(await host.RunAsync(RemoteCommand.Exec(check[0], check.Skip(1)), null, ct)).Succeeded)
+            if (Cluster.Postgres.ServiceControl == ServiceControl.Systemd
+                && (await host.ReadTextAsync(LvsRenderer.RealServerUnitPath, ct) != LvsRenderer.RenderRealServerUnit(Cluster)
+                    || !(await host.RunAsync(RemoteCommand.Exec("systemctl", "is-enabled", "--quiet", LvsRenderer.RealServerUnitName), null, ct)).Succeeded))
             {
-                problems.Add($"{host.Name}: mangle rule for the read VIP missing");
+                problems.Add($"{host.Name}: boot unit {LvsRenderer.RealServerUnitName} missing or not enabled");
             }
         }
 
@@ -167,14 +168,15 @@ public sealed class ReadBalancerStep(SetupRun run) : SetupStep(run)
         var log = Log(context);
         foreach (var host in Run.Env.Hosts)
         {
-            await host.WriteTextAsync(LvsRenderer.RealServerScriptPath, LvsRenderer.RenderRealServerScript(Cluster), "0755", "root:root", log, ct);
-            await host.RunCheckedAsync("Binding the VIPs on lo", RemoteCommand.Exec(LvsRenderer.RealServerScriptPath, "start"), log, ct);
             var mac = await PeerMacAsync(host, ct);
-            var check = LvsRenderer.MangleCheckArgs(Cluster, host.Node, mac);
-            if (!(await host.RunAsync(RemoteCommand.Exec(check[0], check.Skip(1)), null, ct)).Succeeded)
+            await host.WriteTextAsync(LvsRenderer.RealServerScriptPath, LvsRenderer.RenderRealServerScript(Cluster, host.Node, mac), "0755", "root:root", log, ct);
+            await host.RunCheckedAsync("Binding the VIPs on lo, ARP settings, marking read-VIP packets", RemoteCommand.Exec(LvsRenderer.RealServerScriptPath, "start"), log, ct);
+            if (Cluster.Postgres.ServiceControl == ServiceControl.Systemd)
             {
-                var insert = LvsRenderer.MangleInsertArgs(Cluster, host.Node, mac);
-                await host.RunCheckedAsync("Marking read-VIP packets", RemoteCommand.Exec(insert[0], insert.Skip(1)), log, ct);
+                // Restored at every boot, before keepalived and PostgreSQL start.
+                await host.WriteTextAsync(LvsRenderer.RealServerUnitPath, LvsRenderer.RenderRealServerUnit(Cluster), "0644", "root:root", log, ct);
+                await host.RunCheckedAsync("Reloading systemd", RemoteCommand.Exec("systemctl", "daemon-reload"), log, ct);
+                await host.RunCheckedAsync("Enabling the real-server unit", RemoteCommand.Exec("systemctl", "enable", LvsRenderer.RealServerUnitName), log, ct);
             }
         }
     }
@@ -199,9 +201,19 @@ public sealed class ReadBalancerStep(SetupRun run) : SetupStep(run)
         {
             foreach (var host in Run.Env.Hosts)
             {
-                actions.Add(Run.FileChange(host, LvsRenderer.RealServerScriptPath, await host.ReadTextAsync(LvsRenderer.RealServerScriptPath, ct), LvsRenderer.RenderRealServerScript(Cluster)));
+                var mac = await PeerMacAsync(host, ct);
+                actions.Add(Run.FileChange(host, LvsRenderer.RealServerScriptPath, await host.ReadTextAsync(LvsRenderer.RealServerScriptPath, ct), LvsRenderer.RenderRealServerScript(Cluster, host.Node, mac),
+                    "VIPs on lo, arp_ignore/arp_announce, and iptables -t mangle PREROUTING (read VIP, not from the peer's MAC " + mac + ") -j MARK --set-mark " + LvsRenderer.FwMark(Cluster, host.Node).ToString(CultureInfo.InvariantCulture)));
                 actions.Add(Run.Command(host, RemoteCommand.Exec(LvsRenderer.RealServerScriptPath, "start")));
-                actions.Add(Run.Note(host.Name, "iptables -t mangle -I PREROUTING (read VIP, not from the peer's MAC) -j MARK --set-mark " + LvsRenderer.FwMark(Cluster, host.Node).ToString(CultureInfo.InvariantCulture)));
+                if (Cluster.Postgres.ServiceControl == ServiceControl.Systemd)
+                {
+                    actions.Add(Run.FileChange(host, LvsRenderer.RealServerUnitPath, await host.ReadTextAsync(LvsRenderer.RealServerUnitPath, ct), LvsRenderer.RenderRealServerUnit(Cluster), "restores the above at boot"));
+                    actions.Add(Run.Command(host, RemoteCommand.Exec("systemctl", "enable", LvsRenderer.RealServerUnitName)));
+                }
+                else
+                {
+                    actions.Add(Run.Note(host.Name, $"no systemd (PostgreSQL is run by pg_ctl): have the host's init run '{LvsRenderer.RealServerScriptPath} start' at boot, before keepalived"));
+                }
             }
         }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using PgHaConsole.Core.Model;
 
 namespace PgHaConsole.Lab;
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using PgHaConsole.Core.Model;
 
 namespace PgHaConsole.Lab;
 
@@ -12,6 +13,11 @@ internal sealed record LabStateFile(
     IReadOnlyList<string> CreatedMountPoints)
 {
     public const string FileName = "state.json";
+
+    /// <summary>"namespaces" (hosts in network namespaces on this machine) or "uml" (inside a UML guest; HostPids then holds the guest kernel's PID as "uml").</summary>
+    public string Kind { get; init; } = "namespaces";
+
+    public bool IsUml => Kind == UmlLab.Kind;
 
     public static LabStateFile? TryLoad(string stateDir)
     {

@@ -38,10 +38,15 @@ internal static class LabSystem
             .ToList();
     }
 
-    /// <summary>The state dir recorded in the bridge's alias by the <c>up</c> that created it, if any.</summary>
-    public static string? BridgeOwner()
+    /// <summary>
+    /// The state dir recorded by the <c>up</c> that created the lab, if any: in the alias of the bridge (namespace lab)
+    /// or of the tap device that links the machine to the UML guest (UML lab).
+    /// </summary>
+    public static string? BridgeOwner() => LinkAlias(LabTopology.Bridge) ?? LinkAlias(UmlLab.Tap);
+
+    private static string? LinkAlias(string link)
     {
-        var path = Path.Combine("/sys/class/net", LabTopology.Bridge, "ifalias");
+        var path = Path.Combine("/sys/class/net", link, "ifalias");
         try
         {
             var alias = File.ReadAllText(path).Trim();
@@ -100,6 +105,35 @@ internal static class LabSystem
         {
             return false;
         }
+    }
+
+    /// <summary>Live processes whose process group is <paramref name="pgid"/> (a program started with setsid and its children).</summary>
+    public static IReadOnlyList<int> ProcessGroupMembers(int pgid)
+    {
+        var members = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (fields.Length > 2 && fields[2] == pgid.ToString(CultureInfo.InvariantCulture) && IsAlive(pid))
+                {
+                    members.Add(pid);
+                }
+            }
+            catch (IOException)
+            {
+                // Exited while we looked.
+            }
+        }
+
+        return members;
     }
 
     public static string Comm(int pid)

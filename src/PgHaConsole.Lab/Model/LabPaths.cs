@@ -7,6 +7,15 @@ public static class LabPaths
     public const string DefaultStateDirName = ".lab";
     public const string LabInfoFile = "lab.json";
 
+    /// <summary>The client key the lab generates (root and postgres log in with it).</summary>
+    internal const string ClientKeyName = "id_ed25519";
+
+    /// <summary>The hosts' boot script, written into the state dir by <c>up</c>.</summary>
+    internal const string BootScriptName = "boot.sh";
+
+    internal static readonly UnixFileMode Mode755 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+        | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+
     /// <summary>The repository root: the nearest folder at or above <paramref name="start"/> holding PgHaConsole.sln.</summary>
     public static string? FindRepositoryRoot(string? start = null)
     {

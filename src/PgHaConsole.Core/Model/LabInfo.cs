@@ -1,9 +1,12 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace PgHaConsole.Lab;
+namespace PgHaConsole.Core.Model;
 
-/// <summary>The public description of a running lab, written to <c>lab.json</c> by <c>up</c>.</summary>
+/// <summary>
+/// <c>lab.json</c>: the public description of a running lab, written by the lab's <c>up</c> and read by
+/// <b>Import lab</b> (<see cref="LabImport"/>), the tests and the benchmarks. The one definition of that file.
+/// </summary>
 public sealed record LabInfo(
     IReadOnlyList<LabNode> Nodes,
     string WriteVip,
@@ -16,7 +19,8 @@ public sealed record LabInfo(
     bool IpvsAvailable,
     string IpvsDetail)
 {
-    internal static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
+    /// <summary>How lab.json is written and read: camelCase, indented, readable fingerprints.</summary>
+    public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
     {
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
@@ -24,41 +28,17 @@ public sealed record LabInfo(
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    public static LabInfo Load(string path)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        if (!File.Exists(path))
-        {
-            throw new LabException(
-                $"No lab description at {path}.",
-                "Bring the lab up first: sudo dotnet run --project src/PgHaConsole.Lab -- up");
-        }
-
-        var info = JsonSerializer.Deserialize<LabInfo>(File.ReadAllText(path), JsonOptions)
-            ?? throw new LabException($"{path} is empty.", "Run `down` then `up` to rewrite it.");
-        if (info.Nodes is null || info.Nodes.Count != 2 || info.SampleDatabase is null)
-        {
-            throw new LabException($"{path} does not describe two nodes.", "Run `down` then `up` to rewrite it.");
-        }
-
-        return info;
-    }
-
-    /// <summary>Loads <c>.lab/lab.json</c> at the repository root.</summary>
-    public static LabInfo LoadDefault() => Load(LabPaths.DefaultLabInfoPath());
+    /// <summary>How the lab's hosts are run: "namespaces" (network namespaces on this machine) or "uml" (a user-mode Linux kernel with IPVS).</summary>
+    public string Kind { get; init; } = "namespaces";
 
     public LabNode Node(string name) =>
         Nodes.FirstOrDefault(n => string.Equals(n.Name, name, StringComparison.Ordinal))
         ?? throw new ArgumentException($"The lab has no node '{name}'.", nameof(name));
 
-    internal void Save(string path)
-    {
-        var temp = path + ".tmp";
-        File.WriteAllText(temp, JsonSerializer.Serialize(this, JsonOptions));
-        // The file holds the sample user's password: readable by root only.
-        LabSystem.SetMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        File.Move(temp, path, overwrite: true);
-    }
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    /// <summary>Reads lab.json text; throws <see cref="JsonException"/> when it is not JSON of this shape.</summary>
+    public static LabInfo? FromJson(string json) => JsonSerializer.Deserialize<LabInfo>(json, JsonOptions);
 }
 
 /// <summary>One lab host as a cluster node (the fields the console's node model needs, plus lab extras).</summary>

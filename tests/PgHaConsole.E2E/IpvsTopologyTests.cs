@@ -1,0 +1,186 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Playwright;
+using Npgsql;
+using PgHaConsole.E2E.Infrastructure;
+using PgHaConsole.Lab;
+using Xunit.Abstractions;
+
+namespace PgHaConsole.E2E;
+
+/// <summary>
+/// The topology page in LVS-DR mode, in the UML lab (<c>lab up --ipvs</c>): the directors' real ipvsadm tables, live.
+/// While a reader holds connections through the read VIP the tables show them; when it stops they go.
+/// </summary>
+[Collection(LabE2ECollection.Name)]
+[Trait("Category", "Ipvs")]
+public sealed class IpvsTopologyTests(ITestOutputHelper output)
+{
+    private const string AdminPassword = "e2e-admin-password-ipvs";
+    private const string Token = "phc_e2e-ipvs-token-0123456789abcdef";
+    private const int ReaderConnections = 6;
+
+    [Fact]
+    public async Task The_topology_page_shows_the_directors_ipvsadm_tables_change_while_a_reader_runs()
+    {
+        var ct = new CancellationTokenSource(TimeSpan.FromMinutes(15)).Token;
+        var controller = new LabController(Console.Out);
+        var options = new LabOptions(Path.Combine(RepoPaths.Root, ".lab"), Ipvs: true);
+        await controller.DownAsync(options, ct);
+        var lab = (await controller.UpAsync(options, ct)).Info;
+        try
+        {
+            Assert.True(lab.IpvsAvailable, lab.IpvsDetail);
+            await using var console = await ConsoleProcess.StartAsync(new Dictionary<string, string>
+            {
+                ["PgHaConsole__Bootstrap__AdminPassword"] = AdminPassword,
+                ["PgHaConsole__Bootstrap__ApiToken"] = Token,
+                ["PgHaConsole__Lab__LabFile"] = LabReset.LabFile,
+                ["PgHaConsole__Topology__PollInterval"] = "00:00:01",
+            });
+            using var http = new HttpClient { BaseAddress = console.BaseUri, Timeout = TimeSpan.FromMinutes(2) };
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+
+            using var body = new StringContent(await File.ReadAllTextAsync(LabReset.LabFile, ct), Encoding.UTF8, "application/json");
+            using var imported = await http.PostAsync("api/clusters/import-lab?name=lab", body, ct);
+            Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
+            var clusterId = JsonDocument.Parse(await imported.Content.ReadAsStringAsync(ct)).RootElement.GetProperty("id").GetGuid();
+
+            var start = await http.PostAsJsonAsync($"api/clusters/{clusterId}/setup", new { }, ct);
+            Assert.Equal(HttpStatusCode.Accepted, start.StatusCode);
+            var operationId = (await start.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("operationId").GetGuid();
+            var op = await WaitFinishedAsync(http, operationId, TimeSpan.FromMinutes(10), ct);
+            Assert.True(op.GetProperty("status").GetString() == "succeeded", op.ToString());
+
+            var (playwright, browser) = await Browser.LaunchAsync();
+            using var _ = playwright;
+            await using var __ = browser;
+            var page = await browser.NewPageAsync();
+            await Browser.SignInAsync(page, console.BaseUri, "admin", AdminPassword);
+            await page.GotoAsync(new Uri(console.BaseUri, $"topology/{clusterId}").ToString());
+            await Browser.WaitInteractiveAsync(page);
+
+            // pg1 directs the read VIP: its real table lists both real servers of the read service.
+            var director = page.Locator("[data-testid=balancer-pg1]");
+            await Assertions.Expect(director.Locator("[data-testid=ipvs-real-servers]")).ToContainTextAsync("198.18.4.248", new() { Timeout = 60_000 });
+            await Assertions.Expect(director.Locator("[data-testid=ipvs-real-servers]")).ToContainTextAsync("198.18.4.247", new() { Timeout = 60_000 });
+            var before = await ActiveOnReadServiceAsync(director);
+            output.WriteLine($"active connections on FWM 1 before the reader: {before}");
+
+            // The reader: connections held open through the read VIP, each querying now and then.
+            var sample = lab.SampleDatabase;
+            var readers = new List<NpgsqlConnection>();
+            try
+            {
+                for (var i = 0; i < ReaderConnections; i++)
+                {
+                    var csb = new NpgsqlConnectionStringBuilder
+                    {
+                        Host = lab.ReadVip, Port = 5432, Database = sample.Database, Username = sample.User, Password = sample.Password,
+                        Pooling = false, Timeout = 10, GssEncryptionMode = GssEncryptionMode.Disable, SslMode = SslMode.Disable,
+                    };
+                    var conn = new NpgsqlConnection(csb.ConnectionString);
+                    await conn.OpenAsync(ct);
+                    readers.Add(conn);
+                }
+
+                using var reading = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                var readerLoop = Task.Run(async () =>
+                {
+                    while (!reading.IsCancellationRequested)
+                    {
+                        foreach (var conn in readers)
+                        {
+                            await using var cmd = new NpgsqlCommand("SELECT count(*) FROM public.items", conn);
+                            await cmd.ExecuteScalarAsync(reading.Token);
+                        }
+
+                        await Task.Delay(300, reading.Token);
+                    }
+                }, reading.Token);
+
+                // The page, refreshed live, shows the reader's connections in the director's table and its -Lnc.
+                var during = await WaitForAsync(() => ActiveOnReadServiceAsync(director), a => a >= before + ReaderConnections, TimeSpan.FromSeconds(30));
+                output.WriteLine($"active connections on FWM 1 while reading: {during}");
+                Assert.True(during >= before + ReaderConnections, $"active connections stayed at {during} (before: {before})");
+                await Assertions.Expect(director.Locator("[data-testid=ipvs-connections]")).ToContainTextAsync("ESTABLISHED", new() { Timeout = 30_000 });
+                await Assertions.Expect(director.Locator("[data-testid=ipvs-connections]")).ToContainTextAsync("198.18.5.1", new() { Timeout = 30_000 });
+
+                await reading.CancelAsync();
+                try
+                {
+                    await readerLoop;
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+            finally
+            {
+                foreach (var conn in readers)
+                {
+                    await conn.DisposeAsync();
+                }
+            }
+
+            // Closed: the director's active count falls back.
+            var after = await WaitForAsync(() => ActiveOnReadServiceAsync(director), a => a <= before, TimeSpan.FromSeconds(30));
+            output.WriteLine($"active connections on FWM 1 after the reader stopped: {after}");
+            Assert.True(after <= before, $"active connections still {after} after the reader closed its connections");
+        }
+        finally
+        {
+            // Leave the namespace lab in its starting state for the next test, as the other E2E tests do.
+            await LabReset.ResetAsync(CancellationToken.None);
+        }
+    }
+
+    /// <summary>The sum of the Active column over the read service's (FWM 1) rows of the page's real-server table.</summary>
+    private static async Task<int> ActiveOnReadServiceAsync(ILocator director)
+    {
+        var total = 0;
+        foreach (var row in await director.Locator("[data-testid=ipvs-real-servers] tr").AllAsync())
+        {
+            var cells = await row.Locator("td").AllInnerTextsAsync();
+            if (cells.Count >= 5 && cells[0].Trim() == "FWM 1" && int.TryParse(cells[4].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var active))
+            {
+                total += active;
+            }
+        }
+
+        return total;
+    }
+
+    private static async Task<int> WaitForAsync(Func<Task<int>> read, Func<int, bool> done, TimeSpan timeout)
+    {
+        var until = DateTime.UtcNow + timeout;
+        var value = await read();
+        while (!done(value) && DateTime.UtcNow < until)
+        {
+            await Task.Delay(500);
+            value = await read();
+        }
+
+        return value;
+    }
+
+    private static async Task<JsonElement> WaitFinishedAsync(HttpClient http, Guid operationId, TimeSpan timeout, CancellationToken ct)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var op = await http.GetFromJsonAsync<JsonElement>($"api/operations/{operationId}", ct);
+            if (op.GetProperty("status").GetString() is "succeeded" or "failed" or "interrupted" or "cancelled")
+            {
+                return op;
+            }
+
+            Assert.True(DateTime.UtcNow < until, $"operation still running after {timeout}");
+            await Task.Delay(1000, ct);
+        }
+    }
+}

@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using Npgsql;
+using PgHaConsole.Core.Model;
+using PgHaConsole.Core.Operations;
+using PgHaConsole.Core.Parsing;
+using PgHaConsole.Infrastructure.Postgres;
+using PgHaConsole.Infrastructure.Setup;
+using PgHaConsole.Infrastructure.Store;
+using PgHaConsole.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace PgHaConsole.IntegrationTests.Ipvs;
+
+/// <summary>The pair in the UML lab (<c>lab up --ipvs</c>): a kernel with IPVS, so LVS-DR forwards for real.</summary>
+public sealed class IpvsPairFixture : PairFixture
+{
+    protected override bool Ipvs => true;
+}
+
+[CollectionDefinition(Name)]
+public sealed class IpvsCollection : ICollectionFixture<IpvsPairFixture>
+{
+    public const string Name = "ipvs";
+}
+
+/// <summary>
+/// LVS-DR end to end in the UML lab: the wizard builds the pair in LVS-DR mode and its verification passes; reads
+/// through the read VIP reach both nodes; a real server that stops answering queries leaves the pool. Ordered: each
+/// test starts from the pair the wizard built. Category Ipvs: scripts/test.sh runs these in their own phase.
+/// </summary>
+[Collection(IpvsCollection.Name)]
+[Trait("Category", "Ipvs")]
+[TestCaseOrderer("PgHaConsole.IntegrationTests.Infrastructure.DeclarationOrderer", "PgHaConsole.IntegrationTests")]
+public sealed class LvsDrLabTests(IpvsPairFixture pair, ITestOutputHelper output)
+{
+    private static CancellationToken Timeout(int minutes = 6) => new CancellationTokenSource(TimeSpan.FromMinutes(minutes)).Token;
+
+    [Fact, TestPriority(1)]
+    public async Task The_uml_lab_has_ipvs_and_import_lab_picks_lvs_dr()
+    {
+        var ct = Timeout(1);
+        Assert.True(pair.Lab.IpvsAvailable, pair.Lab.IpvsDetail);
+        Assert.Equal("uml", pair.Lab.Kind);
+        Assert.Equal(BalancerMode.LvsDr, pair.Cluster.Balancer);
+        foreach (var node in new[] { "pg1", "pg2" })
+        {
+            var list = await pair.ExecAsync(node, ct, "ipvsadm", "-Ln");
+            Assert.True(list.Succeeded, list.Output);
+            var table = IpvsadmParser.Parse(list.StandardOutput);
+            Assert.True(table.Succeeded && table.Value!.IsAvailable, list.Output);
+        }
+    }
+
+    [Fact, TestPriority(2)]
+    public async Task The_wizard_in_lvs_dr_mode_builds_a_pair_whose_read_vip_reaches_both_nodes()
+    {
+        var ct = Timeout(10);
+        var watch = Stopwatch.StartNew();
+        var op = await pair.RunAsync(SetupOperation.Kind, new SetupParameters(), ct);
+        watch.Stop();
+        output.WriteLine(await pair.LogTextAsync(op.Id, ct));
+        foreach (var s in op.Steps)
+        {
+            output.WriteLine($"step {s.Ordinal} {s.Name}: {s.Status} in {(s.FinishedAt - s.StartedAt)?.TotalSeconds:0.00} s");
+        }
+
+        output.WriteLine($"wizard time in the UML lab: {watch.Elapsed.TotalSeconds:0.0} s");
+        if (op.Status != OperationStatus.Succeeded)
+        {
+            await DiagnoseAsync(ct);
+        }
+
+        Assert.True(op.Status == OperationStatus.Succeeded, $"setup ended {op.Status}: {op.Error}");
+
+        // PostgreSQL listens where DR delivers: packets still addressed to the VIPs.
+        foreach (var node in new[] { "pg1", "pg2" })
+        {
+            var listen = await pair.ExecAsync(node, ct, "runuser", "-u", "postgres", "--", "psql", "-h", "/run/postgresql", "-XAtc", "SHOW listen_addresses");
+            Assert.Equal("*", listen.StandardOutput.Trim());
+        }
+
+        // The director's real table: the read VIP's fwmark service forwards to both nodes.
+        var fwm = await ReadServiceAsync("pg1", "FWM 1", ct);
+        Assert.Equal(["198.18.4.247", "198.18.4.248"], fwm.RealServers.Select(r => r.Endpoint.Host).Order(StringComparer.Ordinal));
+
+        // Independently of the wizard: fresh connections through the read VIP are answered by both nodes.
+        var answered = await ReadThroughVipAsync(12, ct);
+        output.WriteLine("read VIP answered by: " + string.Join(", ", answered));
+        Assert.Contains("primary", answered);
+        Assert.Contains("standby", answered);
+        Assert.All(answered, a => Assert.DoesNotContain("failed", a, StringComparison.Ordinal));
+    }
+
+    [Fact, TestPriority(3)]
+    public async Task A_real_server_that_stops_answering_queries_leaves_the_pool_and_reads_go_on()
+    {
+        var ct = Timeout(3);
+        // A stopped postmaster still completes TCP handshakes (the kernel's listen backlog) but answers no query:
+        // what a bare TCP_CHECK would have kept in the pool.
+        var pid = (await pair.ExecAsync("pg2", ct, "sh", "-c", "head -n 1 /data10/pgdata/postmaster.pid")).StandardOutput.Trim();
+        Assert.Matches("^[0-9]+$", pid);
+        await pair.ExecAsync("pg2", ct, "kill", "-STOP", pid);
+        try
+        {
+            var watch = Stopwatch.StartNew();
+            IpvsVirtualService fwm;
+            do
+            {
+                await Task.Delay(500, ct);
+                fwm = await ReadServiceAsync("pg1", "FWM 1", ct);
+            }
+            while (fwm.RealServers.Any(r => r.Endpoint.Host == "198.18.4.248") && watch.Elapsed < TimeSpan.FromSeconds(30));
+
+            output.WriteLine($"pg2 left the pool after {watch.Elapsed.TotalSeconds:0.0} s");
+            Assert.DoesNotContain(fwm.RealServers, r => r.Endpoint.Host == "198.18.4.248");
+            Assert.Contains(fwm.RealServers, r => r.Endpoint.Host == "198.18.4.247");
+
+            var answered = await ReadThroughVipAsync(8, ct);
+            Assert.All(answered, a => Assert.Equal("primary", a));
+        }
+        finally
+        {
+            await pair.ExecAsync("pg2", CancellationToken.None, "kill", "-CONT", pid);
+        }
+
+        // Answering again, it comes back.
+        var back = Stopwatch.StartNew();
+        IpvsVirtualService again;
+        do
+        {
+            await Task.Delay(500, ct);
+            again = await ReadServiceAsync("pg1", "FWM 1", ct);
+        }
+        while (again.RealServers.All(r => r.Endpoint.Host != "198.18.4.248") && back.Elapsed < TimeSpan.FromSeconds(30));
+
+        Assert.Contains(again.RealServers, r => r.Endpoint.Host == "198.18.4.248");
+    }
+
+    /// <summary>What keepalived, IPVS and the check scripts say on both hosts (printed when the wizard failed).</summary>
+    private async Task DiagnoseAsync(CancellationToken ct)
+    {
+        const string script = """
+            echo "--- keepalived processes"; ps -eo pid,cmd | grep '[k]eepalived'
+            echo "--- addresses"; ip -br addr
+            echo "--- check script"; time bash -x /etc/keepalived/pghaconsole-check-primary.sh; echo "rc=$?"
+            echo "--- psql as the check runs it"; cd / && runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -X -A -t -w -p 5432 -d postgres -h /var/run/postgresql -c 'SELECT pg_is_in_recovery()'; echo "rc=$?"
+            echo "--- sockets"; ls -la /var/run /run/postgresql
+            echo "--- ipvsadm"; ipvsadm -Ln
+            echo "--- notify log"; tail -n 20 /var/log/pghaconsole-keepalived.log
+            echo "--- syslog"; tail -n 60 /guest/syslog
+            """;
+        foreach (var node in new[] { "pg1", "pg2" })
+        {
+            var result = await pair.ExecAsync(node, ct, "bash", "-c", script);
+            output.WriteLine($"===== {node}\n{result.Output}");
+        }
+    }
+
+    private async Task<IpvsVirtualService> ReadServiceAsync(string director, string key, CancellationToken ct)
+    {
+        var list = await pair.ExecAsync(director, ct, "ipvsadm", "-Ln");
+        var table = IpvsadmParser.Parse(list.StandardOutput, IpvsListingKind.Connections);
+        Assert.True(table.Succeeded, list.Output);
+        return table.Value!.Services.FirstOrDefault(s => s.Key == key)
+            ?? throw new Xunit.Sdk.XunitException($"{director} has no {key} service: {list.Output}");
+    }
+
+    /// <summary>Fresh connections through the read VIP as the monitoring role: which role answered each ("primary", "standby").</summary>
+    private async Task<List<string>> ReadThroughVipAsync(int connections, CancellationToken ct)
+    {
+        var secrets = (await pair.Get<IClusterRepository>().GetClusterSecretsAsync(pair.Cluster.Id, ct))!;
+        var answered = new List<string>();
+        for (var i = 0; i < connections; i++)
+        {
+            try
+            {
+                var csb = NodeConnections.Monitor(pair.Cluster, pair.Cluster.ReadVip, secrets.MonitorPassword, "ipvs-test", timeout: 5, commandTimeout: 5);
+                csb.Pooling = false;
+                await using var conn = new NpgsqlConnection(csb.ConnectionString);
+                await conn.OpenAsync(ct);
+                await using var cmd = new NpgsqlCommand("SELECT pg_is_in_recovery()", conn);
+                answered.Add((bool)(await cmd.ExecuteScalarAsync(ct))! ? "standby" : "primary");
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+            {
+                answered.Add("failed: " + ex.Message);
+            }
+        }
+
+        return answered;
+    }
+}

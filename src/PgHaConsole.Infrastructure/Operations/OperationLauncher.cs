@@ -147,8 +147,10 @@ public sealed partial class OperationLauncher(
 /// </summary>
 public sealed class OperationJob(OperationExecutor executor, IHostApplicationLifetime lifetime)
 {
+    // No [DisableConcurrentExecution]: Hangfire's lock is per method, so it made every operation on every cluster wait
+    // for the one running (#17). The cluster lock in the store, taken when the operation is created, is the right one:
+    // one operation per cluster, clusters in parallel.
     [AutomaticRetry(Attempts = 0, OnAttemptsExceeded = AttemptsExceededAction.Fail)]
-    [DisableConcurrentExecution(timeoutInSeconds: 60)]
     public Task RunAsync(Guid operationId, string parametersJson, CancellationToken cancellationToken) =>
         executor.ExecuteAsync(operationId, parametersJson, lifetime.ApplicationStopping, cancellationToken);
 }

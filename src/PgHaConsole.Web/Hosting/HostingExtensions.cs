@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
+using PgHaConsole.Infrastructure.Failover;
 using PgHaConsole.Infrastructure.History;
 using PgHaConsole.Infrastructure.Identity;
 using PgHaConsole.Infrastructure.Operations;
@@ -106,6 +107,7 @@ public static class HostingExtensions
         services.AddPgHaConsoleSetup();
         services.AddPgHaConsoleTopology();
         services.AddPgHaConsoleHistory();
+        services.AddPgHaConsoleFailover();
         services.AddApplicationServices();
         return builder;
     }
@@ -135,6 +137,7 @@ public static class HostingExtensions
         services.AddScoped<ConnectionTestService>();
         services.AddScoped<OperationService>();
         services.AddScoped<HistoryService>();
+        services.AddScoped<FailoverService>();
         return services;
     }
 
@@ -174,6 +177,7 @@ public static class HostingExtensions
         app.MapOperationsApi();
         app.MapTopologyApi();
         app.MapHistoryApi();
+        app.MapFailoverApi();
         app.MapHub<Hubs.OperationsHub>(Hubs.OperationsHub.Path);
         app.MapHangfireDashboardWithAuthorizationPolicy(AuthPolicies.Admin, "/hangfire");
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();

@@ -19,8 +19,8 @@ public static class KeepalivedScriptRenderer
     /// <summary>
     /// The write VIP's <c>vrrp_script</c>: exit 0 only when the node is not fenced and the local PostgreSQL answers as a
     /// primary (over the local socket as the OS user: peer authentication, no password; bounded, so a hung server
-    /// counts as down). It is also the self-fence: a primary that has seen neither a streaming standby nor a query of
-    /// the console's monitoring role for <see cref="SelfFence.DelaySeconds"/> may be on the wrong side of a partition,
+    /// counts as down). It is also the self-fence: a primary that has seen neither a streaming standby nor a query on
+    /// the console's (still open) monitoring connection for <see cref="SelfFence.DelaySeconds"/> may be on the wrong side of a partition,
     /// where the console may promote the standby: it runs the fence (in the background, so keepalived's script
     /// timeout cannot cut it short) and fails. The clocks run only while the node is an unfenced running primary.
     /// </summary>
@@ -34,11 +34,15 @@ public static class KeepalivedScriptRenderer
         KeepalivedConfigRenderer.CheckPath(paths.FenceFile, nameof(paths.FenceFile));
         KeepalivedConfigRenderer.CheckPath(paths.SeenDirectory, nameof(paths.SeenDirectory));
 
-        // The console's prober queries every node every poll as the monitoring role: the latest query_start of that
-        // role is when the console was last heard from. NULL (never, or every connection closed) prints -1.
+        // The console's prober queries every node every poll as the monitoring role over a pooled connection: the
+        // latest query_start of that role is when the console was last heard from. Across a partition its connection
+        // stays in pg_stat_activity (no FIN arrives), so the age grows. No such connection at all (-1: a console that
+        // stopped or crashed closes its sockets; tools and tests without a console) means nobody is watching, so
+        // nobody can be promoting the standby: nothing to fence for. HAProxy's pgsql-check connects as the same role
+        // but never runs a query (query_start NULL), so it does not count.
         var query = "SELECT pg_is_in_recovery(), "
             + "(SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'), "
-            + "coalesce((SELECT floor(extract(epoch FROM clock_timestamp() - max(query_start)))::bigint FROM pg_stat_activity WHERE usename = "
+            + "coalesce((SELECT floor(extract(epoch FROM clock_timestamp() - max(query_start)))::bigint FROM pg_stat_activity WHERE query_start IS NOT NULL AND usename = "
             + GucValue.QuoteForSql(pg.MonitorUser) + "), -1)";
 
         var sb = new StringBuilder();
@@ -70,11 +74,12 @@ public static class KeepalivedScriptRenderer
         sb.Append("fi\n\n");
         sb.Append("now=$(date +%s)\n");
         sb.Append("case \"${streaming:-}\" in '' | *[!0-9]*) streaming=0 ;; esac\n");
-        sb.Append("case \"${console_age:-}\" in '' | *[!0-9]*) console_age=-1 ;; esac\n");
+        sb.Append("# No console connection (-1, or anything unexpected): nobody watches, so nobody fails over: the clock restarts.\n");
+        sb.Append("case \"${console_age:-}\" in '' | *[!0-9]*) console_age=0 ;; esac\n");
         sb.Append("[ -e \"$SEEN_DIR/peer\" ] || touch -- \"$SEEN_DIR/peer\"\n");
         sb.Append("[ -e \"$SEEN_DIR/console\" ] || touch -- \"$SEEN_DIR/console\"\n");
         sb.Append("[ \"$streaming\" -gt 0 ] && touch -- \"$SEEN_DIR/peer\"\n");
-        sb.Append("[ \"$console_age\" -ge 0 ] && touch -d \"@$((now - console_age))\" -- \"$SEEN_DIR/console\"\n");
+        sb.Append("touch -d \"@$((now - console_age))\" -- \"$SEEN_DIR/console\"\n");
         sb.Append("peer_age=$((now - $(stat -c %Y -- \"$SEEN_DIR/peer\")))\n");
         sb.Append("console_age=$((now - $(stat -c %Y -- \"$SEEN_DIR/console\")))\n");
         sb.Append("if [ \"$peer_age\" -le \"$SELF_FENCE_AFTER\" ] || [ \"$console_age\" -le \"$SELF_FENCE_AFTER\" ]; then\n");

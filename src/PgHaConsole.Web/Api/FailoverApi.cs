@@ -22,5 +22,28 @@ public static class FailoverApi
                     var r => Results.Ok(r.Value),
                 })
             .RequireAuthorization(AuthPolicies.Admin);
+
+        // The on-call button: preflight report (Viewer), then the failover itself (Operator, typed cluster name).
+        api.MapPost("/failover/preflight", async (Guid id, FailoverService svc, CancellationToken ct) =>
+            await svc.PreflightAsync(id, ct) is { } r
+                ? Results.Ok(new
+                {
+                    canFailOver = r.CanFailOver,
+                    r.Primary,
+                    r.Standby,
+                    r.PrimaryHostReachable,
+                    r.PrimaryHealthy,
+                    standbyReceived = r.StandbyReceived?.ToString(),
+                    standbyReplayed = r.StandbyReplayed?.ToString(),
+                    primaryLastLsn = r.PrimaryLastLsn?.ToString(),
+                    r.MissingBytes,
+                    r.SynchronousInForce,
+                    r.LossStatement,
+                    r.Checks,
+                })
+                : Results.NotFound());
+        api.MapPost("/failover", async (Guid id, [FromBody] OperationsApi.SwitchoverRequest? body, FailoverService svc, ClaimsPrincipal user, CancellationToken ct) =>
+                await OperationsApi.StartAsync(() => svc.StartAsync(id, body?.Confirm, ConsoleApi.Actor(user), ct)))
+            .RequireAuthorization(AuthPolicies.Operator);
     }
 }

@@ -401,7 +401,8 @@ public sealed class KeepalivedRenderingTests
     [Fact]
     public async Task Write_check_self_fences_a_primary_that_saw_neither_standby_nor_console()
     {
-        using var h = new CheckHarness("f 0 -1");
+        // The console's connection is still there (a partition sends no FIN) but silent for 30 s.
+        using var h = new CheckHarness("f 0 30");
         h.Age("peer", SelfFence.DelaySeconds + 5);
         h.Age("console", SelfFence.DelaySeconds + 5);
         var r = await Tool.RunAsync(h.Script, []);
@@ -412,8 +413,9 @@ public sealed class KeepalivedRenderingTests
     }
 
     [Theory]
-    [InlineData("f 1 -1", "peer")]
+    [InlineData("f 1 30", "peer")]
     [InlineData("f 0 2", "console")]
+    [InlineData("f 0 -1", "console")]
     public async Task Write_check_keeps_a_primary_that_sees_the_standby_or_the_console(string answer, string fresh)
     {
         using var h = new CheckHarness(answer);
@@ -429,7 +431,7 @@ public sealed class KeepalivedRenderingTests
     public async Task Write_check_gives_a_grace_period_when_it_starts_counting()
     {
         // First run after a boot (no clock files): the delay starts now, no immediate fence.
-        using var h = new CheckHarness("f 0 -1");
+        using var h = new CheckHarness("f 0 300");
         var r = await Tool.RunAsync(h.Script, []);
         Assert.Equal(0, r.ExitCode);
         Assert.Null(await h.FenceCallAsync());
@@ -485,6 +487,11 @@ public sealed class KeepalivedRenderingTests
             var haproxy = Path.Combine(dir.FullName, "haproxy");
             File.Copy("/bin/sleep", haproxy);
             fake = System.Diagnostics.Process.Start(haproxy, "30");
+            for (var i = 0; i < 50 && File.ReadAllText($"/proc/{fake.Id}/comm").Trim() != "haproxy"; i++)
+            {
+                await Task.Delay(20);
+            }
+
             File.WriteAllText(paths.HaproxyPidFile, fake.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n");
             Assert.Equal(0, (await Tool.RunAsync(script, [])).ExitCode);
 

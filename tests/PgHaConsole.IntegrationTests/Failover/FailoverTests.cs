@@ -341,6 +341,72 @@ public sealed class FailoverTests(FailoverPairFixture pair, ITestOutputHelper ou
         await pair.Get<IFailoverPolicyStore>().SaveAsync(pair.Cluster.Id, FailoverPolicy.Default, "test", ct);
         pair.Get<FailoverWitness>().ForgetPolicy(pair.Cluster.Id);
         await WaitAsync("asynchronous again", async () => await Sql(primary, "SHOW synchronous_standby_names", ct) == "", TimeSpan.FromSeconds(15), ct);
-        await pair.StopWitnessAsync(ct);
+    }
+
+    [Fact, TestPriority(6)]
+    public async Task F_a_partitioned_primary_fences_itself_before_the_promotion_and_after_the_heal_never_wins_the_vip_back()
+    {
+        var ct = Timeout();
+        await EnsurePairAsync(ct);
+        var (primary, standby) = await RolesAsync(ct);
+        await pair.Get<IFailoverPolicyStore>().SaveAsync(pair.Cluster.Id, new FailoverPolicy { Automatic = true, AfterSeconds = 2 }, "test", ct);
+        pair.Get<FailoverWitness>().ForgetPolicy(pair.Cluster.Id);
+        await pair.StartWitnessAsync(ct);
+        await WaitAsync("the console watching the primary", async () => await WriteThroughVipAsync(ct) == AddressOf(primary), TimeSpan.FromSeconds(20), ct);
+        await Task.Delay(TimeSpan.FromSeconds(3), ct);
+
+        var before = DateTimeOffset.UtcNow;
+        await using var writer = new VipWriter(pair.Cluster, await MonitorPasswordAsync(ct), "part-" + Guid.NewGuid().ToString("N")[..6]);
+        writer.Start();
+        await Task.Delay(TimeSpan.FromSeconds(1), ct);
+        OperationRecord? failover = null;
+        try
+        {
+            await RunAsync(primary, ct, "ip", "link", "set", "mgt", "down");
+            var cut = DateTimeOffset.UtcNow;
+
+            // The isolated primary fences itself (it sees neither its standby nor the console)…
+            await WaitAsync("the self-fence", async () => (await RunAsync(primary, ct, "bash", "-c", $"cat {FenceFile} 2>/dev/null; true")).Contains("BY=self", StringComparison.Ordinal),
+                TimeSpan.FromSeconds(SelfFence.WorstCaseSeconds + 5), ct);
+            var fencedAfter = (DateTimeOffset.UtcNow - cut).TotalSeconds;
+            output.WriteLine($"{primary} fenced itself {fencedAfter:0.0} s after the cut");
+            await WaitAsync("its PostgreSQL stopped", async () => await RunAsync(primary, ct, "bash", "-c", $"{PgCtl} -D {DataDir} status >/dev/null 2>&1 && echo running || echo stopped") == "stopped",
+                TimeSpan.FromSeconds(10), ct);
+            var primaryStoppedAt = DateTimeOffset.UtcNow;
+
+            // …and the console promotes the standby only afterwards.
+            await WaitAsync("the automatic failover", async () =>
+            {
+                var ops = await pair.Get<IOperationJournal>().ListByClusterAsync(pair.Cluster.Id, 5, ct);
+                failover = ops.FirstOrDefault(o => o.Kind == FailoverOperation.Kind && o.CreatedAt >= before);
+                return failover is { Status: OperationStatus.Succeeded or OperationStatus.Failed };
+            }, TimeSpan.FromSeconds(90), ct);
+            output.WriteLine(await pair.LogTextAsync(failover!.Id, ct));
+            Assert.Equal(OperationStatus.Succeeded, failover.Status);
+            var promote = failover.Steps.Single(st => st.Name == "promote");
+            Assert.True(promote.StartedAt > primaryStoppedAt - TimeSpan.FromSeconds(2), $"promoted at {promote.StartedAt:O}, the old primary stopped by {primaryStoppedAt:O}");
+            output.WriteLine($"promoted {(promote.FinishedAt!.Value - cut).TotalSeconds:0.0} s after the cut");
+        }
+        finally
+        {
+            await RunAsync(primary, CancellationToken.None, "ip", "link", "set", "mgt", "up");
+        }
+
+        // Healed: the old primary stays fenced, holds no VIP, and writes through the write VIP reach only the new one.
+        await Task.Delay(TimeSpan.FromSeconds(6), ct);
+        await writer.StopAsync();
+        Assert.False(await HoldsAsync(primary, pair.Cluster.WriteVip, ct));
+        Assert.False(await HoldsAsync(primary, pair.Cluster.ReadVip, ct));
+        Assert.True(await HoldsAsync(standby, pair.Cluster.WriteVip, ct));
+        Assert.Equal(AddressOf(standby), await WriteThroughVipAsync(ct));
+        var acksAfterPromotion = writer.Acknowledged.Where(a => a.At > failover!.Steps.Single(st => st.Name == "promote").FinishedAt!.Value).ToList();
+        Assert.NotEmpty(acksAfterPromotion);
+        Assert.All(acksAfterPromotion, a => Assert.Equal(AddressOf(standby), a.Server));
+        var picture = await pair.Get<ITopologyMonitor>().ProbeNowAsync(pair.Cluster.Id, ct);
+        Assert.Contains(picture!.Alarms, a => a.Code == AlarmCodes.NodeFenced && a.Node == primary);
+
+        await pair.Get<IFailoverPolicyStore>().SaveAsync(pair.Cluster.Id, FailoverPolicy.Default, "test", ct);
+        pair.Get<FailoverWitness>().ForgetPolicy(pair.Cluster.Id);
+        await RejoinAsync(primary, ct);
     }
 }

@@ -43,6 +43,7 @@ public sealed class FailoverWitness(
     private static readonly TimeSpan SynchronousCooldown = TimeSpan.FromSeconds(3);
 
     private readonly ConcurrentDictionary<Guid, WitnessMemory> _memory = new();
+    private readonly ConcurrentDictionary<Guid, DateTimeOffset> _reprobes = new();
     private readonly Dictionary<Guid, ClusterTopology> _processed = [];
     private readonly Dictionary<Guid, (FailoverPolicy Policy, DateTimeOffset At)> _policies = [];
     private readonly Dictionary<Guid, DateTimeOffset> _lastLaunch = [];
@@ -106,6 +107,7 @@ public sealed class FailoverWitness(
 
         if (!verdict.Failover || verdict.Assessment is not { } a)
         {
+            ScheduleReprobe(picture, memory, policy, ct);
             return;
         }
 
@@ -116,6 +118,42 @@ public sealed class FailoverWitness(
 
         _lastLaunch[picture.ClusterId] = now;
         await LaunchAsync(picture, memory, a, verdict.Reason, ct);
+    }
+
+    /// <summary>
+    /// While a loss is being timed, probe again right when <c>afterSeconds</c> are up rather than at the next poll:
+    /// the failover then starts after the policy's delay, not after the delay rounded up to the poll interval.
+    /// </summary>
+    private void ScheduleReprobe(ClusterTopology picture, WitnessMemory memory, FailoverPolicy policy, CancellationToken ct)
+    {
+        if (!policy.Automatic || memory.ConsoleLostSince is not { } consoleSince || memory.StandbyLostSince is not { } standbySince)
+        {
+            return;
+        }
+
+        var due = (consoleSince > standbySince ? consoleSince : standbySince) + TimeSpan.FromSeconds(policy.AfterSeconds) + TimeSpan.FromMilliseconds(50);
+        var delay = due - time.GetUtcNow();
+        if (delay <= TimeSpan.Zero || delay >= topology.Value.PollInterval || !_reprobes.TryAdd(picture.ClusterId, due))
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await Task.Delay(delay, time, ct);
+                await monitor.ProbeNowAsync(picture.ClusterId, ct);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogDebug(ex, "Witness: the re-probe of {Cluster} failed", picture.ClusterName);
+            }
+            finally
+            {
+                _reprobes.TryRemove(picture.ClusterId, out _);
+            }
+        }, CancellationToken.None);
     }
 
     private async Task<FailoverPolicy> PolicyAsync(Guid clusterId, CancellationToken ct)

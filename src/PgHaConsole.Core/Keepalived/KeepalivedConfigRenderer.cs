@@ -47,6 +47,9 @@ public sealed record KeepalivedPaths
     /// <summary>One line per transition, with a timestamp.</summary>
     public string LogFile { get; init; } = "/var/log/pghaconsole-keepalived.log";
 
+    /// <summary>HAProxy's configuration: tracked only once the console generated it (the balancer step comes after keepalived's).</summary>
+    public string HaproxyConfigFile { get; init; } = "/etc/haproxy/haproxy.cfg";
+
     /// <summary>HAProxy's pid file (as the read balancer step starts it).</summary>
     public string HaproxyPidFile { get; init; } = "/run/haproxy.pid";
 

@@ -259,6 +259,9 @@ public sealed class FailoverVerifyStep(FailoverRun run) : FailoverStep(run)
 
         Run.WritesBackAt ??= Run.Env.Time.GetUtcNow();
         var read = await RetryAsync(cluster.ReadVip, "SELECT host(inet_server_addr())", ct);
+
+        // After the writes are back (not inside the gap): the new timeline in the control file, for a later pg_rewind.
+        await New.PsqlAsync("CHECKPOINT", Log(context), ct, echoSql: true);
         Run.ClientView = $"a write through {cluster.WriteVip} committed on {New.Name}; a read through {cluster.ReadVip} was answered by {NameOf(read)}";
         Log(context).Info(null, Run.ClientView);
     }

@@ -281,6 +281,10 @@ public sealed class PairActions(ClusterEnvironment env)
             }
         }
 
+        // pg_rewind reads the source's timeline from its control file, which a promotion updates only at its next
+        // checkpoint (spread, after a fast promotion): without one it says "same timeline, no rewind required" and the
+        // node then cannot follow.
+        await primary.PsqlAsync("CHECKPOINT", log, ct, echoSql: true);
         await node.RunCheckedAsync("pg_rewind", RemoteCommand.Exec(node.Bin("pg_rewind"), args).AsUser(Cluster.Postgres.OsUser).InDirectory("/"), log, ct, TimeSpan.FromHours(2));
     }
 

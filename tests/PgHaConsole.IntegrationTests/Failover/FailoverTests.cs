@@ -107,7 +107,7 @@ public sealed class FailoverTests(FailoverPairFixture pair, ITestOutputHelper ou
     {
         var op = await pair.RunAsync(FailoverOperation.Kind, new FailoverParameters { Confirm = pair.Cluster.Name, From = from, To = to }, ct);
         output.WriteLine(await pair.LogTextAsync(op.Id, ct));
-        output.WriteLine(op.ReportJson);
+        output.WriteLine(op.ReportJson ?? "(no report)");
         return op;
     }
 
@@ -283,7 +283,7 @@ public sealed class FailoverTests(FailoverPairFixture pair, ITestOutputHelper ou
             return failover is { Status: OperationStatus.Succeeded or OperationStatus.Failed };
         }, TimeSpan.FromSeconds(90), ct);
         output.WriteLine(await pair.LogTextAsync(failover!.Id, ct));
-        output.WriteLine(failover.ReportJson);
+        output.WriteLine(failover.ReportJson ?? "(no report)");
         Assert.Equal(OperationStatus.Succeeded, failover.Status);
         Assert.Equal(FailoverWitness.Actor, failover.RequestedBy);
 

@@ -53,12 +53,13 @@ internal sealed class LabPairHarness : IAsyncDisposable
         Environment.GetEnvironmentVariable("PGHA_LAB_STATE") is { Length: > 0 } configured ? Path.GetFullPath(configured) : LabPaths.DefaultStateDir();
 
     /// <summary>Resets the lab and imports it as a cluster (not yet set up: run the "setup" operation).</summary>
-    public static async Task<LabPairHarness> CreateAsync(CancellationToken ct)
+    /// <param name="configure">Extra registrations after the console's own (a benchmark's capabilities).</param>
+    public static async Task<LabPairHarness> CreateAsync(CancellationToken ct, Action<IServiceCollection, LabPairHarness>? configure = null)
     {
         var harness = new LabPairHarness(DefaultStateDir());
         try
         {
-            await harness.InitializeAsync(ct);
+            await harness.InitializeAsync(configure, ct);
             return harness;
         }
         catch
@@ -68,10 +69,11 @@ internal sealed class LabPairHarness : IAsyncDisposable
         }
     }
 
-    private async Task InitializeAsync(CancellationToken ct)
+    private async Task InitializeAsync(Action<IServiceCollection, LabPairHarness>? configure, CancellationToken ct)
     {
         await ResetLabAsync(ct);
-        _services = new ServiceCollection()
+        var services = new ServiceCollection();
+        services
             .AddLogging()
             .AddSingleton(TimeProvider.System)
             .AddSingleton<IHostApplicationLifetime, BenchmarkLifetime>()
@@ -79,8 +81,9 @@ internal sealed class LabPairHarness : IAsyncDisposable
             .AddPgHaConsoleStore(new StoreOptions { SqlitePath = Path.Combine(_scratch, "store.db") })
             .AddSshLayer()
             .AddPgHaConsoleOperations()
-            .AddPgHaConsoleSetup()
-            .BuildServiceProvider();
+            .AddPgHaConsoleSetup();
+        configure?.Invoke(services, this);
+        _services = services.BuildServiceProvider();
         await Get<StoreMigrator>().MigrateAsync(ct);
 
         var (lab, errors) = LabImport.Parse(await File.ReadAllTextAsync(Path.Combine(StateDir, LabPaths.LabInfoFile), ct));
@@ -129,14 +132,24 @@ internal sealed class LabPairHarness : IAsyncDisposable
         var op = await journal.CreateAsync(Cluster.Id, kind, opKind.StepNames, "benchmark", null, ct);
         var json = JsonSerializer.SerializeToElement(parameters ?? new { }, SetupOperationKind.Json);
         await journal.SetParametersAsync(op.Id, json.GetRawText(), ct);
+        return await RunExistingAsync(op.Id, json, ct);
+    }
+
+    /// <summary>Runs an operation created elsewhere (the launcher) to its end with its stored parameters.</summary>
+    public async Task<OperationRecord> RunExistingAsync(Guid operationId, System.Text.Json.JsonElement? parameters, CancellationToken ct)
+    {
+        var journal = Get<IOperationJournal>();
+        var op = (await journal.GetAsync(operationId, ct))!;
+        var opKind = Services.GetServices<IOperationKind>().First(k => k.Kind == op.Kind);
+        var json = parameters ?? JsonDocument.Parse(op.ParametersJson ?? "{}").RootElement.Clone();
         var env = (await Get<ClusterEnvironmentFactory>().CreateAsync(Cluster.Id, ct))!;
-        await Get<OperationRunner>().RunAsync(op.Id, opKind.Create(env, json), new OperationRunContext
+        await Get<OperationRunner>().RunAsync(operationId, opKind.Create(env, json), new OperationRunContext
         {
             Cluster = env.Cluster,
             Masker = env.Masker,
             Services = Services,
         }, ct);
-        return (await journal.GetAsync(op.Id, ct))!;
+        return (await journal.GetAsync(operationId, ct))!;
     }
 
     public async Task<string> LogTextAsync(Guid operationId, CancellationToken ct)

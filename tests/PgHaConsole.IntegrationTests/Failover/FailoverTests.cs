@@ -146,7 +146,8 @@ public sealed class FailoverTests(FailoverPairFixture pair, ITestOutputHelper ou
         Assert.Equal("", await RunAsync("pg1", ct, "bash", "-c", $"[ -e {FenceFile} ] && echo fenced; true"));
 
         // Another operation holds the cluster: the launcher refuses (409) whoever asks, the witness included.
-        var holder = Guid.NewGuid();
+        var holderOp = await pair.Get<IOperationJournal>().CreateAsync(pair.Cluster.Id, SwitchoverOperation.Kind, SwitchoverOperation.StepNames, "test", null, ct);
+        var holder = holderOp.Id;
         await pair.Get<IClusterLock>().AcquireAsync(pair.Cluster.Id, holder, ct);
         try
         {
@@ -159,6 +160,7 @@ public sealed class FailoverTests(FailoverPairFixture pair, ITestOutputHelper ou
         finally
         {
             await pair.Get<IClusterLock>().ReleaseAsync(pair.Cluster.Id, holder, CancellationToken.None);
+            await pair.Get<IOperationJournal>().SetOperationStatusAsync(holder, OperationStatus.Cancelled, "test: only held the lock", CancellationToken.None);
         }
     }
 
@@ -375,12 +377,30 @@ public sealed class FailoverTests(FailoverPairFixture pair, ITestOutputHelper ou
             var primaryStoppedAt = DateTimeOffset.UtcNow;
 
             // …and the console promotes the standby only afterwards.
-            await WaitAsync("the automatic failover", async () =>
+            var lastVerdict = "";
+            try
             {
-                var ops = await pair.Get<IOperationJournal>().ListByClusterAsync(pair.Cluster.Id, 5, ct);
-                failover = ops.FirstOrDefault(o => o.Kind == FailoverOperation.Kind && o.CreatedAt >= before);
-                return failover is { Status: OperationStatus.Succeeded or OperationStatus.Failed };
-            }, TimeSpan.FromSeconds(90), ct);
+                await WaitAsync("the automatic failover", async () =>
+                {
+                    var ops = await pair.Get<IOperationJournal>().ListByClusterAsync(pair.Cluster.Id, 5, ct);
+                    failover = ops.FirstOrDefault(o => o.Kind == FailoverOperation.Kind && o.CreatedAt >= before);
+                    if (pair.Get<ITopologyMonitor>().GetLatest(pair.Cluster.Id) is { } latest && pair.Get<FailoverWitness>().Memory(pair.Cluster.Id) is { } memory)
+                    {
+                        var verdict = PrimaryLoss.Evaluate(new FailoverPolicy { Automatic = true, AfterSeconds = 2 }, memory, latest, DateTimeOffset.UtcNow, TimeSpan.FromSeconds(1));
+                        if (verdict.Reason != lastVerdict)
+                        {
+                            lastVerdict = verdict.Reason;
+                            output.WriteLine($"+{(DateTimeOffset.UtcNow - cut).TotalSeconds:0.0} s witness: {verdict.Reason} | memory {memory}");
+                        }
+                    }
+
+                    return failover is { Status: OperationStatus.Succeeded or OperationStatus.Failed };
+                }, TimeSpan.FromSeconds(90), ct);
+            }
+            finally
+            {
+                output.WriteLine("last verdict: " + lastVerdict);
+            }
             output.WriteLine(await pair.LogTextAsync(failover!.Id, ct));
             Assert.Equal(OperationStatus.Succeeded, failover.Status);
             var promote = failover.Steps.Single(st => st.Name == "promote");

@@ -144,9 +144,9 @@ internal static class FailoverBenchmark
 
         var newPrimary = await h.PrimaryAsync(ct);
         var writesBack = writer.FirstOkAfter(faultAt) is { } w ? (w - faultAt).TotalSeconds : (double?)null;
-        var readsBack = reader.FirstFailureAfter(faultAt) is { } firstReadFailure
+        double? readsBack = reader.FirstFailureAfter(faultAt) is { } firstReadFailure
             ? reader.FirstOkAfter(firstReadFailure) is { } r ? (r - faultAt).TotalSeconds : null
-            : 0;
+            : 0d;
         var lost = 0;
         if (newPrimary is not null)
         {

@@ -45,8 +45,8 @@ internal static class FailoverBenchmark
         await harness.SetupPairAsync(ct);
         var monitor = harness.Get<TopologyMonitor>();
         var witness = harness.Get<FailoverWitness>();
-        await monitor.StartAsync(ct);
-        await witness.StartAsync(ct);
+        await monitor.StartAsync(CancellationToken.None);
+        await witness.StartAsync(CancellationToken.None);
 
         Scenario[] scenarios =
         [

@@ -141,7 +141,8 @@ public static class FailoverPreflight
     {
         try
         {
-            return await call().WaitAsync(HostTimeout, ct);
+            // Task.Run: connecting over a cut link can block the caller itself before any task is returned.
+            return await Task.Run(call, ct).WaitAsync(HostTimeout, ct);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {

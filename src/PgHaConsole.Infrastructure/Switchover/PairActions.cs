@@ -286,6 +286,12 @@ public sealed class PairActions(ClusterEnvironment env)
         // node then cannot follow.
         await primary.PsqlAsync("CHECKPOINT", log, ct, echoSql: true);
         await node.RunCheckedAsync("pg_rewind", RemoteCommand.Exec(node.Bin("pg_rewind"), args).AsUser(Cluster.Postgres.OsUser).InDirectory("/"), log, ct, TimeSpan.FromHours(2));
+
+        // pg_rewind copied the source's configuration files too, the console's settings file included: the node would
+        // come back listening on its peer's address. Its own settings are written again, as after a re-clone.
+        var files = new PostgresConfFiles(new SetupRun(env, new SetupParameters()));
+        var primaryMax = int.Parse((await primary.PsqlAsync("SHOW max_connections", null, ct)).Trim(), CultureInfo.InvariantCulture);
+        await files.WriteSettingsAsync(node, await files.ConfigFileAsync(node, running: false, ct), primaryMax, log, ct);
     }
 
     /// <summary>

@@ -74,4 +74,27 @@ public sealed class FailoverPolicyApiTests(ConsoleFactory factory) : IClassFixtu
         using var put = await user.PutAsJsonAsync($"/api/clusters/{id}/failover-policy", new { automatic = true });
         Assert.Equal(HttpStatusCode.Forbidden, put.StatusCode);
     }
+
+    [Fact]
+    public async Task The_failover_endpoint_wants_the_name_an_operator_and_a_lost_primary_with_a_standby()
+    {
+        using var admin = factory.CreateClientWithToken(ConsoleFactory.AdminToken);
+        var id = await CreateClusterAsync(admin);
+        var name = (await admin.GetFromJsonAsync<JsonElement>($"/api/clusters/{id}")).GetProperty("name").GetString();
+
+        using var viewer = factory.CreateClientWithToken(await factory.CreateTokenAsync("Viewer"));
+        using var forbidden = await viewer.PostAsJsonAsync($"/api/clusters/{id}/failover", new { confirm = name });
+        Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
+
+        using var wrongName = await admin.PostAsJsonAsync($"/api/clusters/{id}/failover", new { confirm = "not-" + name });
+        Assert.Equal(HttpStatusCode.BadRequest, wrongName.StatusCode);
+
+        // Nothing answers at these addresses: no standby that could take over, so nothing starts (409 with the reason).
+        using var refused = await admin.PostAsJsonAsync($"/api/clusters/{id}/failover", new { confirm = name });
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Contains("standby", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var audit = await admin.GetFromJsonAsync<JsonElement>($"/api/audit?clusterId={id}&action=operation.failover");
+        Assert.Equal(2, audit.EnumerateArray().Count(e => e.GetProperty("result").GetString() == "refused"));
+        Assert.Empty(await admin.GetFromJsonAsync<JsonElement[]>($"/api/clusters/{id}/operations") ?? []);
+    }
 }

@@ -143,7 +143,11 @@ internal static class FailoverBenchmark
         await reader.StopAsync();
 
         var newPrimary = await h.PrimaryAsync(ct);
-        var writesBack = writer.FirstOkAfter(faultAt) is { } w ? (w - faultAt).TotalSeconds : (double?)null;
+        // From the fault to the first acknowledged write after the outage began (an insert in flight at the kill may
+        // still be acknowledged: that is not "back").
+        double? writesBack = writer.FirstFailureAfter(faultAt) is { } firstWriteFailure
+            ? writer.FirstOkAfter(firstWriteFailure) is { } w ? (w - faultAt).TotalSeconds : null
+            : 0d;
         double? readsBack = reader.FirstFailureAfter(faultAt) is { } firstReadFailure
             ? reader.FirstOkAfter(firstReadFailure) is { } r ? (r - faultAt).TotalSeconds : null
             : 0d;

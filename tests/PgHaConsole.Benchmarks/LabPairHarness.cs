@@ -81,7 +81,7 @@ internal sealed class LabPairHarness : IAsyncDisposable
             .AddPgHaConsoleStore(new StoreOptions { SqlitePath = Path.Combine(_scratch, "store.db") })
             .AddSshLayer()
             .AddPgHaConsoleOperations()
-            .AddPgHaConsoleSetup();
+            .AddPgHaConsoleOperationKinds();
         configure?.Invoke(services, this);
         _services = services.BuildServiceProvider();
         await Get<StoreMigrator>().MigrateAsync(ct);
@@ -124,32 +124,20 @@ internal sealed class LabPairHarness : IAsyncDisposable
         return op;
     }
 
-    /// <summary>Creates and runs an operation of <paramref name="kind"/> to its end; returns its journal record.</summary>
+    /// <summary>Creates and runs an operation of <paramref name="kind"/> to its end through the console's own executor; returns its journal record.</summary>
     public async Task<OperationRecord> RunAsync(string kind, object? parameters, CancellationToken ct)
     {
-        var opKind = Services.GetServices<IOperationKind>().First(k => k.Kind == kind);
-        var journal = Get<IOperationJournal>();
-        var op = await journal.CreateAsync(Cluster.Id, kind, opKind.StepNames, "benchmark", null, ct);
-        var json = JsonSerializer.SerializeToElement(parameters ?? new { }, SetupOperationKind.Json);
-        await journal.SetParametersAsync(op.Id, json.GetRawText(), ct);
-        return await RunExistingAsync(op.Id, json, ct);
+        var executor = Get<OperationExecutor>();
+        var op = await executor.CreateAsync(kind, Cluster.Id, JsonSerializer.SerializeToElement(parameters ?? new { }, OperationJson.Options), "benchmark", ct);
+        await executor.ExecuteAsync(op.Id, null, CancellationToken.None, ct);
+        return (await Get<IOperationJournal>().GetAsync(op.Id, ct))!;
     }
 
-    /// <summary>Runs an operation created elsewhere (the launcher) to its end with its stored parameters.</summary>
-    public async Task<OperationRecord> RunExistingAsync(Guid operationId, System.Text.Json.JsonElement? parameters, CancellationToken ct)
+    /// <summary>Runs an operation created elsewhere (the launcher: the witness's failover) to its end through the executor.</summary>
+    public async Task<OperationRecord> RunExistingAsync(Guid operationId, CancellationToken ct)
     {
-        var journal = Get<IOperationJournal>();
-        var op = (await journal.GetAsync(operationId, ct))!;
-        var opKind = Services.GetServices<IOperationKind>().First(k => k.Kind == op.Kind);
-        var json = parameters ?? JsonDocument.Parse(op.ParametersJson ?? "{}").RootElement.Clone();
-        var env = (await Get<ClusterEnvironmentFactory>().CreateAsync(Cluster.Id, ct))!;
-        await Get<OperationRunner>().RunAsync(operationId, opKind.Create(env, json), new OperationRunContext
-        {
-            Cluster = env.Cluster,
-            Masker = env.Masker,
-            Services = Services,
-        }, ct);
-        return (await journal.GetAsync(operationId, ct))!;
+        await Get<OperationExecutor>().ExecuteAsync(operationId, null, CancellationToken.None, ct);
+        return (await Get<IOperationJournal>().GetAsync(operationId, ct))!;
     }
 
     public async Task<string> LogTextAsync(Guid operationId, CancellationToken ct)

@@ -3,6 +3,7 @@ using PgHaConsole.E2E.Infrastructure;
 
 namespace PgHaConsole.E2E;
 
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class NavigationTests
 {
     private const string AdminPassword = "e2e-admin-password-1";
@@ -18,6 +19,16 @@ public sealed class NavigationTests
         using var _ = playwright;
         await using var __ = browser;
         var page = await browser.NewPageAsync();
+        // Every stylesheet and script loads in the Production profile (from build output, as run.sh starts it).
+        var failedAssets = new System.Collections.Concurrent.ConcurrentBag<string>();
+        page.Response += (_, response) =>
+        {
+            // 200, or 304 when the browser revalidates its cached copy on the next page.
+            if (response.Request.ResourceType is "stylesheet" or "script" && response.Status is not (200 or 304))
+            {
+                failedAssets.Add($"{response.Url}: {response.Status}");
+            }
+        };
 
         // Anonymous: the console sends the visitor to the sign-in page.
         await page.GotoAsync(console.BaseUri.ToString());
@@ -31,6 +42,9 @@ public sealed class NavigationTests
         }
 
         await Assertions.Expect(page.Locator("[data-testid=current-user]")).ToContainTextAsync("admin");
+        Assert.Empty(failedAssets);
+        // MudBlazor's stylesheet applied (not only fetched): the app bar is laid out by it.
+        Assert.Equal("flex", await page.Locator(".mud-appbar .mud-toolbar").First.EvaluateAsync<string>("e => getComputedStyle(e).display"));
         await nav.GetByText("Audit", new() { Exact = true }).ClickAsync();
         await page.WaitForURLAsync(u => u.EndsWith("/audit", StringComparison.Ordinal));
         await Assertions.Expect(page.GetByText("auth.signin").First).ToBeVisibleAsync();
@@ -67,6 +81,20 @@ public sealed class NavigationTests
         await page.GotoAsync(console.BaseUri.ToString());
         await page.WaitForURLAsync(u => u.Contains("/account/first-admin", StringComparison.Ordinal), new() { Timeout = 30_000 });
         await Browser.WaitInteractiveAsync(page);
+
+        // Without the setup code the form is refused.
+        await page.Locator("#password").FillAsync("first-admin-password");
+        await page.Locator("#confirm").FillAsync("first-admin-password");
+        await page.Locator("[data-testid=first-admin-submit]").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-testid=first-admin-error]")).ToContainTextAsync("setup code");
+        await Browser.WaitInteractiveAsync(page);
+
+        // The code the person who started the console can read: in its output and in a 0600 file in its data directory.
+        var codeFile = Path.Combine(console.DataDirectory, "setup-code");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(codeFile));
+        var code = (await File.ReadAllTextAsync(codeFile)).Trim();
+        Assert.Contains(code, console.Output, StringComparison.Ordinal);
+        await page.Locator("#setupCode").FillAsync(code);
         await page.Locator("#password").FillAsync("first-admin-password");
         await page.Locator("#confirm").FillAsync("first-admin-password");
         await page.Locator("[data-testid=first-admin-submit]").ClickAsync();

@@ -112,7 +112,6 @@ public sealed class PairJourneyTests(ITestOutputHelper output)
         });
         var wizardTime = op.GetProperty("finishedAt").GetDateTimeOffset() - op.GetProperty("startedAt").GetDateTimeOffset();
         output.WriteLine($"wizard time {wizardTime.TotalSeconds:0.0} s; stream followed for {watch.Elapsed.TotalSeconds:0.0} s; {streamed.Count} lines");
-        Assert.True(wizardTime < TimeSpan.FromSeconds(60), $"wizard time {wizardTime}");
 
         // The hub streamed the same lines the journal keeps, in order, live.
         var log = await http.GetFromJsonAsync<JsonElement>($"api/operations/{operationId}/log", ct);

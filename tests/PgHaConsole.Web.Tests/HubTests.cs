@@ -39,3 +39,24 @@ public sealed class HubTests(ConsoleFactory factory) : IClassFixture<ConsoleFact
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, ex.StatusCode);
     }
 }
+
+/// <summary>Issue #15 item 8: a token passed in the query string (WebSocket clients) never reaches the log.</summary>
+public sealed class HubTokenLoggingTests
+{
+    [Fact]
+    public async Task An_access_token_in_the_query_string_is_not_logged()
+    {
+        using var factory = new ConsoleFactory();
+        var token = await factory.CreateTokenAsync("Viewer");
+        using var client = factory.CreateClientWithToken(null);
+        using var negotiate = await client.PostAsync($"/hubs/operations/negotiate?negotiateVersion=1&access_token={Uri.EscapeDataString(token)}", null);
+        Assert.Equal(System.Net.HttpStatusCode.OK, negotiate.StatusCode);
+        using var wrong = await client.PostAsync("/hubs/operations/negotiate?negotiateVersion=1&access_token=phc_wrong-token-in-the-query-00000000", null);
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, wrong.StatusCode);
+
+        // The log captures every level from Debug up (see ConsoleFactory).
+        Assert.NotEmpty(factory.Logs);
+        Assert.DoesNotContain(factory.Logs, l => l.Contains(token, StringComparison.Ordinal) || l.Contains(token[8..], StringComparison.Ordinal));
+        Assert.DoesNotContain(factory.Logs, l => l.Contains("phc_wrong-token-in-the-query", StringComparison.Ordinal));
+    }
+}

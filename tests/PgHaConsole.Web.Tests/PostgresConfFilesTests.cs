@@ -1,6 +1,6 @@
 using PgHaConsole.Core.Model;
 using PgHaConsole.Core.Postgres;
-using PgHaConsole.Infrastructure.Setup;
+using PgHaConsole.Infrastructure.Pair;
 
 namespace PgHaConsole.Web.Tests;
 

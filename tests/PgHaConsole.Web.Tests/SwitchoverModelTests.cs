@@ -1,5 +1,5 @@
 using PgHaConsole.Infrastructure.Switchover;
-using PgHaConsole.Web.Model;
+using PgHaConsole.Web.ViewModels;
 
 namespace PgHaConsole.Web.Tests;
 

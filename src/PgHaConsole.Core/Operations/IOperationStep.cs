@@ -19,12 +19,6 @@ public interface IOperationContext
     /// <summary>Secrets of this operation; the runner masks every log line with it, steps mask plans with it.</summary>
     SecretMasker Masker { get; }
 
-    /// <summary>
-    /// Services the steps need (SSH pool, repositories, clock). An <see cref="IServiceProvider"/> rather than concrete
-    /// types so Core stays free of Infrastructure.
-    /// </summary>
-    IServiceProvider Services { get; }
-
     /// <summary>Writes one log line (masked by the runner before it is stored or streamed).</summary>
     /// <param name="host">Node name the line came from; null for the console itself.</param>
     void Log(string stepName, string? host, LogStream stream, string line);

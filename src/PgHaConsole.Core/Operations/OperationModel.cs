@@ -79,6 +79,12 @@ public sealed record PlannedAction
 
     public bool IsFileChange => FilePath is not null;
 
+    /// <summary>
+    /// This action removes data on <see cref="Host"/>: the operator must type the host's name before the operation
+    /// may run (the pages show it as a warning, the plan asks for the confirmation).
+    /// </summary>
+    public bool WipesData { get; init; }
+
     /// <summary>A command; <paramref name="masker"/> hides every registered secret in its text.</summary>
     public static PlannedAction ForCommand(string host, string commandLine, SecretMasker masker, string? note = null)
     {
@@ -88,14 +94,18 @@ public sealed record PlannedAction
         return new PlannedAction { Host = host, Command = masker.Apply(commandLine), Note = note is null ? null : masker.Apply(note) };
     }
 
-    /// <summary>A file change; the diff goes through <paramref name="masker"/> too (a .pgpass diff carries a password).</summary>
+    /// <summary>
+    /// A file change; the diff goes through <paramref name="masker"/> too (a .pgpass diff carries a password), after
+    /// every secret-bearing line was masked by its form (<see cref="SecretLines"/>): the removed lines show the host's
+    /// file as it is, whose secrets (an old or foreign <c>auth_pass</c>) the masker does not know.
+    /// </summary>
     public static PlannedAction ForFile(string host, string path, string diff, SecretMasker masker, string? note = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(host);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentNullException.ThrowIfNull(diff);
         ArgumentNullException.ThrowIfNull(masker);
-        return new PlannedAction { Host = host, FilePath = path, Diff = masker.Apply(diff), Note = note is null ? null : masker.Apply(note) };
+        return new PlannedAction { Host = host, FilePath = path, Diff = masker.Apply(SecretLines.MaskDiff(path, diff)), Note = note is null ? null : masker.Apply(note) };
     }
 }
 

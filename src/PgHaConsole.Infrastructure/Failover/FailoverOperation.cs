@@ -3,6 +3,7 @@ using System.Text.Json;
 using PgHaConsole.Core.Failover;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Infrastructure.Operations;
+using PgHaConsole.Infrastructure.Pair;
 using PgHaConsole.Infrastructure.Switchover;
 
 namespace PgHaConsole.Infrastructure.Failover;
@@ -44,9 +45,10 @@ public sealed record FailoverParameters
 /// <summary>State shared by the steps of one failover run.</summary>
 public sealed class FailoverRun : IAsyncDisposable
 {
-    public FailoverRun(ClusterEnvironment env, FailoverParameters parameters)
+    public FailoverRun(ClusterEnvironment env, FailoverParameters parameters, IOperationJournal journal)
     {
         Env = env;
+        Journal = journal;
         Parameters = parameters;
         Actions = new PairActions(env);
         var from = env.Cluster.Nodes.FirstOrDefault(n => n.Name == parameters.From);
@@ -62,6 +64,9 @@ public sealed class FailoverRun : IAsyncDisposable
     }
 
     public ClusterEnvironment Env { get; }
+
+    /// <summary>For the report (durations of the steps so far).</summary>
+    public IOperationJournal Journal { get; }
 
     public FailoverParameters Parameters { get; }
 
@@ -110,32 +115,29 @@ public static class FailoverOperation
 {
     public const string Kind = "failover";
 
-    public static IReadOnlyList<string> StepNames { get; } = ["preflight", "fence-old-primary", "promote", "move-vips", "verify", "report"];
+    private static readonly StepSequence<FailoverRun> Steps = new(
+        r => new FailoverPreflightStep(r),
+        r => new FenceOldPrimaryStep(r),
+        r => new FailoverPromoteStep(r),
+        r => new FailoverMoveVipsStep(r),
+        r => new FailoverVerifyStep(r),
+        r => new FailoverReportStep(r));
 
-    public static OperationDefinition Create(ClusterEnvironment env, FailoverParameters parameters)
-    {
-        var run = new FailoverRun(env, parameters);
-        return new OperationDefinition(Kind,
-        [
-            new FailoverPreflightStep(run),
-            new FenceOldPrimaryStep(run),
-            new FailoverPromoteStep(run),
-            new FailoverMoveVipsStep(run),
-            new FailoverVerifyStep(run),
-            new FailoverReportStep(run),
-        ]);
-    }
+    public static IReadOnlyList<string> StepNames => Steps.Names;
+
+    public static OperationDefinition Create(ClusterEnvironment env, FailoverParameters parameters, IOperationJournal journal) =>
+        Steps.Create(Kind, new FailoverRun(env, parameters, journal));
 }
 
 /// <summary>Failover as a launchable operation.</summary>
-public sealed class FailoverOperationKind : IOperationKind
+public sealed class FailoverOperationKind(IOperationJournal journal) : IOperationKind
 {
     public string Kind => FailoverOperation.Kind;
 
     public IReadOnlyList<string> StepNames => FailoverOperation.StepNames;
 
     public OperationDefinition Create(ClusterEnvironment env, JsonElement parameters) =>
-        FailoverOperation.Create(env, parameters.ValueKind == JsonValueKind.Object ? parameters.Deserialize<FailoverParameters>(Setup.SetupOperationKind.Json) ?? new() : new());
+        FailoverOperation.Create(env, OperationJson.Read<FailoverParameters>(parameters), journal);
 }
 
 internal static class FailoverText

@@ -60,7 +60,7 @@ public static class FailoverPreflight
         if (standby is null)
         {
             checks.Add(new("standby", null, false, "no node runs as a standby that could be promoted: " + string.Join("; ",
-                env.Hosts.Select(h => h.Name + ": " + (states[h] is { } s ? Setup.SetupRun.Describe(s) : "SSH does not answer")))));
+                env.Hosts.Select(h => h.Name + ": " + (states[h] is { } s ? s.Describe() : "SSH does not answer")))));
             return new FailoverPreflightReport(null, null, checks);
         }
 
@@ -76,7 +76,7 @@ public static class FailoverPreflight
             checks.Add(new("console-view", old.Name, !os.Running, os.IsPrimary
                 ? $"{old.Name} runs as the primary: nothing to fail over (a planned change of primary is a switchover)"
                 : os.Running
-                    ? $"{old.Name}: SSH answers and PostgreSQL runs ({Setup.SetupRun.Describe(os)}): not a lost primary"
+                    ? $"{old.Name}: SSH answers and PostgreSQL runs ({os.Describe()}): not a lost primary"
                     : $"{old.Name}: SSH answers, no postmaster runs: PostgreSQL is down; it will be fenced before the promotion"));
         }
         else

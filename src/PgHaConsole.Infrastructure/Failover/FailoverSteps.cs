@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using PgHaConsole.Core.Failover;
 using PgHaConsole.Core.Keepalived;
@@ -12,29 +11,11 @@ using PgHaConsole.Infrastructure.Postgres;
 namespace PgHaConsole.Infrastructure.Failover;
 
 /// <summary>Base of the failover's steps: the lost primary and the standby to promote.</summary>
-public abstract class FailoverStep(FailoverRun run) : IOperationStep
+public abstract class FailoverStep(FailoverRun run) : OperationStep<FailoverRun>(run)
 {
-    protected FailoverRun Run { get; } = run;
-
     protected NodeHost Old => Run.OldPrimary;
 
     protected NodeHost New => Run.NewPrimary;
-
-    public abstract string Name { get; }
-
-    public abstract string Description { get; }
-
-    protected StepLog Log(IOperationContext context) => new(context, Name);
-
-    protected PlannedAction Note(NodeHost host, string text) => new() { Host = host.Name, Note = text };
-
-    public abstract Task<StepPlan> PlanAsync(IOperationContext context);
-
-    public abstract Task<StepCheck> CheckAsync(IOperationContext context);
-
-    public abstract Task RunAsync(IOperationContext context);
-
-    public abstract Task<StepVerification> VerifyAsync(IOperationContext context);
 }
 
 /// <summary>Step 1: the preflight report from the hosts; a healthy primary, or a standby that still sees it, stops the failover.</summary>
@@ -306,7 +287,7 @@ public sealed class FailoverReportStep(FailoverRun run) : FailoverStep(run)
     public override async Task RunAsync(IOperationContext context)
     {
         var ct = context.CancellationToken;
-        var journal = context.Services.GetRequiredService<IOperationJournal>();
+        var journal = Run.Journal;
         var probe = Run.Probe is null ? null : await Run.Probe.StopAsync();
         var op = await journal.GetAsync(context.OperationId, ct);
         var steps = op?.Steps.Where(s => s.StartedAt is not null && s.FinishedAt is not null)
@@ -349,7 +330,7 @@ public sealed class FailoverReportStep(FailoverRun run) : FailoverStep(run)
             },
             next = $"{Old.Name} is fenced and needs a rejoin (topology page, or POST /api/clusters/{{id}}/nodes/{Old.Name}/rejoin) once it is back",
         };
-        await journal.SetReportAsync(context.OperationId, JsonSerializer.Serialize(report, Setup.SetupOperationKind.Json), ct);
+        await journal.SetReportAsync(context.OperationId, JsonSerializer.Serialize(report, OperationJson.Options), ct);
         var log = Log(context);
         foreach (var s in steps ?? [])
         {

@@ -196,7 +196,7 @@ public sealed class FailoverWitness(
             await using var scope = scopes.CreateAsyncScope();
             var launcher = scope.ServiceProvider.GetRequiredService<OperationLauncher>();
             var id = await launcher.StartAsync(FailoverOperation.Kind, picture.ClusterId,
-                JsonSerializer.SerializeToElement(parameters, Setup.SetupOperationKind.Json), Actor, ct);
+                JsonSerializer.SerializeToElement(parameters, OperationJson.Options), Actor, ct);
             result = "started (automatic)";
             detail = $"operation {id}: {reason}";
             logger.LogWarning("Automatic failover of {Cluster} started ({Operation}): {Reason}", picture.ClusterName, id, reason);

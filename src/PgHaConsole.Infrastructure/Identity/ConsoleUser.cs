@@ -21,4 +21,10 @@ public sealed class ConsoleUser
 
     /// <summary>A disabled user keeps its audit history but must not sign in (the sign-in code checks it).</summary>
     public bool Disabled { get; set; }
+
+    /// <summary>Failed sign-ins in a row (Identity's lockout counter); reset by a successful one.</summary>
+    public int AccessFailedCount { get; set; }
+
+    /// <summary>Until when sign-in is refused after too many failures; null when not locked out.</summary>
+    public DateTimeOffset? LockoutEnd { get; set; }
 }

@@ -13,7 +13,8 @@ public sealed class ConsoleUserStore :
     IUserStore<ConsoleUser>,
     IUserPasswordStore<ConsoleUser>,
     IUserSecurityStampStore<ConsoleUser>,
-    IUserRoleStore<ConsoleUser>
+    IUserRoleStore<ConsoleUser>,
+    IUserLockoutStore<ConsoleUser>
 {
     private readonly IUserRepository _users;
     private readonly IdentityErrorDescriber _errors;
@@ -139,6 +140,32 @@ public sealed class ConsoleUserStore :
 
     public async Task<IList<ConsoleUser>> GetUsersInRoleAsync(string roleName, CancellationToken cancellationToken) =>
         (await _users.ListIncludingRoleAsync(RequireRole(roleName), cancellationToken)).ToList();
+
+    public Task<DateTimeOffset?> GetLockoutEndDateAsync(ConsoleUser user, CancellationToken cancellationToken) =>
+        Task.FromResult(user.LockoutEnd);
+
+    public Task SetLockoutEndDateAsync(ConsoleUser user, DateTimeOffset? lockoutEnd, CancellationToken cancellationToken)
+    {
+        user.LockoutEnd = lockoutEnd;
+        return Task.CompletedTask;
+    }
+
+    public Task<int> IncrementAccessFailedCountAsync(ConsoleUser user, CancellationToken cancellationToken) =>
+        Task.FromResult(++user.AccessFailedCount);
+
+    public Task ResetAccessFailedCountAsync(ConsoleUser user, CancellationToken cancellationToken)
+    {
+        user.AccessFailedCount = 0;
+        return Task.CompletedTask;
+    }
+
+    public Task<int> GetAccessFailedCountAsync(ConsoleUser user, CancellationToken cancellationToken) =>
+        Task.FromResult(user.AccessFailedCount);
+
+    /// <summary>Every user can be locked out (there is no per-user opt-out to store).</summary>
+    public Task<bool> GetLockoutEnabledAsync(ConsoleUser user, CancellationToken cancellationToken) => Task.FromResult(true);
+
+    public Task SetLockoutEnabledAsync(ConsoleUser user, bool enabled, CancellationToken cancellationToken) => Task.CompletedTask;
 
     private static string RequireRole(string roleName) =>
         ConsoleRoles.Canonical(roleName) ?? throw new ArgumentException($"Unknown role '{roleName}'.", nameof(roleName));

@@ -36,7 +36,7 @@ public sealed class UserRepository : IUserRepository
     private const string Columns = """
         id AS Id, user_name AS UserName, normalized_user_name AS NormalizedUserName, password_hash AS PasswordHash,
         security_stamp AS SecurityStamp, role AS Role, created_at AS CreatedAt,
-        CASE WHEN disabled THEN 1 ELSE 0 END AS DisabledFlag
+        CASE WHEN disabled THEN 1 ELSE 0 END AS DisabledFlag, access_failed_count AS AccessFailedCount, lockout_end AS LockoutEnd
         """;
 
     private readonly IStoreConnectionFactory _factory;
@@ -112,8 +112,10 @@ public sealed class UserRepository : IUserRepository
         {
             await connection.ExecuteAsync(new CommandDefinition(
                 """
-                INSERT INTO users (id, user_name, normalized_user_name, password_hash, security_stamp, role, created_at, disabled)
-                VALUES (@Id, @UserName, @NormalizedUserName, @PasswordHash, @SecurityStamp, @Role, @CreatedAt, @Disabled)
+                INSERT INTO users (id, user_name, normalized_user_name, password_hash, security_stamp, role, created_at, disabled,
+                    access_failed_count, lockout_end)
+                VALUES (@Id, @UserName, @NormalizedUserName, @PasswordHash, @SecurityStamp, @Role, @CreatedAt, @Disabled,
+                    @AccessFailedCount, @LockoutEnd)
                 """,
                 Parameters(user),
                 cancellationToken: ct));
@@ -133,7 +135,8 @@ public sealed class UserRepository : IUserRepository
             var changed = await connection.ExecuteAsync(new CommandDefinition(
                 """
                 UPDATE users SET user_name = @UserName, normalized_user_name = @NormalizedUserName,
-                    password_hash = @PasswordHash, security_stamp = @SecurityStamp, role = @Role, disabled = @Disabled
+                    password_hash = @PasswordHash, security_stamp = @SecurityStamp, role = @Role, disabled = @Disabled,
+                    access_failed_count = @AccessFailedCount, lockout_end = @LockoutEnd
                 WHERE id = @Id
                 """,
                 Parameters(user),
@@ -172,6 +175,8 @@ public sealed class UserRepository : IUserRepository
         p.Add("Role", user.Role);
         p.Add("CreatedAt", user.CreatedAt);
         p.Add("Disabled", user.Disabled);
+        p.Add("AccessFailedCount", user.AccessFailedCount);
+        p.Add("LockoutEnd", user.LockoutEnd is { } end ? StoreTypeHandlers.ToStoreTime(end) : null);
         return p;
     }
 
@@ -188,6 +193,8 @@ public sealed class UserRepository : IUserRepository
             Role = r.Role,
             CreatedAt = r.CreatedAt,
             Disabled = r.DisabledFlag != 0,
+            AccessFailedCount = (int)r.AccessFailedCount,
+            LockoutEnd = r.LockoutEnd,
         }).ToList();
     }
 
@@ -208,5 +215,9 @@ public sealed class UserRepository : IUserRepository
         public DateTimeOffset CreatedAt { get; init; }
 
         public long DisabledFlag { get; init; }
+
+        public long AccessFailedCount { get; init; }
+
+        public DateTimeOffset? LockoutEnd { get; init; }
     }
 }

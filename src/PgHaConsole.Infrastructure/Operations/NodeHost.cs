@@ -33,6 +33,18 @@ public sealed record PgState(DataDirState DataDir, bool Running, bool? InRecover
     public bool IsPrimary => Running && InRecovery == false;
 
     public bool IsStandby => Running && InRecovery == true;
+
+    /// <summary>The state in words, for logs and messages.</summary>
+    public string Describe() => this switch
+    {
+        { Running: true, InRecovery: true } => "running as a standby",
+        { Running: true, InRecovery: false } => "running as a primary",
+        { Running: true } => "running (state unknown)",
+        { DataDir: DataDirState.PgData } => "data directory present, PostgreSQL stopped",
+        { DataDir: DataDirState.Missing } => "no data directory",
+        { DataDir: DataDirState.Empty } => "empty data directory",
+        _ => "data directory holds files but is not a PostgreSQL data directory",
+    };
 }
 
 /// <summary>
@@ -294,6 +306,18 @@ public sealed class NodeHost
                 log, ct, TimeSpan.FromSeconds(120));
 
     private string Unit() => Pg.SystemdUnit ?? "postgresql";
+
+    /// <summary>keepalived's main pid file (the Debian default, and what the console passes when it starts keepalived itself).</summary>
+    public const string KeepalivedPidFile = "/run/keepalived.pid";
+
+    /// <summary>The standby's row in this primary's pg_stat_replication ("state sync_state client_addr"), or null.</summary>
+    public async Task<string?> ReplicationRowAsync(NodeHost standby, CancellationToken ct)
+    {
+        var sql = "SELECT state || ' ' || sync_state || ' ' || coalesce(host(client_addr), 'local') FROM pg_stat_replication WHERE application_name = "
+            + Core.Postgres.GucValue.QuoteForSql(standby.Name) + " ORDER BY state = 'streaming' DESC LIMIT 1";
+        var row = (await PsqlAsync(sql, null, ct)).Trim();
+        return row.Length == 0 ? null : row;
+    }
 
     /// <summary>
     /// Whether the daemon whose pid file is <paramref name="pidFile"/> runs (the process named there exists and is

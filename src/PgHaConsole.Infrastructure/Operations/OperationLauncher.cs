@@ -17,11 +17,21 @@ public interface IOperationKind
     OperationDefinition Create(ClusterEnvironment env, JsonElement parameters);
 }
 
+public static class OperationKindExtensions
+{
+    /// <summary>The registered kind named <paramref name="kind"/>; <see cref="ArgumentException"/> when none is.</summary>
+    public static IOperationKind Find(this IEnumerable<IOperationKind> kinds, string kind) =>
+        kinds.FirstOrDefault(k => k.Kind == kind) ?? throw new ArgumentException($"Unknown operation kind '{kind}'.", nameof(kind));
+}
+
 /// <summary>Why a launch was refused (nothing was started).</summary>
-public sealed class OperationRefusedException(string message, int statusCode) : Exception(message)
+public sealed class OperationRefusedException(string message, int statusCode, string? auditDetail = null) : Exception(message)
 {
     /// <summary>404 (no such cluster or operation), 409 (cluster busy, or the operation cannot be resumed).</summary>
     public int StatusCode { get; } = statusCode;
+
+    /// <summary>What the audit log records as the reason (the message when not given).</summary>
+    public string AuditDetail { get; } = auditDetail ?? message;
 }
 
 /// <summary>
@@ -33,22 +43,19 @@ public sealed partial class OperationLauncher(
     IOperationJournal journal,
     IClusterLock clusterLock,
     IBackgroundJobClient jobs,
+    OperationExecutor executor,
     IEnumerable<IOperationKind> kinds,
     ILogger<OperationLauncher> logger)
 {
-    public IOperationKind KindOf(string kind) =>
-        kinds.FirstOrDefault(k => k.Kind == kind) ?? throw new ArgumentException($"Unknown operation kind '{kind}'.", nameof(kind));
-
     public async Task<Guid> StartAsync(string kind, Guid clusterId, JsonElement parameters, string requestedBy, CancellationToken ct)
     {
-        var definition = KindOf(kind);
+        kinds.Find(kind);
         if (await clusterLock.GetHolderAsync(clusterId, ct) is { } holder)
         {
             throw await BusyAsync(holder, ct);
         }
 
-        var op = await journal.CreateAsync(clusterId, kind, definition.StepNames, requestedBy, null, ct);
-        await journal.SetParametersAsync(op.Id, parameters.GetRawText(), ct);
+        var op = await executor.CreateAsync(kind, clusterId, parameters, requestedBy, ct);
         try
         {
             await clusterLock.AcquireAsync(clusterId, op.Id, ct);
@@ -135,55 +142,13 @@ public sealed partial class OperationLauncher(
 }
 
 /// <summary>
-/// The Hangfire job that runs an operation. Never retried by Hangfire: a cluster-changing job is resumed only by an
-/// operator, after looking (the runner then skips what was done).
+/// The Hangfire job that runs an operation (through <see cref="OperationExecutor"/>). Never retried by Hangfire: a
+/// cluster-changing job is resumed only by an operator, after looking (the runner then skips what was done).
 /// </summary>
-public sealed class OperationJob(
-    OperationRunner runner,
-    ClusterEnvironmentFactory environments,
-    IOperationJournal journal,
-    IClusterLock clusterLock,
-    IEnumerable<IOperationKind> kinds,
-    IServiceProvider services,
-    IHostApplicationLifetime lifetime)
+public sealed class OperationJob(OperationExecutor executor, IHostApplicationLifetime lifetime)
 {
     [AutomaticRetry(Attempts = 0, OnAttemptsExceeded = AttemptsExceededAction.Fail)]
     [DisableConcurrentExecution(timeoutInSeconds: 60)]
-    public async Task RunAsync(Guid operationId, string parametersJson, CancellationToken cancellationToken)
-    {
-        var op = await journal.GetAsync(operationId, cancellationToken)
-            ?? throw new InvalidOperationException($"The operation {operationId} does not exist.");
-        var kind = kinds.First(k => k.Kind == op.Kind);
-        var env = await environments.CreateAsync(op.ClusterId, cancellationToken);
-        if (env is null)
-        {
-            await journal.SetOperationStatusAsync(operationId, OperationStatus.Failed, "The cluster was removed.", CancellationToken.None);
-            await clusterLock.ReleaseAsync(op.ClusterId, operationId, CancellationToken.None);
-            return;
-        }
-
-        // The journal's copy is the one to trust (a resume may have merged a confirmation into it).
-        var json = op.ParametersJson ?? parametersJson;
-        using var parameters = JsonDocument.Parse(string.IsNullOrWhiteSpace(json) ? "{}" : json);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
-        OperationDefinition definition;
-        try
-        {
-            definition = kind.Create(env, parameters.RootElement.Clone());
-        }
-        catch (Exception ex) when (ex is ArgumentException or JsonException)
-        {
-            await journal.SetOperationStatusAsync(operationId, OperationStatus.Failed, env.Masker.Apply(ex.Message), CancellationToken.None);
-            await clusterLock.ReleaseAsync(op.ClusterId, operationId, CancellationToken.None);
-            return;
-        }
-
-        await runner.RunAsync(operationId, definition, new OperationRunContext
-        {
-            Cluster = env.Cluster,
-            Masker = env.Masker,
-            Services = services,
-            ApplicationStopping = lifetime.ApplicationStopping,
-        }, linked.Token);
-    }
+    public Task RunAsync(Guid operationId, string parametersJson, CancellationToken cancellationToken) =>
+        executor.ExecuteAsync(operationId, parametersJson, lifetime.ApplicationStopping, cancellationToken);
 }

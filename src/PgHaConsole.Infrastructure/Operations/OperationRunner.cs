@@ -15,8 +15,6 @@ public sealed record OperationRunContext
     /// <summary>Every secret of the cluster registered: every log line, message and error goes through it.</summary>
     public required SecretMasker Masker { get; init; }
 
-    public required IServiceProvider Services { get; init; }
-
     /// <summary>
     /// Cancelled when the console is shutting down. A cancellation seen while this is cancelled leaves the operation
     /// Interrupted with its lock kept (the operator decides); any other cancellation is the operator's: Cancelled.
@@ -78,10 +76,59 @@ public sealed partial class OperationRunner
         }
     }
 
+    /// <summary>
+    /// Runs one step that is not among the operation's own (the rollback of an interrupted switchover) under the
+    /// operation's id and lock: its lines go to the operation's log after the last one (masked, numbered, published
+    /// live, without a step ordinal). When the step is verified the operation ends <paramref name="endStatus"/> with the
+    /// verdict as its message (also its last log line) and the cluster's lock is released; otherwise this throws (a
+    /// <see cref="StepFailedException"/> with the masked verdict) and the operation's status and lock stay as they were.
+    /// </summary>
+    public async Task<string> RunAsideAsync(Guid operationId, IOperationStep step, OperationRunContext context, OperationStatus endStatus, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        ArgumentNullException.ThrowIfNull(context);
+        var operation = await _journal.GetAsync(operationId, ct)
+            ?? throw new InvalidOperationException($"The operation {operationId} does not exist.");
+        await _lock.AcquireAsync(operation.ClusterId, operationId, ct);
+        try
+        {
+            string verdict;
+            await using (var sink = new LogSink(this, operationId, _ => 0, context.Masker, await _journal.GetLastLogSeqAsync(operationId, ct)))
+            {
+                try
+                {
+                    var stepContext = new StepContext(operationId, context, sink, ct);
+                    await step.RunAsync(stepContext);
+                    var verification = await step.VerifyAsync(stepContext);
+                    verdict = context.Masker.Apply(verification.Reason);
+                    if (!verification.Ok)
+                    {
+                        throw new StepFailedException(verdict);
+                    }
+
+                    sink.Write((int?)null, null, LogStream.Info, verdict);
+                }
+                finally
+                {
+                    await sink.FlushAsync();
+                }
+            }
+
+            await _journal.SetOperationStatusAsync(operationId, endStatus, verdict, CancellationToken.None);
+            await _lock.ReleaseAsync(operation.ClusterId, operationId, CancellationToken.None);
+            LogFinished(_logger, step.Name, operationId, endStatus);
+            return verdict;
+        }
+        finally
+        {
+            _logStore.Complete(operationId);
+        }
+    }
+
     private async Task<OperationStatus> RunLockedAsync(OperationRecord operation, OperationDefinition definition, OperationRunContext context, CancellationToken ct)
     {
         var operationId = operation.Id;
-        await using var sink = new LogSink(this, operationId, definition, context.Masker, await _journal.GetLastLogSeqAsync(operationId, ct));
+        await using var sink = new LogSink(this, operationId, definition.OrdinalOf, context.Masker, await _journal.GetLastLogSeqAsync(operationId, ct));
         var stepContext = new StepContext(operationId, context, sink, ct);
         var status = OperationStatus.Failed;
         string? error = null;
@@ -237,8 +284,6 @@ public sealed partial class OperationRunner
 
         public SecretMasker Masker => run.Masker;
 
-        public IServiceProvider Services => run.Services;
-
         public void Log(string stepName, string? host, LogStream stream, string line) => sink.Write(stepName, host, stream, line);
     }
 
@@ -250,18 +295,18 @@ public sealed partial class OperationRunner
     {
         private readonly OperationRunner _owner;
         private readonly Guid _operationId;
-        private readonly OperationDefinition _definition;
+        private readonly Func<string, int> _ordinalOf;
         private readonly SecretMasker _masker;
         private readonly Lock _gate = new();
         private readonly Channel<OperationLogLine> _pending = Channel.CreateUnbounded<OperationLogLine>(new UnboundedChannelOptions { SingleReader = true });
         private readonly Task _writer;
         private long _seq;
 
-        public LogSink(OperationRunner owner, Guid operationId, OperationDefinition definition, SecretMasker masker, long lastSeq)
+        public LogSink(OperationRunner owner, Guid operationId, Func<string, int> ordinalOf, SecretMasker masker, long lastSeq)
         {
             _owner = owner;
             _operationId = operationId;
-            _definition = definition;
+            _ordinalOf = ordinalOf;
             _masker = masker;
             _seq = lastSeq;
             _writer = Task.Run(WriteLoopAsync);
@@ -269,7 +314,7 @@ public sealed partial class OperationRunner
 
         public void Write(string stepName, string? host, LogStream stream, string text)
         {
-            var ordinal = _definition.OrdinalOf(stepName);
+            var ordinal = _ordinalOf(stepName);
             Write(ordinal == 0 ? null : ordinal, host, stream, text);
         }
 

@@ -1,13 +1,18 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using PgHaConsole.Infrastructure.Failover;
+using PgHaConsole.Infrastructure.Rejoin;
+using PgHaConsole.Infrastructure.Setup;
+using PgHaConsole.Infrastructure.Switchover;
 
 namespace PgHaConsole.Infrastructure.Operations;
 
 public static class OperationsServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the operations journal, the cluster lock, the log store and the runner (singletons; the log store must
-    /// be one per process so every page, hub and API call sees the same stream). Needs <c>AddPgHaConsoleStore</c>.
+    /// Registers the operation engine: the journal, the cluster lock, the log store and the runner (singletons; the log
+    /// store must be one per process so every page, hub and API call sees the same stream), the planner, the executor,
+    /// the launcher and the Hangfire job. Needs <c>AddPgHaConsoleStore</c> (and the SSH layer to run anything).
     /// At start, after the migrations and before any job runs, call <see cref="IOperationJournal.MarkInterruptedAsync"/>.
     /// </summary>
     public static IServiceCollection AddPgHaConsoleOperations(this IServiceCollection services)
@@ -17,6 +22,21 @@ public static class OperationsServiceCollectionExtensions
         services.AddSingleton<IClusterLock, ClusterLock>();
         services.AddSingleton<OperationLogStore>();
         services.AddSingleton<OperationRunner>();
+        services.TryAddSingleton<ClusterEnvironmentFactory>();
+        services.TryAddSingleton<OperationPlanner>();
+        services.TryAddSingleton<OperationExecutor>();
+        services.TryAddScoped<OperationLauncher>();
+        services.TryAddTransient<OperationJob>();
         return services;
     }
+
+    /// <summary>
+    /// Every operation kind the console can launch. Each capability is one folder with its steps, its parameters and
+    /// its own registration: adding a kind is a folder and a line here.
+    /// </summary>
+    public static IServiceCollection AddPgHaConsoleOperationKinds(this IServiceCollection services) => services
+        .AddSetupOperation()
+        .AddSwitchoverOperation()
+        .AddRejoinOperations()
+        .AddFailoverOperation();
 }

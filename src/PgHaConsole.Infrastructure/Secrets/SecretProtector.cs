@@ -74,6 +74,7 @@ public static class SecretsServiceCollectionExtensions
             .PersistKeysToFileSystem(new DirectoryInfo(dir))
             .SetApplicationName("PgHaConsole");
         services.AddSingleton<ISecretProtector, DataProtectionSecretProtector>();
+        services.AddSingleton<KeyRingCheck>();
         return services;
     }
 }

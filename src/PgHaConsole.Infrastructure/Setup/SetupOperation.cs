@@ -1,3 +1,4 @@
+using System.Text.Json;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Setup.Steps;
@@ -9,29 +10,32 @@ public static class SetupOperation
 {
     public const string Kind = "setup";
 
-    public static OperationDefinition Create(ClusterEnvironment env, SetupParameters parameters)
-    {
-        var run = new SetupRun(env, parameters);
-        return new OperationDefinition(Kind,
-        [
-            new PreflightStep(run),
-            new FirewallStep(run),
-            new RolesStep(run),
-            new PgHbaStep(run),
-            new PostgresConfStep(run),
-            new CloneStandbyStep(run),
-            new RecoveryConfigStep(run),
-            new StartStandbyStep(run),
-            new KeepalivedStep(run),
-            new ReadBalancerStep(run),
-            new FinalVerificationStep(run),
-        ]);
-    }
+    private static readonly StepSequence<SetupRun> Steps = new(
+        r => new PreflightStep(r),
+        r => new FirewallStep(r),
+        r => new RolesStep(r),
+        r => new PgHbaStep(r),
+        r => new PostgresConfStep(r),
+        r => new CloneStandbyStep(r),
+        r => new RecoveryConfigStep(r),
+        r => new StartStandbyStep(r),
+        r => new KeepalivedStep(r),
+        r => new ReadBalancerStep(r),
+        r => new FinalVerificationStep(r));
 
     /// <summary>The step names without an environment (for creating the journal entry).</summary>
-    public static IReadOnlyList<string> StepNames { get; } =
-    [
-        PreflightStep.StepName, "firewall", "roles", "pg-hba", "postgresql-conf", CloneStandbyStep.StepName, "recovery-config",
-        "start-standby", "keepalived", "read-balancer", "final-verification",
-    ];
+    public static IReadOnlyList<string> StepNames => Steps.Names;
+
+    public static OperationDefinition Create(ClusterEnvironment env, SetupParameters parameters) => Steps.Create(Kind, new SetupRun(env, parameters));
+}
+
+/// <summary>Setup as a launchable operation; its parameters are a <see cref="SetupParameters"/> in JSON (camelCase).</summary>
+public sealed class SetupOperationKind : IOperationKind
+{
+    public string Kind => SetupOperation.Kind;
+
+    public IReadOnlyList<string> StepNames => SetupOperation.StepNames;
+
+    public OperationDefinition Create(ClusterEnvironment env, JsonElement parameters) =>
+        SetupOperation.Create(env, OperationJson.Read<SetupParameters>(parameters));
 }

@@ -69,7 +69,7 @@ public sealed class SetupRun(ClusterEnvironment env, SetupParameters parameters)
         if (primaries.Count == 0)
         {
             throw new StepFailedException(
-                "No running PostgreSQL primary was found: " + string.Join("; ", hosts.Zip(states).Select(p => $"{p.First.Name}: {Describe(p.Second)}"))
+                "No running PostgreSQL primary was found: " + string.Join("; ", hosts.Zip(states).Select(p => $"{p.First.Name}: {p.Second.Describe()}"))
                 + $". Start PostgreSQL on the node that holds the data ({Cluster.Node1.Name} in the runbook's starting state) and run the wizard again.");
         }
 
@@ -97,17 +97,6 @@ public sealed class SetupRun(ClusterEnvironment env, SetupParameters parameters)
         return state.DataDir == DataDirState.PgData && state.SystemIdentifier is { } id && id == _primarySystemId;
     }
 
-    public static string Describe(PgState s) => s switch
-    {
-        { Running: true, InRecovery: true } => "running as a standby",
-        { Running: true, InRecovery: false } => "running as a primary",
-        { Running: true } => "running (state unknown)",
-        { DataDir: DataDirState.PgData } => "data directory present, PostgreSQL stopped",
-        { DataDir: DataDirState.Missing } => "no data directory",
-        { DataDir: DataDirState.Empty } => "empty data directory",
-        _ => "data directory holds files but is not a PostgreSQL data directory",
-    };
-
     /// <summary>A file change for a plan, with its diff (secrets masked).</summary>
     public PlannedAction FileChange(NodeHost host, string path, string? current, string desired, string? note = null) =>
         PlannedAction.ForFile(host.Name, path, current == desired ? "(unchanged)" : UnifiedDiff.Render(path, current, desired), Env.Masker, note);
@@ -124,30 +113,16 @@ public sealed class SetupRun(ClusterEnvironment env, SetupParameters parameters)
     public string PassFile => RecoveryConfigRenderer.DefaultPassFile(Cluster.Postgres);
 }
 
-/// <summary>Base of the wizard's steps: the run, and the step's own log.</summary>
-public abstract class SetupStep(SetupRun run) : IOperationStep
+/// <summary>Base of the wizard's steps: a run that changes something always ends with the final verification.</summary>
+public abstract class SetupStep(SetupRun run) : OperationStep<SetupRun>(run)
 {
-    protected SetupRun Run { get; } = run;
-
     protected ClusterSpec Cluster => Run.Cluster;
 
-    public abstract string Name { get; }
-
-    public abstract string Description { get; }
-
-    protected StepLog Log(IOperationContext context) => new(context, Name);
-
-    public abstract Task<StepPlan> PlanAsync(IOperationContext context);
-
-    public abstract Task<StepCheck> CheckAsync(IOperationContext context);
-
-    public async Task RunAsync(IOperationContext context)
+    public sealed override async Task RunAsync(IOperationContext context)
     {
         Run.ChangedSomething = true;
         await ExecuteAsync(context);
     }
 
     protected abstract Task ExecuteAsync(IOperationContext context);
-
-    public abstract Task<StepVerification> VerifyAsync(IOperationContext context);
 }

@@ -15,6 +15,7 @@ public static class SshServiceCollectionExtensions
         services.TryAddSingleton<SshSessionPool>(sp => new SshSessionPool(sp.GetService<ILoggerFactory>(), sp.GetService<TimeProvider>()));
         services.TryAddSingleton<ISshSessionPool>(sp => sp.GetRequiredService<SshSessionPool>());
         services.TryAddSingleton<HostInspector>();
+        services.TryAddSingleton<HostConnectionTester>();
         return services;
     }
 }

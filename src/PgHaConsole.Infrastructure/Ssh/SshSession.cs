@@ -148,7 +148,7 @@ internal sealed partial class SshSession : ISshSession, IAsyncDisposable
         // reads /dev/null instead: a program that reads stdin must not wait for input that never comes.
         var text = command.Render(Target.Privilege, timeout) + (hasInput ? string.Empty : " </dev/null");
         var display = masker.Apply(text);
-        _logger.LogInformation("Running on {Node}: {Command} (timeout {TimeoutSeconds} s)", Target.DisplayName, display, timeout.TotalSeconds);
+        _logger.LogDebug("Running on {Node}: {Command} (timeout {TimeoutSeconds} s)", Target.DisplayName, display, timeout.TotalSeconds);
 
         var started = _time.GetTimestamp();
         for (var attempt = 0; ; attempt++)
@@ -267,7 +267,7 @@ internal sealed partial class SshSession : ISshSession, IAsyncDisposable
         }
         else
         {
-            _logger.LogInformation("Command on {Node} exited {ExitCode} in {DurationMs} ms{Signal}",
+            _logger.LogDebug("Command on {Node} exited {ExitCode} in {DurationMs} ms{Signal}",
                 Target.DisplayName, exit, (long)duration.TotalMilliseconds, ssh.ExitSignal is null ? string.Empty : " (signal " + ssh.ExitSignal + ")");
         }
 

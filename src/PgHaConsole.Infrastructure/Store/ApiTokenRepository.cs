@@ -18,7 +18,14 @@ public sealed record ApiTokenRecord(
     DateTimeOffset? LastUsedAt,
     DateTimeOffset? RevokedAt)
 {
+    /// <summary>When the token stops working by itself; null = never.</summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
+
+    /// <summary>Not revoked (an expired token is still "active" here: see <see cref="IsUsableAt"/>).</summary>
     public bool IsActive => RevokedAt is null;
+
+    /// <summary>Not revoked and not expired at <paramref name="now"/>.</summary>
+    public bool IsUsableAt(DateTimeOffset now) => RevokedAt is null && (ExpiresAt is null || ExpiresAt > now);
 }
 
 /// <summary>A new token: <see cref="Token"/> is shown to the user once and cannot be recovered afterwards.</summary>
@@ -28,7 +35,11 @@ public sealed record CreatedApiToken(string Token, ApiTokenRecord Record);
 public interface IApiTokenRepository
 {
     /// <summary>Creates a token <c>phc_</c> + 32 random bytes in base64url; only its SHA-256 is stored.</summary>
-    Task<CreatedApiToken> CreateAsync(string name, string role, string createdBy, CancellationToken ct);
+    Task<CreatedApiToken> CreateAsync(string name, string role, string createdBy, CancellationToken ct) =>
+        CreateAsync(name, role, createdBy, null, ct);
+
+    /// <summary>As <see cref="CreateAsync(string, string, string, CancellationToken)"/>, expiring at <paramref name="expiresAt"/> (null = never).</summary>
+    Task<CreatedApiToken> CreateAsync(string name, string role, string createdBy, DateTimeOffset? expiresAt, CancellationToken ct);
 
     /// <summary>
     /// Stores a token whose value the caller chose (headless bootstrap: <c>PgHaConsole:Bootstrap:ApiToken</c>).
@@ -36,7 +47,7 @@ public interface IApiTokenRepository
     /// </summary>
     Task<ApiTokenRecord> ImportAsync(string token, string name, string role, string createdBy, CancellationToken ct);
 
-    /// <summary>The token's record when it exists and is not revoked; null otherwise.</summary>
+    /// <summary>The token's record when it exists, is not revoked and has not expired; null otherwise.</summary>
     Task<ApiTokenRecord?> FindActiveByTokenAsync(string token, CancellationToken ct);
 
     /// <summary>False when the token does not exist or was already revoked.</summary>
@@ -58,7 +69,7 @@ public sealed class ApiTokenRepository : IApiTokenRepository
 
     private const string Columns = """
         id AS Id, name AS Name, prefix AS Prefix, role AS Role, created_by AS CreatedBy, created_at AS CreatedAt,
-        last_used_at AS LastUsedAt, revoked_at AS RevokedAt
+        last_used_at AS LastUsedAt, revoked_at AS RevokedAt, expires_at AS ExpiresAt
         """;
 
     private readonly IStoreConnectionFactory _factory;
@@ -74,10 +85,10 @@ public sealed class ApiTokenRepository : IApiTokenRepository
     /// <summary>Lowercase hex SHA-256 of the token's UTF-8 bytes: what the store keeps.</summary>
     public static string Hash(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
 
-    public async Task<CreatedApiToken> CreateAsync(string name, string role, string createdBy, CancellationToken ct)
+    public async Task<CreatedApiToken> CreateAsync(string name, string role, string createdBy, DateTimeOffset? expiresAt, CancellationToken ct)
     {
         var token = TokenPrefix + WebEncoders.Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
-        var record = await InsertAsync(token, name, role, createdBy, ct);
+        var record = await InsertAsync(token, name, role, createdBy, expiresAt, ct);
         return new CreatedApiToken(token, record);
     }
 
@@ -90,7 +101,7 @@ public sealed class ApiTokenRepository : IApiTokenRepository
                 $"An API token needs at least {MinimumImportedLength} characters and no white space.", nameof(token));
         }
 
-        return InsertAsync(token, name, role, createdBy, ct);
+        return InsertAsync(token, name, role, createdBy, null, ct);
     }
 
     public async Task<ApiTokenRecord?> FindActiveByTokenAsync(string token, CancellationToken ct)
@@ -105,8 +116,8 @@ public sealed class ApiTokenRepository : IApiTokenRepository
         // hash matches (preimage resistance over 256 random bits). So no constant-time comparison is needed here.
         await using var connection = await _factory.OpenAsync(ct);
         var rows = await connection.QueryAsync<TokenRow>(new CommandDefinition(
-            $"SELECT {Columns} FROM api_tokens WHERE token_hash = @Hash AND revoked_at IS NULL",
-            new { Hash = Hash(token) },
+            $"SELECT {Columns} FROM api_tokens WHERE token_hash = @Hash AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > @Now)",
+            new { Hash = Hash(token), Now = StoreTypeHandlers.ToStoreTime(_time.GetUtcNow()) },
             cancellationToken: ct));
         return rows.Select(r => r.ToRecord()).SingleOrDefault();
     }
@@ -138,7 +149,7 @@ public sealed class ApiTokenRepository : IApiTokenRepository
             cancellationToken: ct));
     }
 
-    private async Task<ApiTokenRecord> InsertAsync(string token, string name, string role, string createdBy, CancellationToken ct)
+    private async Task<ApiTokenRecord> InsertAsync(string token, string name, string role, string createdBy, DateTimeOffset? expiresAt, CancellationToken ct)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentException.ThrowIfNullOrWhiteSpace(createdBy);
@@ -151,17 +162,20 @@ public sealed class ApiTokenRepository : IApiTokenRepository
             createdBy,
             StoreTypeHandlers.ToStoreTime(_time.GetUtcNow()),
             null,
-            null);
+            null)
+        {
+            ExpiresAt = expiresAt is { } e ? StoreTypeHandlers.ToStoreTime(e) : null,
+        };
 
         await using var connection = await _factory.OpenAsync(ct);
         try
         {
             await connection.ExecuteAsync(new CommandDefinition(
                 """
-                INSERT INTO api_tokens (id, name, token_hash, prefix, role, created_by, created_at, last_used_at, revoked_at)
-                VALUES (@Id, @Name, @Hash, @Prefix, @Role, @CreatedBy, @CreatedAt, NULL, NULL)
+                INSERT INTO api_tokens (id, name, token_hash, prefix, role, created_by, created_at, last_used_at, revoked_at, expires_at)
+                VALUES (@Id, @Name, @Hash, @Prefix, @Role, @CreatedBy, @CreatedAt, NULL, NULL, @ExpiresAt)
                 """,
-                new { record.Id, record.Name, Hash = Hash(token), record.Prefix, record.Role, record.CreatedBy, record.CreatedAt },
+                new { record.Id, record.Name, Hash = Hash(token), record.Prefix, record.Role, record.CreatedBy, record.CreatedAt, record.ExpiresAt },
                 cancellationToken: ct));
         }
         catch (DbException ex) when (StoreErrors.IsUniqueViolation(ex, "token_hash"))
@@ -191,6 +205,8 @@ public sealed class ApiTokenRepository : IApiTokenRepository
 
         public DateTimeOffset? RevokedAt { get; init; }
 
-        public ApiTokenRecord ToRecord() => new(Id, Name, Prefix, Role, CreatedBy, CreatedAt, LastUsedAt, RevokedAt);
+        public DateTimeOffset? ExpiresAt { get; init; }
+
+        public ApiTokenRecord ToRecord() => new(Id, Name, Prefix, Role, CreatedBy, CreatedAt, LastUsedAt, RevokedAt) { ExpiresAt = ExpiresAt };
     }
 }

@@ -1,96 +1,14 @@
 using System.Data.Common;
-using System.Text.RegularExpressions;
 using Dapper;
 using PgHaConsole.Core.Model;
 using PgHaConsole.Infrastructure.Secrets;
 
 namespace PgHaConsole.Infrastructure.Store;
 
-/// <summary>Which secrets a cluster has in the store (never their values).</summary>
-public sealed record ClusterSecretsPresence(bool ReplicationPassword, bool MonitorPassword, bool VrrpPassword);
-
-/// <summary>What the store knows about a node beyond its <see cref="NodeSpec"/>.</summary>
-public sealed record StoredNodeState(
-    Guid NodeId,
-    string? PendingHostKeySha256,
-    bool HasPrivateKey,
-    bool HasPrivateKeyPassphrase,
-    bool HasPassword);
-
-/// <summary>A cluster as stored: its spec, its optimistic-concurrency version and which secrets are set.</summary>
-public sealed record StoredCluster
-{
-    public required ClusterSpec Spec { get; init; }
-
-    /// <summary>Incremented by every <see cref="IClusterRepository.UpdateAsync"/>; pass it back to detect concurrent edits.</summary>
-    public required long RowVersion { get; init; }
-
-    public required DateTimeOffset CreatedAt { get; init; }
-
-    public required DateTimeOffset UpdatedAt { get; init; }
-
-    public required ClusterSecretsPresence Secrets { get; init; }
-
-    /// <summary>Per node id: pending host key and which secrets are set.</summary>
-    public required IReadOnlyDictionary<Guid, StoredNodeState> Nodes { get; init; }
-}
-
-/// <summary>The inventory: clusters, their nodes and their (encrypted) secrets. Every method is one transaction.</summary>
-public interface IClusterRepository
-{
-    Task<IReadOnlyList<StoredCluster>> ListAsync(CancellationToken ct);
-
-    Task<StoredCluster?> GetAsync(Guid id, CancellationToken ct);
-
-    /// <summary>Case-insensitive.</summary>
-    Task<StoredCluster?> FindByNameAsync(string name, CancellationToken ct);
-
-    /// <summary>
-    /// Saves a new cluster with its two nodes and secrets. <paramref name="nodeSecrets"/> is keyed by node id.
-    /// Throws <see cref="NameAlreadyExistsException"/> (nothing saved) when the name is taken, case-insensitively.
-    /// </summary>
-    Task<StoredCluster> AddAsync(ClusterSpec spec, ClusterSecrets secrets, IReadOnlyDictionary<Guid, NodeSecrets> nodeSecrets, CancellationToken ct);
-
-    /// <summary>
-    /// Replaces the cluster's spec. <paramref name="secrets"/> null keeps the cluster's secrets, else replaces all three
-    /// (a null field deletes that secret). A node missing from <paramref name="nodeSecrets"/> (or a null dictionary)
-    /// keeps its secrets; a node present gets exactly the given ones. Host keys are never changed here: use
-    /// <see cref="PinHostKeyAsync"/>. A node whose id is no longer in the spec is deleted with its secrets.
-    /// <paramref name="expectedRowVersion"/>, when given, must match or <see cref="ConcurrencyConflictException"/> is thrown.
-    /// </summary>
-    Task<StoredCluster> UpdateAsync(
-        ClusterSpec spec,
-        ClusterSecrets? secrets,
-        IReadOnlyDictionary<Guid, NodeSecrets>? nodeSecrets,
-        long? expectedRowVersion,
-        CancellationToken ct);
-
-    /// <summary>Deletes the cluster, its nodes, secrets, operations and lock. False when it did not exist.</summary>
-    Task<bool> DeleteAsync(Guid id, CancellationToken ct);
-
-    /// <summary>The cluster's secrets decrypted; null when the cluster does not exist.</summary>
-    Task<ClusterSecrets?> GetClusterSecretsAsync(Guid clusterId, CancellationToken ct);
-
-    /// <summary>The node's secrets decrypted; null when the node does not exist.</summary>
-    Task<NodeSecrets?> GetNodeSecretsAsync(Guid nodeId, CancellationToken ct);
-
-    /// <summary>Pins the node's host key (SHA-256, unpadded base64 as ssh-keygen prints after <c>SHA256:</c>) and clears any pending key.</summary>
-    Task PinHostKeyAsync(Guid nodeId, string sha256, CancellationToken ct);
-
-    /// <summary>Records a host key seen but not yet confirmed by an admin (null clears it).</summary>
-    Task SetPendingHostKeyAsync(Guid nodeId, string? sha256, CancellationToken ct);
-}
-
-internal static class SecretKinds
-{
-    public const string ReplicationPassword = "cluster.replication_password";
-    public const string MonitorPassword = "cluster.monitor_password";
-    public const string VrrpPassword = "cluster.vrrp_password";
-    public const string PrivateKey = "node.private_key";
-    public const string PrivateKeyPassphrase = "node.private_key_passphrase";
-    public const string Password = "node.password";
-}
-
+/// <summary>
+/// Clusters and their nodes in the store: add, update (optimistic, by row version), delete, list. Split by concern:
+/// secrets (ClusterRepository.Secrets.cs), host-key pinning (.HostKeys.cs), the rows read (.Rows.cs).
+/// </summary>
 public sealed partial class ClusterRepository : IClusterRepository
 {
     private const string Entity = "cluster";
@@ -298,94 +216,8 @@ public sealed partial class ClusterRepository : IClusterRepository
         return deleted != 0;
     }
 
-    public async Task<ClusterSecrets?> GetClusterSecretsAsync(Guid clusterId, CancellationToken ct)
-    {
-        // Reads need no transaction: a secret deleted in between reads as absent, which is what it is.
-        await using var connection = await _factory.OpenAsync(ct);
-        var exists = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            "SELECT COUNT(*) FROM clusters WHERE id = @Id", new { Id = clusterId }, cancellationToken: ct));
-        if (exists == 0)
-        {
-            return null;
-        }
-
-        var values = await ReadSecretsAsync(connection, clusterId, ct);
-        return new ClusterSecrets
-        {
-            ReplicationPassword = values.GetValueOrDefault(SecretKinds.ReplicationPassword),
-            MonitorPassword = values.GetValueOrDefault(SecretKinds.MonitorPassword),
-            VrrpPassword = values.GetValueOrDefault(SecretKinds.VrrpPassword),
-        };
-    }
-
-    public async Task<NodeSecrets?> GetNodeSecretsAsync(Guid nodeId, CancellationToken ct)
-    {
-        // Reads need no transaction: a secret deleted in between reads as absent, which is what it is.
-        await using var connection = await _factory.OpenAsync(ct);
-        var exists = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            "SELECT COUNT(*) FROM nodes WHERE id = @Id", new { Id = nodeId }, cancellationToken: ct));
-        if (exists == 0)
-        {
-            return null;
-        }
-
-        var values = await ReadSecretsAsync(connection, nodeId, ct);
-        return new NodeSecrets
-        {
-            PrivateKey = values.GetValueOrDefault(SecretKinds.PrivateKey),
-            PrivateKeyPassphrase = values.GetValueOrDefault(SecretKinds.PrivateKeyPassphrase),
-            Password = values.GetValueOrDefault(SecretKinds.Password),
-        };
-    }
-
-    public async Task PinHostKeyAsync(Guid nodeId, string sha256, CancellationToken ct)
-    {
-        CheckFingerprint(sha256);
-        await using var connection = await _factory.OpenAsync(ct);
-        var changed = await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE nodes SET host_key_sha256 = @Key, pending_host_key_sha256 = NULL WHERE id = @Id",
-            new { Id = nodeId, Key = sha256 },
-            cancellationToken: ct));
-        if (changed == 0)
-        {
-            throw new EntityNotFoundException("node", nodeId);
-        }
-    }
-
-    public async Task SetPendingHostKeyAsync(Guid nodeId, string? sha256, CancellationToken ct)
-    {
-        if (sha256 is not null)
-        {
-            CheckFingerprint(sha256);
-        }
-
-        await using var connection = await _factory.OpenAsync(ct);
-        var changed = await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE nodes SET pending_host_key_sha256 = @Key WHERE id = @Id",
-            new { Id = nodeId, Key = sha256 },
-            cancellationToken: ct));
-        if (changed == 0)
-        {
-            throw new EntityNotFoundException("node", nodeId);
-        }
-    }
-
     /// <summary>The case-insensitive uniqueness key of a cluster name.</summary>
     internal static string NameKey(string name) => name.Trim().ToUpperInvariant();
-
-    // 32 bytes in unpadded base64 are 43 characters.
-    [GeneratedRegex("^[A-Za-z0-9+/]{43}$")]
-    private static partial Regex FingerprintPattern();
-
-    private static void CheckFingerprint(string sha256)
-    {
-        if (!FingerprintPattern().IsMatch(sha256))
-        {
-            throw new ArgumentException(
-                "A host key fingerprint is the unpadded base64 SHA-256 (43 characters, without the 'SHA256:' prefix).",
-                nameof(sha256));
-        }
-    }
 
     private static void CheckShape(ClusterSpec spec, IReadOnlyDictionary<Guid, NodeSecrets> nodeSecrets)
     {
@@ -467,80 +299,6 @@ public sealed partial class ClusterRepository : IClusterRepository
             cancellationToken: ct));
     }
 
-    private Task WriteClusterSecretsAsync(DbConnection connection, DbTransaction tx, Guid clusterId, ClusterSecrets secrets, DateTimeOffset now, CancellationToken ct) =>
-        ReplaceSecretsAsync(
-            connection,
-            tx,
-            clusterId,
-            nodeId: null,
-            [
-                (SecretKinds.ReplicationPassword, secrets.ReplicationPassword),
-                (SecretKinds.MonitorPassword, secrets.MonitorPassword),
-                (SecretKinds.VrrpPassword, secrets.VrrpPassword),
-            ],
-            now,
-            ct);
-
-    private Task WriteNodeSecretsAsync(DbConnection connection, DbTransaction tx, Guid clusterId, Guid nodeId, NodeSecrets secrets, DateTimeOffset now, CancellationToken ct) =>
-        ReplaceSecretsAsync(
-            connection,
-            tx,
-            clusterId,
-            nodeId,
-            [
-                (SecretKinds.PrivateKey, secrets.PrivateKey),
-                (SecretKinds.PrivateKeyPassphrase, secrets.PrivateKeyPassphrase),
-                (SecretKinds.Password, secrets.Password),
-            ],
-            now,
-            ct);
-
-    private async Task ReplaceSecretsAsync(
-        DbConnection connection,
-        DbTransaction tx,
-        Guid clusterId,
-        Guid? nodeId,
-        IEnumerable<(string Kind, string? Value)> values,
-        DateTimeOffset now,
-        CancellationToken ct)
-    {
-        var ownerId = nodeId ?? clusterId;
-        await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM secrets WHERE owner_id = @OwnerId", new { OwnerId = ownerId }, tx, cancellationToken: ct));
-        foreach (var (kind, value) in values)
-        {
-            if (string.IsNullOrEmpty(value))
-            {
-                continue;
-            }
-
-            var p = new DynamicParameters();
-            p.Add("ClusterId", clusterId);
-            p.Add("NodeId", nodeId);
-            p.Add("OwnerId", ownerId);
-            p.Add("Kind", kind);
-            p.Add("Value", _protector.Protect(value));
-            p.Add("Now", now);
-            await connection.ExecuteAsync(new CommandDefinition(
-                """
-                INSERT INTO secrets (cluster_id, node_id, owner_id, kind, protected_value, updated_at)
-                VALUES (@ClusterId, @NodeId, @OwnerId, @Kind, @Value, @Now)
-                """,
-                p,
-                tx,
-                cancellationToken: ct));
-        }
-    }
-
-    private async Task<Dictionary<string, string>> ReadSecretsAsync(DbConnection connection, Guid ownerId, CancellationToken ct)
-    {
-        var rows = await connection.QueryAsync<SecretRow>(new CommandDefinition(
-            "SELECT kind AS Kind, protected_value AS Value FROM secrets WHERE owner_id = @OwnerId",
-            new { OwnerId = ownerId },
-            cancellationToken: ct));
-        return rows.ToDictionary(r => r.Kind, r => _protector.Unprotect(r.Value), StringComparer.Ordinal);
-    }
-
     private static async Task<IReadOnlyList<StoredCluster>> LoadAsync(DbConnection connection, string where, object? param, CancellationToken ct)
     {
         var clusters = (await connection.QueryAsync<ClusterRow>(new CommandDefinition(
@@ -573,157 +331,15 @@ public sealed partial class ClusterRepository : IClusterRepository
                 RowVersion = c.RowVersion,
                 CreatedAt = c.CreatedAt,
                 UpdatedAt = c.UpdatedAt,
-                Secrets = new ClusterSecretsPresence(
-                    clusterKinds.Contains(SecretKinds.ReplicationPassword),
-                    clusterKinds.Contains(SecretKinds.MonitorPassword),
-                    clusterKinds.Contains(SecretKinds.VrrpPassword)),
+                Secrets = SecretKinds.ClusterPresence(clusterKinds),
                 Nodes = clusterNodes.ToDictionary(
                     n => n.Id,
-                    n =>
-                    {
-                        var kinds = secretKinds[n.Id].ToHashSet(StringComparer.Ordinal);
-                        return new StoredNodeState(
-                            n.Id,
-                            n.PendingHostKeySha256,
-                            kinds.Contains(SecretKinds.PrivateKey),
-                            kinds.Contains(SecretKinds.PrivateKeyPassphrase),
-                            kinds.Contains(SecretKinds.Password));
-                    }),
+                    n => SecretKinds.NodeState(n.Id, n.PendingHostKeySha256, secretKinds[n.Id].ToHashSet(StringComparer.Ordinal))),
             });
         }
 
         return result;
     }
 
-    private sealed class SecretRow
-    {
-        public string Kind { get; init; } = "";
 
-        public string Value { get; init; } = "";
-    }
-
-    private sealed class SecretKindRow
-    {
-        public Guid OwnerId { get; init; }
-
-        public string Kind { get; init; } = "";
-    }
-
-    private sealed class ClusterRow
-    {
-        public Guid Id { get; init; }
-
-        public string Name { get; init; } = "";
-
-        public string WriteVip { get; init; } = "";
-
-        public string ReadVip { get; init; } = "";
-
-        public int VipPrefixLength { get; init; }
-
-        public string Balancer { get; init; } = "";
-
-        public string VrrpInterface { get; init; } = "";
-
-        public int VrrpRouterId { get; init; }
-
-        public int VrrpNode1Priority { get; init; }
-
-        public int VrrpNode2Priority { get; init; }
-
-        public long VrrpAdvertIntMs { get; init; }
-
-        public int PgMajorVersion { get; init; }
-
-        public string PgBinDir { get; init; } = "";
-
-        public string PgDataDir { get; init; } = "";
-
-        public int PgPort { get; init; }
-
-        public string PgOsUser { get; init; } = "";
-
-        public string PgServiceControl { get; init; } = "";
-
-        public string? PgSystemdUnit { get; init; }
-
-        public string PgReplicationUser { get; init; } = "";
-
-        public string PgMonitorUser { get; init; } = "";
-
-        public DateTimeOffset CreatedAt { get; init; }
-
-        public DateTimeOffset UpdatedAt { get; init; }
-
-        public long RowVersion { get; init; }
-
-        public ClusterSpec ToSpec(NodeSpec node1, NodeSpec node2) => new()
-        {
-            Id = Id,
-            Name = Name,
-            Node1 = node1,
-            Node2 = node2,
-            WriteVip = WriteVip,
-            ReadVip = ReadVip,
-            VipPrefixLength = VipPrefixLength,
-            Balancer = Enum.Parse<BalancerMode>(Balancer),
-            Vrrp = new VrrpSettings
-            {
-                Interface = VrrpInterface,
-                VirtualRouterId = VrrpRouterId,
-                Node1Priority = VrrpNode1Priority,
-                Node2Priority = VrrpNode2Priority,
-                AdvertIntSeconds = VrrpAdvertIntMs / 1000m,
-            },
-            Postgres = new PostgresSettings
-            {
-                MajorVersion = PgMajorVersion,
-                BinDir = PgBinDir,
-                DataDir = PgDataDir,
-                Port = PgPort,
-                OsUser = PgOsUser,
-                ServiceControl = Enum.Parse<ServiceControl>(PgServiceControl),
-                SystemdUnit = PgSystemdUnit,
-                ReplicationUser = PgReplicationUser,
-                MonitorUser = PgMonitorUser,
-            },
-        };
-    }
-
-    private sealed class NodeRow
-    {
-        public Guid Id { get; init; }
-
-        public Guid ClusterId { get; init; }
-
-        public int Ordinal { get; init; }
-
-        public string Name { get; init; } = "";
-
-        public string Address { get; init; } = "";
-
-        public int SshPort { get; init; }
-
-        public string SshUser { get; init; } = "";
-
-        public string AuthKind { get; init; } = "";
-
-        public string Privilege { get; init; } = "";
-
-        public string? HostKeySha256 { get; init; }
-
-        public string? PendingHostKeySha256 { get; init; }
-
-        public NodeSpec ToSpec() => new()
-        {
-            Id = Id,
-            Name = Name,
-            Address = Address,
-            SshPort = SshPort,
-            SshUser = SshUser,
-            AuthKind = Enum.Parse<SshAuthKind>(AuthKind),
-            Privilege = Enum.Parse<PrivilegeMode>(Privilege),
-            HostKeySha256 = HostKeySha256,
-        };
-    }
 }

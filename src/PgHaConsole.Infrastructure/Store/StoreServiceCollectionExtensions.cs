@@ -20,10 +20,12 @@ public static class StoreServiceCollectionExtensions
         services.AddSingleton(options);
         services.AddSingleton(_ => StoreConnectionFactory.Create(options));
         services.AddSingleton<StoreMigrator>();
+        services.AddSingleton<StoreStatus>();
         services.AddSingleton<IClusterRepository, ClusterRepository>();
         services.AddSingleton<IApiTokenRepository, ApiTokenRepository>();
         services.AddSingleton<IAuditLog, AuditLog>();
         services.AddSingleton<IUserRepository, UserRepository>();
+        services.AddSingleton<IFirstAdminClaim, FirstAdminClaim>();
         return services;
     }
 }

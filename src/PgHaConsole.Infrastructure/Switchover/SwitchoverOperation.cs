@@ -3,6 +3,7 @@ using System.Text.Json;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Core.Parsing;
 using PgHaConsole.Infrastructure.Operations;
+using PgHaConsole.Infrastructure.Pair;
 
 namespace PgHaConsole.Infrastructure.Switchover;
 
@@ -35,9 +36,10 @@ public sealed record SwitchoverParameters
 /// <summary>State shared by the steps of one switchover run (in memory: a resumed run re-reads it from the hosts).</summary>
 public sealed class SwitchoverRun : IAsyncDisposable
 {
-    public SwitchoverRun(ClusterEnvironment env, SwitchoverParameters parameters)
+    public SwitchoverRun(ClusterEnvironment env, SwitchoverParameters parameters, IOperationJournal journal)
     {
         Env = env;
+        Journal = journal;
         Parameters = parameters;
         Actions = new PairActions(env);
         var from = env.Cluster.Nodes.FirstOrDefault(n => n.Name == parameters.From);
@@ -52,6 +54,9 @@ public sealed class SwitchoverRun : IAsyncDisposable
     }
 
     public ClusterEnvironment Env { get; }
+
+    /// <summary>The journal the report step reads the steps' durations from and writes the report to.</summary>
+    public IOperationJournal Journal { get; }
 
     public SwitchoverParameters Parameters { get; }
 
@@ -89,34 +94,30 @@ public static class SwitchoverOperation
 {
     public const string Kind = "switchover";
 
-    public static IReadOnlyList<string> StepNames { get; } =
-        ["preflight", "fence-old-primary", "wait-for-standby", "promote", "move-vips", "rejoin-old-primary", "report"];
+    private static readonly StepSequence<SwitchoverRun> Steps = new(
+        r => new SwitchoverPreflightStep(r),
+        r => new FenceStep(r),
+        r => new WaitForStandbyStep(r),
+        r => new PromoteStep(r),
+        r => new MoveVipsStep(r),
+        r => new RejoinOldPrimaryStep(r),
+        r => new ReportStep(r));
 
-    public static OperationDefinition Create(ClusterEnvironment env, SwitchoverParameters parameters)
-    {
-        var run = new SwitchoverRun(env, parameters);
-        return new OperationDefinition(Kind,
-        [
-            new SwitchoverPreflightStep(run),
-            new FenceStep(run),
-            new WaitForStandbyStep(run),
-            new PromoteStep(run),
-            new MoveVipsStep(run),
-            new RejoinOldPrimaryStep(run),
-            new ReportStep(run),
-        ]);
-    }
+    public static IReadOnlyList<string> StepNames => Steps.Names;
+
+    public static OperationDefinition Create(ClusterEnvironment env, SwitchoverParameters parameters, IOperationJournal journal) =>
+        Steps.Create(Kind, new SwitchoverRun(env, parameters, journal));
 }
 
 /// <summary>Switchover as a launchable operation.</summary>
-public sealed class SwitchoverOperationKind : IOperationKind
+public sealed class SwitchoverOperationKind(IOperationJournal journal) : IOperationKind
 {
     public string Kind => SwitchoverOperation.Kind;
 
     public IReadOnlyList<string> StepNames => SwitchoverOperation.StepNames;
 
     public OperationDefinition Create(ClusterEnvironment env, JsonElement parameters) =>
-        SwitchoverOperation.Create(env, parameters.Deserialize<SwitchoverParameters>(Setup.SetupOperationKind.Json) ?? new());
+        SwitchoverOperation.Create(env, parameters.Deserialize<SwitchoverParameters>(OperationJson.Options) ?? new(), journal);
 }
 
 internal static class Seconds

@@ -3,7 +3,6 @@ using PgHaConsole.Core.Operations;
 using PgHaConsole.Core.Postgres;
 using PgHaConsole.Core.Shell;
 using PgHaConsole.Infrastructure.Operations;
-using PgHaConsole.Infrastructure.Setup.Steps;
 
 namespace PgHaConsole.Infrastructure.Switchover;
 
@@ -35,7 +34,7 @@ public static class SwitchoverPreflight
             try
             {
                 states[host] = await host.GetPgStateAsync(ct);
-                checks.Add(new("reachable", host.Name, true, "SSH works; PostgreSQL " + Setup.SetupRun.Describe(states[host])));
+                checks.Add(new("reachable", host.Name, true, "SSH works; PostgreSQL " + states[host].Describe()));
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -96,7 +95,7 @@ public static class SwitchoverPreflight
             var ok = (s[0] == "on" || s[1] == "on") && s[2] == "on";
             checks.Add(new("rewind-ready", host.Name, ok, $"wal_log_hints {s[0]}, data_checksums {s[1]}, full_page_writes {s[2]}"));
 
-            var keepalived = await host.DaemonPidAsync(KeepalivedStep.PidFile, "keepalived", ct);
+            var keepalived = await host.DaemonPidAsync(NodeHost.KeepalivedPidFile, "keepalived", ct);
             checks.Add(new("keepalived", host.Name, keepalived is not null, keepalived is not null ? "keepalived runs" : "keepalived is not running"));
 
             const string df = "d=$1; while [ ! -e \"$d\" ]; do d=$(dirname -- \"$d\"); done; df -B1 --output=avail -- \"$d\" | tail -n 1";

@@ -6,9 +6,11 @@ namespace PgHaConsole.Infrastructure.Switchover;
 /// <summary>
 /// The other way out of an interrupted (or failed) switchover: back to where it started. Only while nothing was
 /// promoted: the old primary is started again as the primary and its keepalived brought back (the VIPs return to it).
-/// Once the standby has been promoted there is no going back without a second switchover: resume instead.
+/// Once the standby has been promoted there is no going back without a second switchover: resume instead. The work is
+/// a step (<see cref="RollbackStep"/>) the runner executes under the switchover's id: its lines join the switchover's
+/// log, masked and timed like every other.
 /// </summary>
-public sealed class SwitchoverRollback(IOperationJournal journal, IClusterLock clusterLock, ClusterEnvironmentFactory environments)
+public sealed class SwitchoverRollback(IOperationJournal journal, IClusterLock clusterLock, ClusterEnvironmentFactory environments, OperationRunner runner)
 {
     public async Task<string> RollBackAsync(Guid operationId, string actor, CancellationToken ct)
     {
@@ -24,8 +26,8 @@ public sealed class SwitchoverRollback(IOperationJournal journal, IClusterLock c
         }
 
         var env = await environments.CreateAsync(op.ClusterId, ct) ?? throw new OperationRefusedException("The cluster was removed.", 404);
-        var parameters = System.Text.Json.JsonSerializer.Deserialize<SwitchoverParameters>(op.ParametersJson ?? "{}", Setup.SetupOperationKind.Json) ?? new();
-        var run = new SwitchoverRun(env, parameters);
+        var parameters = System.Text.Json.JsonSerializer.Deserialize<SwitchoverParameters>(op.ParametersJson ?? "{}", OperationJson.Options) ?? new();
+        var run = new SwitchoverRun(env, parameters, journal);
         await clusterLock.AcquireAsync(op.ClusterId, op.Id, ct);
 
         var newState = await run.NewPrimary.GetPgStateAsync(ct);
@@ -35,59 +37,45 @@ public sealed class SwitchoverRollback(IOperationJournal journal, IClusterLock c
                 $"{run.NewPrimary.Name} has already been promoted: rolling back would need a second switchover. Resume this one to finish it (the old primary then rejoins), or switch over again afterwards.", 409);
         }
 
-        var oldState = await run.OldPrimary.GetPgStateAsync(ct);
-        var context = new JournalLog(journal, operationId);
-        if (!oldState.Running)
+        return await runner.RunAsideAsync(op.Id, new RollbackStep(run, actor), new OperationRunContext
         {
-            await run.OldPrimary.StartPgAsync(context.Steps, ct);
+            Cluster = env.Cluster,
+            Masker = env.Masker,
+        }, OperationStatus.Cancelled, ct);
+    }
+}
+
+/// <summary>The rollback's work: the old primary started again as the primary, its keepalived back.</summary>
+public sealed class RollbackStep(SwitchoverRun run, string actor) : SwitchoverStep(run)
+{
+    public override string Name => "rollback";
+
+    public override string Description => "Start the old primary again as the primary and bring its keepalived back";
+
+    public override Task<StepPlan> PlanAsync(IOperationContext context) => Task.FromResult(new StepPlan([
+        Note(Old, "pg_ctl start, unless it runs already"),
+        Note(Old, "start keepalived"),
+    ]));
+
+    public override Task<StepCheck> CheckAsync(IOperationContext context) => Task.FromResult(StepCheck.NotDone("rolled back on request"));
+
+    public override async Task RunAsync(IOperationContext context)
+    {
+        var ct = context.CancellationToken;
+        var log = Log(context);
+        if (!(await Old.GetPgStateAsync(ct)).Running)
+        {
+            await Old.StartPgAsync(log, ct);
         }
 
-        await run.Actions.StartKeepalivedAsync(run.OldPrimary, context.Steps, ct);
-        var check = await run.OldPrimary.GetPgStateAsync(ct);
-        if (!check.IsPrimary)
-        {
-            throw new StepFailedException($"{run.OldPrimary.Name} did not come back as the primary ({Setup.SetupRun.Describe(check)}).");
-        }
-
-        var message = $"Rolled back by {actor}: {run.OldPrimary.Name} runs as the primary again, {run.NewPrimary.Name} was never promoted.";
-        await context.FlushAsync(message, ct);
-        await journal.SetOperationStatusAsync(op.Id, OperationStatus.Cancelled, message, ct);
-        await clusterLock.ReleaseAsync(op.ClusterId, op.Id, ct);
-        return message;
+        await Run.Actions.StartKeepalivedAsync(Old, log, ct);
     }
 
-    /// <summary>Lines written during a rollback go to the operation's own journal, after its last line.</summary>
-    private sealed class JournalLog(IOperationJournal journal, Guid operationId) : IOperationContext
+    public override async Task<StepVerification> VerifyAsync(IOperationContext context)
     {
-        private readonly List<(string? Host, LogStream Stream, string Line)> _lines = [];
-
-        public StepLog Steps => new(this, "rollback");
-
-        public Guid OperationId => operationId;
-
-        public Core.Model.ClusterSpec Cluster => throw new NotSupportedException();
-
-        public CancellationToken CancellationToken => CancellationToken.None;
-
-        public Core.Shell.SecretMasker Masker => new();
-
-        public IServiceProvider Services => throw new NotSupportedException();
-
-        public void Log(string stepName, string? host, LogStream stream, string line)
-        {
-            lock (_lines)
-            {
-                _lines.Add((host, stream, line));
-            }
-        }
-
-        public async Task FlushAsync(string final, CancellationToken ct)
-        {
-            var seq = await journal.GetLastLogSeqAsync(operationId, ct);
-            var now = DateTimeOffset.UtcNow;
-            var lines = _lines.Append((null, LogStream.Info, final))
-                .Select(l => new OperationLogLine(++seq, Store.StoreTypeHandlers.ToStoreTime(now), null, l.Item1, l.Item2, l.Item3)).ToList();
-            await journal.AppendLogAsync(operationId, lines, ct);
-        }
+        var check = await Old.GetPgStateAsync(context.CancellationToken);
+        return check.IsPrimary
+            ? StepVerification.Passed($"Rolled back by {actor}: {Old.Name} runs as the primary again, {New.Name} was never promoted.")
+            : StepVerification.Failed($"{Old.Name} did not come back as the primary ({check.Describe()}).");
     }
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Core.Parsing;
 using PgHaConsole.Core.Shell;
@@ -9,29 +8,12 @@ using PgHaConsole.Infrastructure.Postgres;
 
 namespace PgHaConsole.Infrastructure.Switchover;
 
-public abstract class SwitchoverStep(SwitchoverRun run) : IOperationStep
+/// <summary>Base of the switchover's steps: the old primary and the standby to promote.</summary>
+public abstract class SwitchoverStep(SwitchoverRun run) : OperationStep<SwitchoverRun>(run)
 {
-    protected SwitchoverRun Run { get; } = run;
-
     protected NodeHost Old => Run.OldPrimary;
 
     protected NodeHost New => Run.NewPrimary;
-
-    public abstract string Name { get; }
-
-    public abstract string Description { get; }
-
-    protected StepLog Log(IOperationContext context) => new(context, Name);
-
-    protected PlannedAction Note(NodeHost host, string text) => new() { Host = host.Name, Note = text };
-
-    public abstract Task<StepPlan> PlanAsync(IOperationContext context);
-
-    public abstract Task<StepCheck> CheckAsync(IOperationContext context);
-
-    public abstract Task RunAsync(IOperationContext context);
-
-    public abstract Task<StepVerification> VerifyAsync(IOperationContext context);
 }
 
 /// <summary>Step 1: the preflight report; any failed check stops the switchover before anything changes.</summary>
@@ -348,7 +330,7 @@ public sealed class RejoinOldPrimaryStep(SwitchoverRun run) : SwitchoverStep(run
         var state = await Old.GetPgStateAsync(ct);
         return state.IsStandby && await Run.Actions.StreamingAsync(New, Old, ct)
             ? StepCheck.Done($"{Old.Name} already streams from {New.Name}")
-            : StepCheck.NotDone($"{Old.Name}: {Setup.SetupRun.Describe(state)}");
+            : StepCheck.NotDone($"{Old.Name}: {state.Describe()}");
     }
 
     public override async Task RunAsync(IOperationContext context)
@@ -395,7 +377,7 @@ public sealed class ReportStep(SwitchoverRun run) : SwitchoverStep(run)
     public override async Task RunAsync(IOperationContext context)
     {
         var ct = context.CancellationToken;
-        var journal = context.Services.GetRequiredService<IOperationJournal>();
+        var journal = Run.Journal;
         var probe = Run.Probe is null ? null : await Run.Probe.StopAsync();
         var op = await journal.GetAsync(context.OperationId, ct);
         var steps = op?.Steps.Where(s => s.StartedAt is not null && s.FinishedAt is not null)
@@ -418,7 +400,7 @@ public sealed class ReportStep(SwitchoverRun run) : SwitchoverStep(run)
                 longestGapEnd = probe.LongestGapEnd,
             },
         };
-        await journal.SetReportAsync(context.OperationId, JsonSerializer.Serialize(report, Setup.SetupOperationKind.Json), ct);
+        await journal.SetReportAsync(context.OperationId, JsonSerializer.Serialize(report, OperationJson.Options), ct);
         var log = Log(context);
         foreach (var s in steps ?? [])
         {

@@ -149,7 +149,19 @@ public sealed class TopologyMonitor : BackgroundService, ITopologyMonitor
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _shutdown.CancelAsync();
+        // A host torn down in a hurry (a test factory disposed right after start) may dispose before it stops.
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            try
+            {
+                await _shutdown.CancelAsync();
+            }
+            catch (ObjectDisposedException)
+            {
+                // disposed meanwhile: nothing left to cancel
+            }
+        }
+
         await base.StopAsync(cancellationToken);
     }
 

@@ -4,7 +4,8 @@ using PgHaConsole.Core.Validation;
 using PgHaConsole.Infrastructure.Identity;
 using PgHaConsole.Infrastructure.Store;
 using PgHaConsole.Web.Auth;
-using PgHaConsole.Web.Model;
+using PgHaConsole.Web.Services;
+using PgHaConsole.Web.ViewModels;
 
 namespace PgHaConsole.Web.Api;
 
@@ -57,7 +58,7 @@ public static class ConsoleApi
         tokens.MapGet("/", async (IApiTokenRepository repo, CancellationToken ct) => Results.Ok(await repo.ListAsync(ct)));
         tokens.MapPost("/", async (TokenRequest body, TokenService svc, ClaimsPrincipal user, CancellationToken ct) =>
         {
-            var result = await svc.CreateAsync(body.Name, body.Role, Actor(user), ct);
+            var result = await svc.CreateAsync(body.Name, body.Role, body.ExpiresInDays, Actor(user), ct);
             return result.Succeeded
                 ? Results.Created($"/api/tokens/{result.Value!.Id}", result.Value)
                 : Results.ValidationProblem(ToDictionary(result.Errors));
@@ -68,7 +69,8 @@ public static class ConsoleApi
 
     public sealed record HostKeyConfirmation(string Fingerprint);
 
-    public sealed record TokenRequest(string Name, string Role);
+    /// <summary>A new token; <c>expiresInDays</c> optional (never expires without it).</summary>
+    public sealed record TokenRequest(string Name, string Role, int? ExpiresInDays = null);
 
     public sealed class AuditFilter
     {

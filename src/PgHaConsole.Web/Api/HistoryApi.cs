@@ -2,7 +2,7 @@ using PgHaConsole.Core.History;
 using PgHaConsole.Infrastructure.History;
 using PgHaConsole.Infrastructure.Topology;
 using PgHaConsole.Web.Auth;
-using PgHaConsole.Web.Model;
+using PgHaConsole.Web.Services;
 
 namespace PgHaConsole.Web.Api;
 

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Mvc;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Setup;
 using PgHaConsole.Web.Auth;
-using PgHaConsole.Web.Model;
+using PgHaConsole.Web.Services;
 
 namespace PgHaConsole.Web.Api;
 
@@ -50,7 +50,7 @@ public static class OperationsApi
                 var parameters = await ReadParametersAsync(request, ct);
                 try
                 {
-                    await svc.ResumeAsync(id, parameters, ConsoleApi.Actor(user), ct);
+                    await svc.ResumeAsync(id, parameters, user, ct);
                     return Results.Accepted($"/api/operations/{id}", new { operationId = id });
                 }
                 catch (OperationRefusedException ex)

@@ -15,9 +15,12 @@ public sealed class ApiTokenAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    IApiTokenRepository tokens)
+    IApiTokenRepository tokens,
+    FailedTokenThrottle throttle)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
+    private bool _throttled;
+
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var token = ReadToken(Request);
@@ -26,10 +29,19 @@ public sealed class ApiTokenAuthenticationHandler(
             return AuthenticateResult.NoResult();
         }
 
+        // A client that spent its failures for the minute is not even looked up (issue #15: brute force).
+        var client = AuthThrottle.ClientKey(Context);
+        if (throttle.IsBlocked(client))
+        {
+            _throttled = true;
+            return AuthenticateResult.Fail("Too many failed API-token attempts from this address.");
+        }
+
         var record = await tokens.FindActiveByTokenAsync(token, Context.RequestAborted);
         if (record is null)
         {
-            return AuthenticateResult.Fail("Unknown or revoked API token.");
+            _throttled = !throttle.RecordFailure(client);
+            return AuthenticateResult.Fail("Unknown, revoked or expired API token.");
         }
 
         await tokens.TouchAsync(record.Id, Context.RequestAborted);
@@ -42,6 +54,18 @@ public sealed class ApiTokenAuthenticationHandler(
             ],
             Scheme.Name);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), Scheme.Name));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        if (_throttled)
+        {
+            Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            Response.Headers.RetryAfter = "60";
+            return Task.CompletedTask;
+        }
+
+        return base.HandleChallengeAsync(properties);
     }
 
     internal static string? ReadToken(HttpRequest request)

@@ -23,5 +23,8 @@ public static class AuthPolicies
             .RequireRole(ConsoleRoles.Operator, ConsoleRoles.Admin));
         options.AddPolicy(Admin, p => p.RequireAuthenticatedUser().RequireRole(ConsoleRoles.Admin));
         options.DefaultPolicy = options.GetPolicy(Viewer)!;
+        // An endpoint that says nothing about authorization (a future one, or one a library maps) needs a Viewer:
+        // anonymous access is always a decision, marked with AllowAnonymous.
+        options.FallbackPolicy = options.GetPolicy(Viewer)!;
     }
 }

@@ -1,6 +1,7 @@
 using Hangfire;
 using Hangfire.PostgreSql;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
@@ -16,7 +17,7 @@ using PgHaConsole.Infrastructure.Topology;
 using PgHaConsole.Web.Api;
 using PgHaConsole.Web.Auth;
 using PgHaConsole.Web.Components;
-using PgHaConsole.Web.Model;
+using PgHaConsole.Web.Services;
 using PgHaConsole.Web.Options;
 
 namespace PgHaConsole.Web.Hosting;
@@ -34,8 +35,24 @@ public static class HostingExtensions
 
         // Options are needed to register the store; read them once here (validated again at start).
         var options = builder.Configuration.GetSection(ConsoleOptions.SectionName).Get<ConsoleOptions>() ?? new ConsoleOptions();
-        Directory.CreateDirectory(options.ResolvedDataDirectory);
+        DataDirectoryPermissions.Prepare(options.ResolvedDataDirectory);
+        // Host filtering: without AllowedHosts any Host header is accepted, so a DNS-rebinding page could talk to a
+        // console bound to 127.0.0.1. The default admits loopback names only; a deployment sets its own names.
+        builder.Configuration["AllowedHosts"] ??= "localhost;127.0.0.1;[::1]";
 
+        // Run from build output (dotnet run, or the DLL in bin) in Production, the framework serves no static web
+        // assets from packages (MudBlazor's _content): every one would fail. This maps them from the build's manifest;
+        // published output has no such manifest and serves its own wwwroot (a no-op there).
+        if (!builder.Environment.IsDevelopment())
+        {
+            builder.WebHost.UseStaticWebAssets();
+        }
+
+        ConfigureHttps(services, options);
+        // ASP.NET Core logs every request's URL with its query string at Information ("Request starting …"); a
+        // SignalR client outside the browser passes its API token as ?access_token=, which would land in the log
+        // in clear. Those request lines are dropped; warnings and errors of the category stay.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
         services.AddSingleton(TimeProvider.System);
         services.AddPgHaConsoleStore(new PgHaConsole.Infrastructure.Store.StoreOptions
         {
@@ -52,6 +69,9 @@ public static class HostingExtensions
                 o.Password.RequireLowercase = false;
                 o.Password.RequireDigit = false;
                 o.User.AllowedUserNameCharacters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._@";
+                o.Lockout.AllowedForNewUsers = true;
+                o.Lockout.MaxFailedAccessAttempts = options.Security.MaxFailedSignIns;
+                o.Lockout.DefaultLockoutTimeSpan = options.Security.LockoutDuration;
             })
             .AddUserStore<ConsoleUserStore>();
 
@@ -65,17 +85,29 @@ public static class HostingExtensions
                 o.Cookie.Name = "pghaconsole";
                 o.Cookie.HttpOnly = true;
                 o.Cookie.SameSite = SameSiteMode.Strict;
-                o.ExpireTimeSpan = TimeSpan.FromHours(12);
+                o.ExpireTimeSpan = options.Security.SessionLifetime;
                 o.SlidingExpiration = true;
+                // Secure whenever the request is HTTPS (directly or through a trusted proxy); always with Https:Require.
+                o.Cookie.SecurePolicy = options.Https.Require ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
+                // A removed, disabled or demoted user, or a new password, ends the session (issue #15 item 6).
+                var interval = options.Security.SessionRevalidationInterval;
+                o.Events.OnValidatePrincipal = ctx => SessionClaims.ValidateCookieAsync(ctx, interval);
                 // The API and the hubs answer 401/403; only pages redirect to the sign-in page.
                 o.Events.OnRedirectToLogin = ctx => Deny(ctx, StatusCodes.Status401Unauthorized);
                 o.Events.OnRedirectToAccessDenied = ctx => Deny(ctx, StatusCodes.Status403Forbidden);
             })
             .AddScheme<AuthenticationSchemeOptions, ApiTokenAuthenticationHandler>(AuthPolicies.TokenScheme, null);
         services.AddAuthorization(o => o.AddConsolePolicies());
+        services.AddConsoleRateLimiting(options.Security);
         services.AddCascadingAuthenticationState();
+        services.AddScoped<Microsoft.AspNetCore.Components.Authorization.AuthenticationStateProvider, SessionRevalidatingStateProvider>();
 
         services.AddRazorComponents().AddInteractiveServerComponents();
+        services.AddAntiforgery(o =>
+        {
+            o.HeaderName = ApiRequestGuard.HeaderName;
+            o.Cookie.SecurePolicy = options.Https.Require ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
+        });
         services.AddMudServices();
         services.AddSignalR();
         services.AddOpenApi();
@@ -104,10 +136,10 @@ public static class HostingExtensions
 
         services.AddSshLayer();
         services.AddPgHaConsoleOperations();
-        services.AddPgHaConsoleSetup();
+        services.AddPgHaConsoleOperationKinds();
         services.AddPgHaConsoleTopology();
         services.AddPgHaConsoleHistory();
-        services.AddPgHaConsoleFailover();
+        services.AddFailoverWitness();
         services.AddApplicationServices();
         return builder;
     }
@@ -131,6 +163,7 @@ public static class HostingExtensions
     {
         services.AddScoped<AuditService>();
         services.AddScoped<FirstAdminService>();
+        services.AddSingleton<SetupCode>();
         services.AddScoped<ClusterService>();
         services.AddScoped<TokenService>();
         services.AddScoped<UserService>();
@@ -145,6 +178,9 @@ public static class HostingExtensions
     public static async Task PrepareStoreAsync(this WebApplication app)
     {
         await app.Services.GetRequiredService<StoreMigrator>().MigrateAsync(CancellationToken.None);
+        // A key ring that cannot read the store's secrets stops the start here, saying how to fix it.
+        await app.Services.GetRequiredService<KeyRingCheck>().EnsureStoreSecretsReadableAsync(
+            app.Services.GetRequiredService<IOptions<ConsoleOptions>>().Value.ResolvedKeyRingDirectory, CancellationToken.None);
         // An operation that was running when the console stopped is shown as interrupted (its cluster lock kept)
         // for the operator to resume or roll back; nothing is re-run blindly.
         var interrupted = await app.Services.GetRequiredService<IOperationJournal>().MarkInterruptedAsync(CancellationToken.None);
@@ -154,25 +190,118 @@ public static class HostingExtensions
         }
 
         await using var scope = app.Services.CreateAsyncScope();
-        await scope.ServiceProvider.GetRequiredService<FirstAdminService>().BootstrapFromConfigurationAsync(CancellationToken.None);
+        var firstAdmin = scope.ServiceProvider.GetRequiredService<FirstAdminService>();
+        await firstAdmin.BootstrapFromConfigurationAsync(CancellationToken.None);
+        var setupCode = app.Services.GetRequiredService<SetupCode>();
+        if (await firstAdmin.IsNeededAsync(CancellationToken.None))
+        {
+            setupCode.Issue(Console.Out);
+        }
+        else
+        {
+            // A code left by an earlier start (or by another console that shares the store) is of no use any more.
+            setupCode.Retire();
+        }
+
+        DataDirectoryPermissions.RestrictStoreFiles(app.Services.GetRequiredService<IOptions<ConsoleOptions>>().Value);
+    }
+
+    /// <summary>
+    /// The interactive circuit's own endpoints (<c>/_blazor</c>, Blazor's redirect helper) are open to anonymous
+    /// visitors, or the sign-in page could not run; every page still authorizes through its attributes and the route
+    /// view. Pages are untouched by this convention.
+    /// </summary>
+    private static void AllowAnonymousCircuits(EndpointBuilder endpoint)
+    {
+        if (endpoint is RouteEndpointBuilder { RoutePattern.RawText: { } pattern }
+            && (pattern.StartsWith("/_blazor", StringComparison.Ordinal) || pattern.StartsWith("_blazor", StringComparison.Ordinal)
+                || pattern.TrimStart('/').Equals("_framework/opaque-redirect", StringComparison.Ordinal)))
+        {
+            endpoint.Metadata.Add(new Microsoft.AspNetCore.Authorization.AllowAnonymousAttribute());
+        }
+    }
+
+    /// <summary>TLS policy and reverse proxies (see README, "Deploying for real").</summary>
+    private static void ConfigureHttps(IServiceCollection services, ConsoleOptions options)
+    {
+        services.AddHsts(o =>
+        {
+            o.MaxAge = options.Https.HstsMaxAge;
+            o.IncludeSubDomains = false;
+        });
+        if (options.ReverseProxy.Enabled)
+        {
+            services.Configure<ForwardedHeadersOptions>(o =>
+            {
+                // The client's address (rate limits, audit) and scheme (Secure cookies, HSTS, redirects) as the proxy
+                // saw them; only from the proxies named here and loopback, never from anyone who sends the header.
+                o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+                o.ForwardLimit = 1;
+                foreach (var proxy in options.ReverseProxy.KnownProxies)
+                {
+                    o.KnownProxies.Add(System.Net.IPAddress.Parse(proxy));
+                }
+
+                foreach (var network in options.ReverseProxy.KnownNetworks)
+                {
+                    o.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(network));
+                }
+            });
+        }
     }
 
     public static WebApplication MapPgHaConsole(this WebApplication app)
     {
-        if (!app.Environment.IsDevelopment())
+        var options = app.Services.GetRequiredService<IOptions<ConsoleOptions>>().Value;
+        if (options.ReverseProxy.Enabled)
         {
-            app.UseExceptionHandler("/error", createScopeForErrors: true);
+            app.UseForwardedHeaders();
         }
 
+        if (!app.Environment.IsDevelopment())
+        {
+            // No stack trace, no request headers: a short page and the request id to find the details in the log.
+            app.UseExceptionHandler(new ExceptionHandlerOptions
+            {
+                ExceptionHandler = async context =>
+                {
+                    context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+                    context.Response.ContentType = "text/plain; charset=utf-8";
+                    await context.Response.WriteAsync(
+                        $"The console could not answer this request. Its log has the details (request {context.TraceIdentifier}).");
+                },
+            });
+            // Sent on HTTPS responses only (and never for localhost): the browser then refuses plain HTTP for the console.
+            app.UseHsts();
+        }
+
+        if (options.Https.Require)
+        {
+            app.UseHttpsRedirection();
+        }
+
+        // The console's own files (wwwroot-assets/ at the repository's top, copied beside the DLL), public like any
+        // static asset: the sign-in page needs its stylesheet.
+        app.UseStaticFiles(new StaticFileOptions
+        {
+            FileProvider = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(Path.Combine(AppContext.BaseDirectory, "wwwroot-assets")),
+            RequestPath = "/assets",
+        });
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseRateLimiter();
+        app.UseMiddleware<ApiRequestGuard>();
         app.UseAntiforgery();
 
         app.MapStaticAssets().AllowAnonymous();
         app.MapHealthChecks("/healthz").AllowAnonymous();
         app.MapOpenApi().RequireAuthorization(AuthPolicies.Viewer);
         app.MapAccountEndpoints();
+        app.MapGet("/api/antiforgery", (HttpContext http, Microsoft.AspNetCore.Antiforgery.IAntiforgery antiforgery) =>
+                Results.Ok(new { headerName = ApiRequestGuard.HeaderName, token = antiforgery.GetAndStoreTokens(http).RequestToken }))
+            .RequireAuthorization(AuthPolicies.Viewer)
+            .WithTags("Auth");
         app.MapConsoleApi();
         app.MapOperationsApi();
         app.MapTopologyApi();
@@ -180,7 +309,8 @@ public static class HostingExtensions
         app.MapFailoverApi();
         app.MapHub<Hubs.OperationsHub>(Hubs.OperationsHub.Path);
         app.MapHangfireDashboardWithAuthorizationPolicy(AuthPolicies.Admin, "/hangfire");
-        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode()
+            .Add(AllowAnonymousCircuits);
         return app;
     }
 }

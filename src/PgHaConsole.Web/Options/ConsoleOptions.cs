@@ -19,6 +19,12 @@ public sealed class ConsoleOptions
 
     public LabSection Lab { get; set; } = new();
 
+    public SecuritySection Security { get; set; } = new();
+
+    public HttpsSection Https { get; set; } = new();
+
+    public ReverseProxySection ReverseProxy { get; set; } = new();
+
     public sealed class StoreSection
     {
         /// <summary>When set, the console's data (and Hangfire's) live in this PostgreSQL database instead of the
@@ -47,6 +53,51 @@ public sealed class ConsoleOptions
     {
         /// <summary>The lab's <c>lab.json</c>, offered by "Import lab" (the file's content can also be pasted).</summary>
         public string? LabFile { get; set; }
+    }
+
+    /// <summary>Brute-force limits and session lifetime (issue #15).</summary>
+    public sealed class SecuritySection
+    {
+        /// <summary>Sign-in and first-admin posts per client address and minute (then 429).</summary>
+        public int SignInPermitsPerMinute { get; set; } = 10;
+
+        /// <summary>Failed API-token authentications per client address and minute; beyond, every token call from it is 429.</summary>
+        public int FailedTokenPermitsPerMinute { get; set; } = 20;
+
+        /// <summary>Failed sign-ins in a row before the user is locked out.</summary>
+        public int MaxFailedSignIns { get; set; } = 5;
+
+        public TimeSpan LockoutDuration { get; set; } = TimeSpan.FromMinutes(5);
+
+        /// <summary>How often a session (cookie or open page) is checked against the store: a removed, disabled,
+        /// demoted user or a changed password ends it within this time.</summary>
+        public TimeSpan SessionRevalidationInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+        /// <summary>Sliding lifetime of the sign-in cookie.</summary>
+        public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(12);
+    }
+
+    /// <summary>TLS: Kestrel's own certificate settings (<c>Kestrel:Endpoints:Https</c>) serve HTTPS; these add the policy.</summary>
+    public sealed class HttpsSection
+    {
+        /// <summary>Cookies only over HTTPS (Secure), HTTP redirected to HTTPS, and HSTS sent. Set it when the console
+        /// (or the proxy in front of it) serves HTTPS.</summary>
+        public bool Require { get; set; }
+
+        public TimeSpan HstsMaxAge { get; set; } = TimeSpan.FromDays(365);
+    }
+
+    /// <summary>Behind a reverse proxy that terminates TLS: whose X-Forwarded-For/-Proto to believe.</summary>
+    public sealed class ReverseProxySection
+    {
+        /// <summary>Addresses of the proxies (e.g. <c>10.0.0.5</c>); loopback is always trusted when forwarding is on.</summary>
+        public string[] KnownProxies { get; set; } = [];
+
+        /// <summary>Networks of the proxies in CIDR form (e.g. <c>10.0.0.0/24</c>).</summary>
+        public string[] KnownNetworks { get; set; } = [];
+
+        /// <summary>Apply X-Forwarded-For and X-Forwarded-Proto from the proxies above (and loopback).</summary>
+        public bool Enabled { get; set; }
     }
 
     public string ResolvedDataDirectory => Path.GetFullPath(DataDirectory);
@@ -98,6 +149,33 @@ public sealed class ConsoleOptionsValidator : IValidateOptions<ConsoleOptions>
         if (string.IsNullOrWhiteSpace(options.Bootstrap.AdminUserName))
         {
             failures.Add($"{p}:Bootstrap:AdminUserName must not be empty.");
+        }
+
+        if (options.Security.SignInPermitsPerMinute < 1 || options.Security.FailedTokenPermitsPerMinute < 1 || options.Security.MaxFailedSignIns < 1)
+        {
+            failures.Add($"{p}:Security: SignInPermitsPerMinute, FailedTokenPermitsPerMinute and MaxFailedSignIns must be at least 1.");
+        }
+
+        if (options.Security.LockoutDuration <= TimeSpan.Zero || options.Security.SessionRevalidationInterval <= TimeSpan.Zero
+            || options.Security.SessionLifetime <= TimeSpan.Zero)
+        {
+            failures.Add($"{p}:Security: LockoutDuration, SessionRevalidationInterval and SessionLifetime must be positive.");
+        }
+
+        foreach (var proxy in options.ReverseProxy.KnownProxies)
+        {
+            if (!System.Net.IPAddress.TryParse(proxy, out _))
+            {
+                failures.Add($"{p}:ReverseProxy:KnownProxies: '{proxy}' is not an IP address.");
+            }
+        }
+
+        foreach (var network in options.ReverseProxy.KnownNetworks)
+        {
+            if (!System.Net.IPNetwork.TryParse(network, out _))
+            {
+                failures.Add($"{p}:ReverseProxy:KnownNetworks: '{network}' is not a network in CIDR form (10.0.0.0/24).");
+            }
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

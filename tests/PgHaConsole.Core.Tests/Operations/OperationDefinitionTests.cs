@@ -25,13 +25,11 @@ public sealed class OperationDefinitionTests
     {
         public Guid OperationId { get; } = Guid.NewGuid();
 
-        public ClusterSpec Cluster => throw new NotSupportedException();
+        public ClusterSpec Cluster { get; } = Rendering.Sample.Cluster();
 
         public CancellationToken CancellationToken => CancellationToken.None;
 
         public SecretMasker Masker { get; } = new();
-
-        public IServiceProvider Services => throw new NotSupportedException();
 
         public List<string> Lines { get; } = [];
 

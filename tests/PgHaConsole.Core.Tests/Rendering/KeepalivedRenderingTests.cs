@@ -492,7 +492,7 @@ public sealed class KeepalivedRenderingTests
             var haproxy = Path.Combine(dir.FullName, "haproxy");
             File.Copy("/bin/sleep", haproxy);
             fake = System.Diagnostics.Process.Start(haproxy, "30");
-            for (var i = 0; i < 50 && File.ReadAllText($"/proc/{fake.Id}/comm").Trim() != "haproxy"; i++)
+            for (var i = 0; i < 250 && File.ReadAllText($"/proc/{fake.Id}/comm").Trim() != "haproxy"; i++)
             {
                 await Task.Delay(20);
             }

@@ -6,8 +6,8 @@ using System.Text;
 namespace PgHaConsole.E2E.Infrastructure;
 
 /// <summary>
-/// The real console, started as a user would (<c>dotnet run</c> of the built web project) on a free loopback port,
-/// with its own data directory. Stopped by its PID on dispose.
+/// The real console, started as a user would (<c>dotnet run</c> of the built web project, Production profile, as
+/// <c>scripts/run.sh</c> does) on a free loopback port, with its own data directory. Stopped by its PID on dispose.
 /// </summary>
 public sealed class ConsoleProcess : IAsyncDisposable
 {
@@ -36,6 +36,7 @@ public sealed class ConsoleProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Starts the console in the Production profile, as <c>scripts/run.sh</c> does by default.</summary>
     public static async Task<ConsoleProcess> StartAsync(IReadOnlyDictionary<string, string> environment, CancellationToken ct = default)
     {
         var port = FreePort();
@@ -50,7 +51,7 @@ public sealed class ConsoleProcess : IAsyncDisposable
         foreach (var a in new[]
                  {
                      "run", "--no-build", "--project", Path.Combine(RepoPaths.Root, "src", "PgHaConsole.Web"), "--no-launch-profile",
-                     "--", "--urls", $"http://127.0.0.1:{port}", "--environment", "Development",
+                     "--", "--urls", $"http://127.0.0.1:{port}", "--environment", "Production",
                  })
         {
             psi.ArgumentList.Add(a);

@@ -27,7 +27,7 @@ public sealed class FailoverPairFixture : PairFixture
             o.PollInterval = TimeSpan.FromSeconds(1);
             o.ProbeTimeout = TimeSpan.FromSeconds(3);
         });
-        services.AddPgHaConsoleFailover();
+        services.AddFailoverWitness();
         services.AddSingleton<IBackgroundJobClient>(new InProcessJobs(this));
     }
 

@@ -9,6 +9,7 @@ using PgHaConsole.Core.Topology;
 using PgHaConsole.Infrastructure.Failover;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Postgres;
+using PgHaConsole.Infrastructure.Rejoin;
 using PgHaConsole.Infrastructure.Setup;
 using PgHaConsole.Infrastructure.Store;
 using PgHaConsole.Infrastructure.Switchover;
@@ -162,7 +163,7 @@ public sealed class FailoverTests(FailoverPairFixture pair, ITestOutputHelper ou
             await using var scope = pair.Services.CreateAsyncScope();
             var launcher = scope.ServiceProvider.GetRequiredService<OperationLauncher>();
             var refused = await Assert.ThrowsAsync<OperationRefusedException>(() => launcher.StartAsync(FailoverOperation.Kind, pair.Cluster.Id,
-                JsonSerializer.SerializeToElement(new FailoverParameters { From = "pg1", To = "pg2" }, SetupOperationKind.Json), FailoverWitness.Actor, ct));
+                JsonSerializer.SerializeToElement(new FailoverParameters { From = "pg1", To = "pg2" }, OperationJson.Options), FailoverWitness.Actor, ct));
             Assert.Equal(409, refused.StatusCode);
         }
         finally

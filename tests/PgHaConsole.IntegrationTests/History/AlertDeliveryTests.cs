@@ -4,10 +4,12 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using PgHaConsole.Core.History;
 using PgHaConsole.Infrastructure.History;
+using PgHaConsole.IntegrationTests.Ssh;
 
 namespace PgHaConsole.IntegrationTests.History;
 
@@ -17,10 +19,16 @@ public sealed class AlertDeliveryTests
     private static readonly Guid Cluster = Guid.NewGuid();
     private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
 
-    private static (AlertDispatcher Dispatcher, ServiceProvider Services) Dispatcher(AlertOptions options)
+    private static (AlertDispatcher Dispatcher, ServiceProvider Services) Dispatcher(AlertOptions options, CollectingLoggerProvider? logs = null)
     {
         var services = new ServiceCollection()
-            .AddLogging()
+            .AddLogging(b =>
+            {
+                if (logs is not null)
+                {
+                    b.SetMinimumLevel(LogLevel.Trace).AddProvider(logs);
+                }
+            })
             .AddSingleton<IOptions<AlertOptions>>(Options.Create(options))
             .AddSingleton<IOptionsMonitor<AlertOptions>>(new StaticOptions<AlertOptions>(options))
             .AddSingleton<IAlertSender, WebhookAlertSender>()
@@ -99,12 +107,15 @@ public sealed class AlertDeliveryTests
     [Fact]
     public async Task A_failing_webhook_is_logged_and_does_not_throw()
     {
-        var (dispatcher, services) = Dispatcher(new AlertOptions { WebhookUrl = $"http://127.0.0.1:{FreePort()}/nobody", For = TimeSpan.Zero, LagBytes = 1 });
+        var logs = new CollectingLoggerProvider();
+        var (dispatcher, services) = Dispatcher(new AlertOptions { WebhookUrl = $"http://127.0.0.1:{FreePort()}/nobody", For = TimeSpan.Zero, LagBytes = 1 }, logs);
         await using (services)
         {
             var sent = await dispatcher.EvaluateAsync(TestPictures.Healthy(Cluster, T0, lagBytes: 10), T0, CancellationToken.None);
             Assert.Single(sent);
         }
+
+        Assert.Contains(logs.Lines, l => l.StartsWith("Warning ", StringComparison.Ordinal) && l.Contains("could not be sent by webhook", StringComparison.OrdinalIgnoreCase));
     }
 
     [Fact]
@@ -113,17 +124,39 @@ public sealed class AlertDeliveryTests
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var smtp = new TinySmtpServer();
         var serving = smtp.RunAsync(cts.Token);
+        const string Password = "smtp-Secret-5f1c0e9a";
+        var logs = new CollectingLoggerProvider();
         var (dispatcher, services) = Dispatcher(new AlertOptions
         {
-            Smtp = new SmtpAlertOptions { Host = "127.0.0.1", Port = smtp.Port, From = "console@example.test", To = ["dba@example.test", "oncall@example.test"] },
+            Smtp = new SmtpAlertOptions
+            {
+                Host = "127.0.0.1", Port = smtp.Port, From = "console@example.test", To = ["dba@example.test", "oncall@example.test"],
+                UserName = "console", Password = Password,
+            },
             For = TimeSpan.Zero,
             LagBytes = 1000,
-        });
+        }, logs);
         await using (services)
         {
             await dispatcher.EvaluateAsync(TestPictures.Healthy(Cluster, T0, lagBytes: 5000), T0, cts.Token);
             await dispatcher.EvaluateAsync(TestPictures.Healthy(Cluster, T0.AddSeconds(15), lagBytes: 0), T0.AddSeconds(15), cts.Token);
         }
+
+        // The same credentials against a port where nothing listens: the failure is logged, the password is not.
+        var (failing, failingServices) = Dispatcher(new AlertOptions
+        {
+            Smtp = new SmtpAlertOptions { Host = "127.0.0.1", Port = FreePort(), From = "console@example.test", To = ["dba@example.test"], UserName = "console", Password = Password },
+            For = TimeSpan.Zero,
+            LagBytes = 1000,
+        }, logs);
+        await using (failingServices)
+        {
+            await failing.EvaluateAsync(TestPictures.Healthy(Cluster, T0, lagBytes: 5000), T0, cts.Token);
+        }
+
+        Assert.Contains(logs.Lines, l => l.Contains("could not be sent", StringComparison.Ordinal));
+        Assert.Contains(logs.Lines, l => l.Contains("FIRING", StringComparison.OrdinalIgnoreCase) || l.Contains("Alert lag", StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Lines, l => l.Contains(Password, StringComparison.Ordinal));
 
         await cts.CancelAsync();
         await serving;

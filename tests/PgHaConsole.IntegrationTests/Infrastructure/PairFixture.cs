@@ -67,7 +67,7 @@ public class PairFixture : IAsyncLifetime
             .AddPgHaConsoleStore(new StoreOptions { SqlitePath = Path.Combine(_scratch, "store.db") })
             .AddSshLayer()
             .AddPgHaConsoleOperations()
-            .AddPgHaConsoleSetup();
+            .AddPgHaConsoleOperationKinds();
         ConfigureServices(services);
         _services = services.BuildServiceProvider();
         await Get<StoreMigrator>().MigrateAsync(cts.Token);
@@ -97,31 +97,30 @@ public class PairFixture : IAsyncLifetime
         Lab = result.Info;
     }
 
-    /// <summary>Creates and runs an operation of <paramref name="kind"/> to its end; returns its journal record.</summary>
-    public async Task<OperationRecord> RunAsync(string kind, object? parameters, CancellationToken ct)
-    {
-        var opKind = Services.GetServices<IOperationKind>().First(k => k.Kind == kind);
-        var op = await Get<IOperationJournal>().CreateAsync(Cluster.Id, kind, opKind.StepNames, "integration-test", null, ct);
-        await Get<IOperationJournal>().SetParametersAsync(op.Id, JsonSerializer.Serialize(parameters ?? new { }, SetupOperationKind.Json), ct);
-        return await RunExistingAsync(op.Id, parameters, ct);
-    }
+    /// <summary>Creates an operation of <paramref name="kind"/> (journaled, not run), as the launcher does.</summary>
+    public Task<OperationRecord> CreateAsync(string kind, object? parameters, CancellationToken ct) =>
+        Get<OperationExecutor>().CreateAsync(kind, Cluster.Id, JsonSerializer.SerializeToElement(parameters ?? new { }, OperationJson.Options), "integration-test", ct);
 
-    /// <summary>Runs (or resumes) an existing operation to its end.</summary>
+    /// <summary>Creates and runs an operation of <paramref name="kind"/> to its end; returns its journal record.</summary>
+    public async Task<OperationRecord> RunAsync(string kind, object? parameters, CancellationToken ct) =>
+        await RunExistingAsync((await CreateAsync(kind, parameters, ct)).Id, null, ct);
+
+    /// <summary>
+    /// Runs (or resumes) an existing operation to its end through the console's own executor (as the Hangfire job
+    /// does); <paramref name="parameters"/>' fields are merged into the journaled ones first, as a resume request's are.
+    /// </summary>
     public async Task<OperationRecord> RunExistingAsync(Guid operationId, object? parameters, CancellationToken ct, CancellationToken applicationStopping = default)
     {
-        var op = (await Get<IOperationJournal>().GetAsync(operationId, ct))!;
-        var env = (await Get<ClusterEnvironmentFactory>().CreateAsync(Cluster.Id, ct))!;
-        var opKind = Services.GetServices<IOperationKind>().First(k => k.Kind == op.Kind);
-        var json = OperationLauncher.Merge(op.ParametersJson, JsonSerializer.SerializeToElement(parameters ?? new { }, SetupOperationKind.Json));
-        await Get<IOperationJournal>().SetParametersAsync(operationId, json.GetRawText(), ct);
-        await Get<OperationRunner>().RunAsync(operationId, opKind.Create(env, json), new OperationRunContext
+        var journal = Get<IOperationJournal>();
+        if (parameters is not null)
         {
-            Cluster = env.Cluster,
-            Masker = env.Masker,
-            Services = Services,
-            ApplicationStopping = applicationStopping,
-        }, CancellationTokenSource.CreateLinkedTokenSource(ct, applicationStopping).Token);
-        return (await Get<IOperationJournal>().GetAsync(operationId, ct))!;
+            var op = (await journal.GetAsync(operationId, ct))!;
+            var json = OperationLauncher.Merge(op.ParametersJson, JsonSerializer.SerializeToElement(parameters, OperationJson.Options));
+            await journal.SetParametersAsync(operationId, json.GetRawText(), ct);
+        }
+
+        await Get<OperationExecutor>().ExecuteAsync(operationId, null, applicationStopping, ct);
+        return (await journal.GetAsync(operationId, ct))!;
     }
 
     public async Task<string> LogTextAsync(Guid operationId, CancellationToken ct)

@@ -44,7 +44,6 @@ public abstract class OperationRunnerTests(IStoreHarness harness) : StoreTestBas
     {
         Cluster = _cluster,
         Masker = new SecretMasker([Secret]),
-        Services = Services,
         ApplicationStopping = stopping,
     };
 

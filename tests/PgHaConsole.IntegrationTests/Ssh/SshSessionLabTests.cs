@@ -356,6 +356,10 @@ public sealed class SshSessionLabTests(LabFixture lab) : IAsyncLifetime
         Assert.Equal(["arg=******", "env=******"], lines.Select(l => l.Text).Order(StringComparer.Ordinal));
         var logs = _logs.Lines;
         Assert.Contains(logs, l => l.Contains("Running on pg1", StringComparison.Ordinal) && l.Contains("******", StringComparison.Ordinal));
+        // Every command (the prober runs several per node every 2 s) is logged at Debug, not Information (#17: 2.4 MB of
+        // Information lines in 17 minutes for one pair); operations journal their commands themselves.
+        Assert.All(logs.Where(l => l.Contains("Running on pg1", StringComparison.Ordinal) || l.Contains("Command on pg1 exited", StringComparison.Ordinal)),
+            l => Assert.StartsWith("Debug ", l, StringComparison.Ordinal));
         Assert.Contains(logs, l => l.Contains("arg=******", StringComparison.Ordinal));
         foreach (var fragment in new[] { secret, "S3cr", "v4lue", "$(pw)" })
         {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Infrastructure.Operations;
+using PgHaConsole.Infrastructure.Rejoin;
 using PgHaConsole.Infrastructure.Setup;
 using PgHaConsole.Infrastructure.Switchover;
 using Microsoft.Extensions.DependencyInjection;
@@ -142,8 +143,7 @@ public sealed class SwitchoverFailureTests(PairFixture pair, ITestOutputHelper o
         // The preflight passed (journaled as done), then the network between the nodes broke: the primary's PostgreSQL
         // port is rejected on the standby (the walsender gets a reset, the walreceiver cannot reconnect).
         var journal = pair.Get<IOperationJournal>();
-        var kind = pair.Services.GetServices<IOperationKind>().First(k => k.Kind == SwitchoverOperation.Kind);
-        var op = await journal.CreateAsync(pair.Cluster.Id, SwitchoverOperation.Kind, kind.StepNames, "integration-test", null, ct);
+        var op = await pair.CreateAsync(SwitchoverOperation.Kind, null, ct);
         await journal.SetStepStatusAsync(op.Id, 1, StepStatus.Running, null, ct);
         await journal.SetStepStatusAsync(op.Id, 1, StepStatus.Succeeded, "preflight passed before the network broke", ct);
         var rule = new[] { "INPUT", "-s", primaryAddress, "-p", "tcp", "--sport", "5432", "-j", "REJECT", "--reject-with", "tcp-reset" };
@@ -195,7 +195,13 @@ public sealed class SwitchoverFailureTests(PairFixture pair, ITestOutputHelper o
         var log = await pair.LogTextAsync(op.Id, ct);
         output.WriteLine(log);
         Assert.True(op.Status == OperationStatus.Succeeded, $"{op.Status}: {op.Error}");
-        Assert.Contains("pg_rewind", log, StringComparison.Ordinal);
+        // pg_rewind's own output (stdout/stderr of the tool on the host, not the console's description of the step):
+        // it reports where the timelines diverged and finishes with "Done!". A rejoin that only restarted the node
+        // (no rewind) writes neither.
+        var toolLines = (await pair.Get<IOperationJournal>().ReadLogAsync(op.Id, 0, 5000, ct))
+            .Where(l => l.Stream != LogStream.Info && l.Host == old).Select(l => l.Line).ToList();
+        Assert.Contains(toolLines, l => l.Contains("servers diverged at WAL location", StringComparison.Ordinal));
+        Assert.Contains(toolLines, l => l.Contains("pg_rewind: Done!", StringComparison.Ordinal));
         Assert.Equal("t", (await Sql(old, "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim());
         Assert.True(await StreamingAsync(survivor, old, ct));
         await WaitAsync(async () => (await Sql(old, "SELECT count(*) FROM pghaconsole.heartbeat WHERE written_by = 'after-promotion'", ct)).StandardOutput.Trim() == "1",
@@ -233,11 +239,8 @@ public sealed class SwitchoverFailureTests(PairFixture pair, ITestOutputHelper o
         await EnsurePairAsync(ct);
         var primary = await PrimaryAsync(ct);
         var standby = primary == "pg1" ? "pg2" : "pg1";
-        var journal = pair.Get<IOperationJournal>();
-        var kind = pair.Services.GetServices<IOperationKind>().First(k => k.Kind == SwitchoverOperation.Kind);
-        var op = await journal.CreateAsync(pair.Cluster.Id, SwitchoverOperation.Kind, kind.StepNames, "integration-test", null, ct);
         var parameters = new SwitchoverParameters { Confirm = pair.Cluster.Name, From = primary, To = standby };
-        await journal.SetParametersAsync(op.Id, JsonSerializer.Serialize(parameters, SetupOperationKind.Json), ct);
+        var op = await pair.CreateAsync(SwitchoverOperation.Kind, parameters, ct);
 
         // "The console stops" right after the fence: the stopping token fires when step 3 begins.
         using var stopping = new CancellationTokenSource();
@@ -292,10 +295,8 @@ public sealed class SwitchoverRollbackTests(PairFixture pair, ITestOutputHelper 
         var primary = Sql("pg1", "SELECT pg_is_in_recovery()") == "f" ? "pg1" : "pg2";
         var standby = primary == "pg1" ? "pg2" : "pg1";
         var journal = pair.Get<IOperationJournal>();
-        var kind = pair.Services.GetServices<IOperationKind>().First(k => k.Kind == SwitchoverOperation.Kind);
-        var op = await journal.CreateAsync(pair.Cluster.Id, SwitchoverOperation.Kind, kind.StepNames, "integration-test", null, ct);
         var parameters = new SwitchoverParameters { Confirm = pair.Cluster.Name, From = primary, To = standby };
-        await journal.SetParametersAsync(op.Id, JsonSerializer.Serialize(parameters, SetupOperationKind.Json), ct);
+        var op = await pair.CreateAsync(SwitchoverOperation.Kind, parameters, ct);
 
         using var stopping = new CancellationTokenSource();
         var watcher = Task.Run(async () =>

@@ -6,7 +6,8 @@ using PgHaConsole.Infrastructure.Hosts;
 using PgHaConsole.Infrastructure.Ssh;
 using PgHaConsole.Web.Components.Controls;
 using PgHaConsole.Web.Components.Layout;
-using PgHaConsole.Web.Model;
+using PgHaConsole.Web.Services;
+using PgHaConsole.Web.ViewModels;
 
 namespace PgHaConsole.Web.Tests.Components;
 
@@ -65,6 +66,15 @@ public sealed class ComponentTests
         await using var ctx = NewContext();
         var cut = ctx.Render<ClusterForm>(p => p.Add(x => x.Input, new ClusterInput()).Add(x => x.ReadOnly, true));
         Assert.Empty(cut.FindAll("[data-testid=save-cluster]"));
+    }
+
+    [Fact]
+    public async Task Cluster_form_editable_has_a_save_button()
+    {
+        // The positive counterpart: without it the test above would pass for a form that never shows the button.
+        await using var ctx = NewContext();
+        var cut = ctx.Render<ClusterForm>(p => p.Add(x => x.Input, new ClusterInput()).Add(x => x.ReadOnly, false).Add(x => x.IsNew, true));
+        Assert.Single(cut.FindAll("[data-testid=save-cluster]"));
     }
 
     [Theory]

@@ -6,7 +6,7 @@ using PgHaConsole.Core.Model;
 using PgHaConsole.Core.Parsing;
 using PgHaConsole.Core.Topology;
 using PgHaConsole.Web.Components.Controls.Topology;
-using PgHaConsole.Web.Model;
+using PgHaConsole.Web.ViewModels;
 
 namespace PgHaConsole.Web.Tests.Components;
 

@@ -12,21 +12,65 @@ namespace PgHaConsole.Web.Tests.Infrastructure;
 /// The real console in-process on its embedded SQLite store (a temp directory), bootstrapped with an admin API
 /// token; every log line is captured so tests can search it for secrets.
 /// </summary>
-public sealed class ConsoleFactory : WebApplicationFactory<Program>
+public class ConsoleFactory : WebApplicationFactory<Program>
 {
     public const string AdminToken = "phc_test-admin-token-0123456789abcdef";
     public const string AdminPassword = "test-admin-password";
 
-    public string DataDirectory { get; } = Directory.CreateTempSubdirectory("pghaconsole-web-").FullName;
+    private readonly string? _createdDataDirectory;
+
+    public ConsoleFactory() => DataDirectory = _createdDataDirectory = Directory.CreateTempSubdirectory("pghaconsole-web-").FullName;
+
+    /// <summary>Used by <see cref="OnStoreOf"/> (xUnit wants one public constructor on a fixture).</summary>
+    private ConsoleFactory(string dataDirectory) => DataDirectory = dataDirectory;
+
+    /// <summary>A second instance on the store (and key ring, unless <paramref name="keyRingDirectory"/> says otherwise) of <paramref name="dataDirectory"/>.</summary>
+    public static ConsoleFactory OnStoreOf(string dataDirectory, string? keyRingDirectory = null) =>
+        new(dataDirectory) { KeyRingDirectory = keyRingDirectory };
+
+    public string DataDirectory { get; }
+
+    /// <summary>Overrides <c>PgHaConsole:DataProtection:KeyRingDirectory</c> (default: under the data directory).</summary>
+    public string? KeyRingDirectory { get; init; }
 
     public ConcurrentQueue<string> Logs { get; } = new();
 
+    /// <summary>The host environment (Development unless a test is about the production profile).</summary>
+    protected virtual string EnvironmentName => "Development";
+
+    /// <summary>False for a console that starts on an empty store (the first admin is created through the form).</summary>
+    protected virtual bool Bootstrap => true;
+
+    /// <summary>Extra configuration a derived factory needs.</summary>
+    protected virtual IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>
+    {
+        // Generous limits: many tests of one class sign in or fail a token from one client.
+        ["PgHaConsole:Security:SignInPermitsPerMinute"] = "1000",
+        ["PgHaConsole:Security:FailedTokenPermitsPerMinute"] = "1000",
+        // Sessions are checked against the store at most this often: short, so a test sees a demotion take effect.
+        ["PgHaConsole:Security:SessionRevalidationInterval"] = "00:00:00.200",
+    };
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseEnvironment("Development");
+        builder.UseEnvironment(EnvironmentName);
         builder.UseSetting("PgHaConsole:DataDirectory", DataDirectory);
-        builder.UseSetting("PgHaConsole:Bootstrap:AdminPassword", AdminPassword);
-        builder.UseSetting("PgHaConsole:Bootstrap:ApiToken", AdminToken);
+        if (KeyRingDirectory is not null)
+        {
+            builder.UseSetting("PgHaConsole:DataProtection:KeyRingDirectory", KeyRingDirectory);
+        }
+
+        if (Bootstrap)
+        {
+            builder.UseSetting("PgHaConsole:Bootstrap:AdminPassword", AdminPassword);
+            builder.UseSetting("PgHaConsole:Bootstrap:ApiToken", AdminToken);
+        }
+
+        foreach (var (key, value) in Settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
         builder.ConfigureLogging(logging =>
         {
             logging.SetMinimumLevel(LogLevel.Debug);
@@ -60,9 +104,14 @@ public sealed class ConsoleFactory : WebApplicationFactory<Program>
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
+        if (_createdDataDirectory is null)
+        {
+            return;
+        }
+
         try
         {
-            Directory.Delete(DataDirectory, recursive: true);
+            Directory.Delete(_createdDataDirectory, recursive: true);
         }
         catch (IOException)
         {

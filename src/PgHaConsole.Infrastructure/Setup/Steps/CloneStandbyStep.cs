@@ -3,6 +3,7 @@ using PgHaConsole.Core.Operations;
 using PgHaConsole.Core.Postgres;
 using PgHaConsole.Core.Shell;
 using PgHaConsole.Infrastructure.Operations;
+using PgHaConsole.Infrastructure.Pair;
 
 namespace PgHaConsole.Infrastructure.Setup.Steps;
 
@@ -15,7 +16,7 @@ namespace PgHaConsole.Infrastructure.Setup.Steps;
 /// </summary>
 public sealed class CloneStandbyStep(SetupRun run) : SetupStep(run)
 {
-    private readonly PostgresConfFiles _files = new(run);
+    private PostgresConfFiles Files => new(Run.Env);
 
     public const string StepName = "clone-standby";
 
@@ -103,7 +104,7 @@ public sealed class CloneStandbyStep(SetupRun run) : SetupStep(run)
         var actions = new List<PlannedAction>();
         if (s.NeedsWipe)
         {
-            actions.Add(Run.Note(s.Standby.Name, $"WILL REMOVE: {s.Contents}. Requires typing '{s.Standby.Name}' to confirm."));
+            actions.Add(Run.Note(s.Standby.Name, $"WILL REMOVE: {s.Contents}. Requires typing '{s.Standby.Name}' to confirm.") with { WipesData = true });
             if (s.StandbyState.Running)
             {
                 actions.Add(Run.Command(s.Standby, RemoteCommand.Exec(s.Standby.Bin("pg_ctl"), "-D", Cluster.Postgres.DataDir, "-m", "fast", "stop").AsUser(Cluster.Postgres.OsUser)));
@@ -131,7 +132,7 @@ public sealed class CloneStandbyStep(SetupRun run) : SetupStep(run)
             return StepCheck.Done($"{s.Standby.Name} already holds a clone of {s.Primary.Name} (system identifier {s.PrimarySystemId.ToString(CultureInfo.InvariantCulture)})");
         }
 
-        return StepCheck.NotDone(s.NeedsWipe ? s.Contents! : $"{Cluster.Postgres.DataDir} on {s.Standby.Name}: {SetupRun.Describe(s.StandbyState)}");
+        return StepCheck.NotDone(s.NeedsWipe ? s.Contents! : $"{Cluster.Postgres.DataDir} on {s.Standby.Name}: {s.StandbyState.Describe()}");
     }
 
     protected override async Task ExecuteAsync(IOperationContext context)
@@ -171,8 +172,8 @@ public sealed class CloneStandbyStep(SetupRun run) : SetupStep(run)
 
         // The clone carries the primary's settings file (its listen_addresses): write the standby's own.
         var primaryMax = int.Parse((await s.Primary.PsqlAsync("SHOW max_connections", null, ct)).Trim(), CultureInfo.InvariantCulture);
-        var config = await _files.ConfigFileAsync(s.Standby, running: false, ct);
-        await _files.WriteSettingsAsync(s.Standby, config, primaryMax, log, ct);
+        var config = await Files.ConfigFileAsync(s.Standby, running: false, ct);
+        await Files.WriteSettingsAsync(s.Standby, config, primaryMax, log, ct);
     }
 
     public override async Task<StepVerification> VerifyAsync(IOperationContext context)
@@ -181,7 +182,7 @@ public sealed class CloneStandbyStep(SetupRun run) : SetupStep(run)
         var s = await InspectAsync(ct);
         if (!s.IsClone)
         {
-            return StepVerification.Failed($"{s.Standby.Name}: {SetupRun.Describe(s.StandbyState)}; system identifier {s.StandbyState.SystemIdentifier?.ToString(CultureInfo.InvariantCulture) ?? "unknown"}, expected {s.PrimarySystemId.ToString(CultureInfo.InvariantCulture)}");
+            return StepVerification.Failed($"{s.Standby.Name}: {s.StandbyState.Describe()}; system identifier {s.StandbyState.SystemIdentifier?.ToString(CultureInfo.InvariantCulture) ?? "unknown"}, expected {s.PrimarySystemId.ToString(CultureInfo.InvariantCulture)}");
         }
 
         var stat = (await s.Standby.RunCheckedAsync("stat", RemoteCommand.Exec("stat", "-c", "%a %U", "--", Cluster.Postgres.DataDir), null, ct)).StdOut.Trim();

@@ -19,9 +19,6 @@ public sealed class KeepalivedStep(SetupRun run) : SetupStep(run)
     private static readonly TimeSpan VipWait = TimeSpan.FromSeconds(20);
     private static readonly KeepalivedPaths Paths = new();
 
-    /// <summary>keepalived's main pid file (the Debian default, and what the console passes when it starts keepalived itself).</summary>
-    public const string PidFile = "/run/keepalived.pid";
-
     public override string Name => "keepalived";
 
     public override string Description => "keepalived on both hosts: a VRRP instance per VIP, check scripts (primary + self-fence, read, HAProxy), fence and notify scripts; write VIP verified on the primary, read VIP on a healthy node";
@@ -63,7 +60,7 @@ public sealed class KeepalivedStep(SetupRun run) : SetupStep(run)
                 files.Add((f, await host.ReadTextAsync(f.Path, ct)));
             }
 
-            var running = await host.DaemonPidAsync(PidFile, "keepalived", ct) is not null;
+            var running = await host.DaemonPidAsync(NodeHost.KeepalivedPidFile, "keepalived", ct) is not null;
             var addrs = await host.InterfacesAsync(ct);
             list.Add(new HostState(host, files, running, IpAddrParser.HoldsAddress(addrs, Cluster.WriteVip), IpAddrParser.HoldsAddress(addrs, Cluster.ReadVip)));
         }
@@ -181,9 +178,9 @@ public sealed class KeepalivedStep(SetupRun run) : SetupStep(run)
             else if (!s.Running)
             {
                 // Daemonizes; its standard streams must not hold the SSH channel open.
-                await host.RunCheckedAsync("Starting keepalived", RemoteCommand.BashScript("keepalived -f \"$1\" -p \"$2\" </dev/null >/dev/null 2>&1", Paths.ConfigFile, PidFile), log, ct);
+                await host.RunCheckedAsync("Starting keepalived", RemoteCommand.BashScript("keepalived -f \"$1\" -p \"$2\" </dev/null >/dev/null 2>&1", Paths.ConfigFile, NodeHost.KeepalivedPidFile), log, ct);
             }
-            else if (configChanged && await host.DaemonPidAsync(PidFile, "keepalived", ct) is { } pid)
+            else if (configChanged && await host.DaemonPidAsync(NodeHost.KeepalivedPidFile, "keepalived", ct) is { } pid)
             {
                 await host.RunCheckedAsync("Reloading keepalived", RemoteCommand.Exec("kill", "-HUP", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)), log, ct);
             }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Infrastructure.Operations;
+using PgHaConsole.Infrastructure.Pair;
 
 namespace PgHaConsole.Infrastructure.Setup.Steps;
 
@@ -12,7 +13,7 @@ namespace PgHaConsole.Infrastructure.Setup.Steps;
 /// </summary>
 public sealed class PostgresConfStep(SetupRun run) : SetupStep(run)
 {
-    private readonly PostgresConfFiles _files = new(run);
+    private PostgresConfFiles Files => new(Run.Env);
 
     public override string Name => "postgresql-conf";
 
@@ -33,9 +34,9 @@ public sealed class PostgresConfStep(SetupRun run) : SetupStep(run)
                 continue;
             }
 
-            var config = await _files.ConfigFileAsync(host, state.Running, ct);
+            var config = await Files.ConfigFileAsync(host, state.Running, ct);
             list.Add(new ConfState(host, state.Running, config, await host.ReadTextAsync(config, ct),
-                await host.ReadTextAsync(PostgresConfFiles.SettingsPath(config), ct), _files.SettingsContent(host, primaryMax)));
+                await host.ReadTextAsync(PostgresConfFiles.SettingsPath(config), ct), Files.SettingsContent(host, primaryMax)));
         }
 
         return (list, primaryMax);
@@ -117,7 +118,7 @@ public sealed class PostgresConfStep(SetupRun run) : SetupStep(run)
         var (states, primaryMax) = await InspectAsync(ct);
         foreach (var s in states)
         {
-            await _files.WriteSettingsAsync(s.Host, s.ConfigFile, primaryMax, log, ct);
+            await Files.WriteSettingsAsync(s.Host, s.ConfigFile, primaryMax, log, ct);
             if (!s.Running)
             {
                 continue;

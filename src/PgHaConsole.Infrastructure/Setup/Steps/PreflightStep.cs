@@ -132,7 +132,7 @@ public sealed class PreflightStep(SetupRun run) : SetupStep(run)
         try
         {
             roles = await Run.RolesAsync(ct);
-            findings.Add(new(roles.Value.Primary.Name, "primary", true, $"PostgreSQL runs as the primary; {roles.Value.Standby.Name}: {SetupRun.Describe(stateOf[roles.Value.Standby])}"));
+            findings.Add(new(roles.Value.Primary.Name, "primary", true, $"PostgreSQL runs as the primary; {roles.Value.Standby.Name}: {stateOf[roles.Value.Standby].Describe()}"));
         }
         catch (StepFailedException ex)
         {

@@ -1,6 +1,7 @@
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Core.Postgres;
 using PgHaConsole.Infrastructure.Operations;
+using PgHaConsole.Infrastructure.Pair;
 
 namespace PgHaConsole.Infrastructure.Setup.Steps;
 
@@ -12,7 +13,7 @@ namespace PgHaConsole.Infrastructure.Setup.Steps;
 /// </summary>
 public sealed class RecoveryConfigStep(SetupRun run) : SetupStep(run)
 {
-    private readonly PostgresConfFiles _files = new(run);
+    private PostgresConfFiles Files => new(Run.Env);
 
     public override string Name => "recovery-config";
 
@@ -36,7 +37,7 @@ public sealed class RecoveryConfigStep(SetupRun run) : SetupStep(run)
                  })
         {
             var state = await host.GetPgStateAsync(ct);
-            var configFile = await _files.ConfigFileAsync(host, state.Running, ct);
+            var configFile = await Files.ConfigFileAsync(host, state.Running, ct);
             foreach (var f in config.Files)
             {
                 var path = Run.DataPath(f.Path);

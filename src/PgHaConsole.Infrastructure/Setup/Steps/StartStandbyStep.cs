@@ -18,15 +18,6 @@ public sealed class StartStandbyStep(SetupRun run) : SetupStep(run)
 
     public override string Description => "Start the standby; verify recovery states and streaming in pg_stat_replication";
 
-    /// <summary>The standby's row in the primary's pg_stat_replication ("state sync_state client_addr"), or null.</summary>
-    public static async Task<string?> StreamingRowAsync(NodeHost primary, NodeHost standby, CancellationToken ct)
-    {
-        var sql = "SELECT state || ' ' || sync_state || ' ' || coalesce(host(client_addr), 'local') FROM pg_stat_replication WHERE application_name = "
-            + GucValue.QuoteForSql(standby.Name) + " ORDER BY state = 'streaming' DESC LIMIT 1";
-        var row = (await primary.PsqlAsync(sql, null, ct)).Trim();
-        return row.Length == 0 ? null : row;
-    }
-
     /// <summary>
     /// Whether the standby streams from the primary; <c>Transient</c> when both run in the right roles but the primary does
     /// not (yet) list the standby as streaming, which a WAL receiver reconnecting after a restart of the primary shows
@@ -39,15 +30,15 @@ public sealed class StartStandbyStep(SetupRun run) : SetupStep(run)
         var p = await primary.GetPgStateAsync(ct);
         if (!s.IsStandby)
         {
-            return (false, $"{standby.Name}: {SetupRun.Describe(s)}", false);
+            return (false, $"{standby.Name}: {s.Describe()}", false);
         }
 
         if (!p.IsPrimary)
         {
-            return (false, $"{primary.Name}: {SetupRun.Describe(p)}", false);
+            return (false, $"{primary.Name}: {p.Describe()}", false);
         }
 
-        var row = await StreamingRowAsync(primary, standby, ct);
+        var row = await primary.ReplicationRowAsync(standby, ct);
         return row is not null && row.StartsWith("streaming ", StringComparison.Ordinal)
             ? (true, $"pg_is_in_recovery(): {primary.Name} f, {standby.Name} t; pg_stat_replication on {primary.Name}: {standby.Name} {row}", false)
             : (false, $"{standby.Name} runs in recovery but {primary.Name}'s pg_stat_replication shows {(row is null ? "no row for it" : row)}", true);

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
-using PgHaConsole.Web.Model;
+using PgHaConsole.Web.ViewModels;
 
 namespace PgHaConsole.Web.Components.Controls;
 

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.Extensions.Options;
 using MudBlazor;
-using PgHaConsole.Web.Model;
+using PgHaConsole.Web.Services;
 using PgHaConsole.Web.Options;
 
 namespace PgHaConsole.Web.Components.Dialogs;

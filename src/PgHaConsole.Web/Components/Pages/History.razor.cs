@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using MudBlazor.Charts;
 using PgHaConsole.Core.History;
-using PgHaConsole.Web.Model;
+using PgHaConsole.Web.Services;
 
 namespace PgHaConsole.Web.Components.Pages;
 
@@ -24,15 +24,10 @@ public sealed partial class History
     public Guid? ClusterId { get; set; }
 
     [Inject]
-    public required IServiceProvider Services { get; init; }
+    public required HistoryService Service { get; init; }
 
     [Inject]
     public required NavigationManager Navigation { get; init; }
-
-    // The service is created here when the host did not register it (it is stateless).
-    private HistoryService Service => _service ??= ActivatorUtilities.GetServiceOrCreateInstance<HistoryService>(Services);
-
-    private HistoryService? _service;
 
     protected override async Task OnParametersSetAsync()
     {

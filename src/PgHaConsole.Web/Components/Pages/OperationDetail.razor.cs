@@ -3,7 +3,8 @@ using Microsoft.AspNetCore.Components.Authorization;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Infrastructure.Identity;
 using PgHaConsole.Infrastructure.Operations;
-using PgHaConsole.Web.Model;
+using PgHaConsole.Web.Services;
+using PgHaConsole.Web.ViewModels;
 
 namespace PgHaConsole.Web.Components.Pages;
 
@@ -26,6 +27,10 @@ public sealed partial class OperationDetail : IAsyncDisposable
     private string? _clusterName;
     private bool _notFound;
     private bool _isOperator;
+    private System.Security.Claims.ClaimsPrincipal _user = new();
+
+    /// <summary>The role that may start this kind may resume it (setup: Admin).</summary>
+    private bool MayResume => _op is not null && Auth.ResumePolicy.MayResume(_user, _op.Kind);
     private volatile bool _following;
     private volatile bool _dirty;
     private bool _resuming;
@@ -43,12 +48,11 @@ public sealed partial class OperationDetail : IAsyncDisposable
     [Inject]
     public required OperationService Operations { get; init; }
 
-    /// <summary>Optional: the topology monitor's latest picture of the operation's cluster.</summary>
+    /// <summary>The topology monitor: its latest picture of the operation's cluster is shown beside a stopped operation.</summary>
     [Inject]
-    public required IServiceProvider Services { get; init; }
+    public required Infrastructure.Topology.ITopologyMonitor Topology { get; init; }
 
-    private Core.Topology.ClusterTopology? LivePair() =>
-        _op is null ? null : Services.GetService<Infrastructure.Topology.ITopologyMonitor>()?.GetLatest(_op.ClusterId);
+    private Core.Topology.ClusterTopology? LivePair() => _op is null ? null : Topology.GetLatest(_op.ClusterId);
 
     [Inject]
     public required ClusterService Clusters { get; init; }
@@ -64,6 +68,7 @@ public sealed partial class OperationDetail : IAsyncDisposable
     protected override async Task OnInitializedAsync()
     {
         var user = (await AuthState).User;
+        _user = user;
         _isOperator = user.IsInRole(ConsoleRoles.Operator) || user.IsInRole(ConsoleRoles.Admin);
 
         var op = await Operations.GetAsync(OperationId, _cts.Token);
@@ -215,7 +220,7 @@ public sealed partial class OperationDetail : IAsyncDisposable
 
     private async Task ResumeAsync()
     {
-        if (!SetupWizardModel.CanResume(_isOperator, _op, _resumeConfirm, _resuming))
+        if (!SetupWizardModel.CanResume(MayResume, _op, _resumeConfirm, _resuming))
         {
             return;
         }
@@ -224,8 +229,7 @@ public sealed partial class OperationDetail : IAsyncDisposable
         _resumeError = null;
         try
         {
-            var actor = (await AuthState).User.Identity?.Name ?? "anonymous";
-            await Operations.ResumeAsync(OperationId, SetupWizardModel.ResumeParameters(_resumeWipeHost, _resumeConfirm), actor, _cts.Token);
+            await Operations.ResumeAsync(OperationId, SetupWizardModel.ResumeParameters(_resumeWipeHost, _resumeConfirm), (await AuthState).User, _cts.Token);
             _resumeConfirm = null;
             if (await Operations.GetAsync(OperationId, _cts.Token) is { } op)
             {

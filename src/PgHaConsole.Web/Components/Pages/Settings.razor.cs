@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 using MudBlazor;
 using PgHaConsole.Infrastructure.Identity;
 using PgHaConsole.Infrastructure.Store;
-using PgHaConsole.Web.Model;
+using PgHaConsole.Web.Services;
 using PgHaConsole.Web.Options;
 
 namespace PgHaConsole.Web.Components.Pages;
@@ -24,7 +24,10 @@ public sealed partial class Settings
     public required ISnackbar Snackbar { get; init; }
 
     [Inject]
-    public required IStoreConnectionFactory Store { get; init; }
+    public required StoreStatus Store { get; init; }
+
+    [Inject]
+    public required TimeProvider Time { get; init; }
 
     [CascadingParameter]
     public required Task<AuthenticationState> AuthState { get; set; }
@@ -37,11 +40,16 @@ public sealed partial class Settings
     private string? _tokenName;
     private string _tokenRole = ConsoleRoles.Viewer;
     private string? _createdToken;
+    private int? _tokenDays;
+    private Guid? _passwordUser;
+    private string? _setPassword;
     private Dictionary<string, string> _userErrors = [];
     private Dictionary<string, string> _tokenErrors = [];
     private bool _isAdmin;
 
-    private string StoreDescription => Store.Kind == StoreKind.Postgres ? "PostgreSQL" : $"SQLite ({Options.Value.SqlitePath})";
+    private DateTimeOffset Now => Time.GetUtcNow();
+
+    private string StoreDescription => Store.Description;
 
     protected override async Task OnInitializedAsync()
     {
@@ -86,6 +94,19 @@ public sealed partial class Settings
         await LoadAsync();
     }
 
+    private async Task SetPasswordAsync()
+    {
+        if (_passwordUser is not { } id)
+        {
+            Snackbar.Add("Pick a user", Severity.Warning);
+            return;
+        }
+
+        var error = await Users.SetPasswordAsync(id, _setPassword, await ActorAsync(), CancellationToken.None);
+        Snackbar.Add(error ?? "Password set; that user's sessions ended", error is null ? Severity.Success : Severity.Error);
+        _setPassword = null;
+    }
+
     private async Task DeleteUserAsync(Guid id)
     {
         var error = await Users.DeleteAsync(id, await ActorAsync(), CancellationToken.None);
@@ -95,7 +116,7 @@ public sealed partial class Settings
 
     private async Task CreateTokenAsync()
     {
-        var result = await Tokens.CreateAsync(_tokenName, _tokenRole, await ActorAsync(), CancellationToken.None);
+        var result = await Tokens.CreateAsync(_tokenName, _tokenRole, _tokenDays, await ActorAsync(), CancellationToken.None);
         _tokenErrors = ToMap(result.Errors);
         if (result.Succeeded)
         {

@@ -3,7 +3,8 @@ using Microsoft.AspNetCore.Components.Authorization;
 using PgHaConsole.Core.Model;
 using PgHaConsole.Infrastructure.Identity;
 using PgHaConsole.Infrastructure.Operations;
-using PgHaConsole.Web.Model;
+using PgHaConsole.Web.Services;
+using PgHaConsole.Web.ViewModels;
 
 namespace PgHaConsole.Web.Components.Pages;
 

@@ -5,7 +5,7 @@ using PgHaConsole.Infrastructure.Failover;
 using PgHaConsole.Infrastructure.Identity;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Switchover;
-using PgHaConsole.Web.Model;
+using PgHaConsole.Web.Services;
 
 namespace PgHaConsole.Web.Components.Pages;
 

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Components;
 using PgHaConsole.Core.Model;
 using PgHaConsole.Core.Topology;
 using PgHaConsole.Infrastructure.Topology;
-using PgHaConsole.Web.Model;
+using PgHaConsole.Web.Services;
 
 namespace PgHaConsole.Web.Components.Pages;
 

@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Components;
-using PgHaConsole.Web.Model;
+using PgHaConsole.Web.Services;
 
 namespace PgHaConsole.Web.Components.Pages.Account;
 

@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Components;
-using PgHaConsole.Web.Model;
+using PgHaConsole.Web.Services;
 
 namespace PgHaConsole.Web.Components.Pages.Account;
 
@@ -18,6 +18,8 @@ public sealed partial class Login
     public required NavigationManager Navigation { get; init; }
 
     private bool Error => ErrorFlag is not null;
+
+    private bool Locked => ErrorFlag == "locked";
 
     protected override async Task OnInitializedAsync()
     {

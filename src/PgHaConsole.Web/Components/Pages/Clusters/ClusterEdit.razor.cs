@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using MudBlazor;
-using PgHaConsole.Web.Model;
+using PgHaConsole.Infrastructure.Hosts;
+using PgHaConsole.Web.Services;
+using PgHaConsole.Web.ViewModels;
 
 namespace PgHaConsole.Web.Components.Pages.Clusters;
 

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Components.Authorization;
 using MudBlazor;
 using PgHaConsole.Core.Model;
 using PgHaConsole.Web.Components.Dialogs;
-using PgHaConsole.Web.Model;
+using PgHaConsole.Web.Services;
 
 namespace PgHaConsole.Web.Components.Pages.Clusters;
 

@@ -4,9 +4,11 @@ using System.Text.RegularExpressions;
 using MudBlazor;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Core.Parsing;
+using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Setup;
+using PgHaConsole.Web.Services;
 
-namespace PgHaConsole.Web.Model;
+namespace PgHaConsole.Web.ViewModels;
 
 /// <summary>What a line of a unified diff is, for colouring it.</summary>
 public enum DiffLineKind
@@ -25,10 +27,7 @@ public enum DiffLineKind
 public static partial class SetupWizardModel
 {
     /// <summary>Setup's step that clones the standby (its pg_basebackup lines carry progress; it may need a wipe confirmation).</summary>
-    public const string CloneStandbyStep = "clone-standby";
-
-    /// <summary>The prefix of the plan note that says what step 6 would remove (see <see cref="OperationService.PlanAsync"/>).</summary>
-    public const string WipeNotePrefix = "WILL REMOVE";
+    public const string CloneStandbyStep = Infrastructure.Setup.Steps.CloneStandbyStep.StepName;
 
     [GeneratedRegex(@"type '([^']+)' to confirm", RegexOptions.CultureInvariant)]
     private static partial Regex TypeHostToConfirm();
@@ -79,7 +78,7 @@ public static partial class SetupWizardModel
     public static IReadOnlyList<string> WipeNotes(OperationPlanView? plan) =>
         plan is null
             ? []
-            : [.. plan.Steps.SelectMany(s => s.Actions).Select(a => a.Note).OfType<string>().Where(n => n.StartsWith(WipeNotePrefix, StringComparison.Ordinal))];
+            : [.. plan.Steps.SelectMany(s => s.Actions).Where(a => a.WipesData).Select(a => a.Note).OfType<string>()];
 
     /// <summary>The parameters to start setup with; the confirmation goes along only when the plan asked for one.</summary>
     public static SetupParameters Parameters(bool installPackages, OperationPlanView? plan, string? typedConfirmation) => new()

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Identity;
 using PgHaConsole.Core.Validation;
 using PgHaConsole.Infrastructure.Identity;
 
-namespace PgHaConsole.Web.Model;
+namespace PgHaConsole.Web.Services;
 
 /// <summary>Console users (Admin only): create with a role, change the role, remove; never the last admin.</summary>
 public sealed class UserService(UserManager<ConsoleUser> users, IUserRepository repository, AuditService audit)
@@ -63,8 +63,40 @@ public sealed class UserService(UserManager<ConsoleUser> users, IUserRepository 
         }
 
         user.Role = role;
-        await users.UpdateAsync(user);
+        // A new stamp: the user's open sessions end (they carried the old role).
+        await users.UpdateSecurityStampAsync(user);
         await audit.WriteAsync(actor, "user.set-role", null, user.UserName, "succeeded", $"role {role}", ct);
+        return null;
+    }
+
+    /// <summary>Sets a new password (Admin); the user's open sessions end (Identity renews the security stamp).</summary>
+    public async Task<string?> SetPasswordAsync(Guid id, string? password, string actor, CancellationToken ct)
+    {
+        var user = await repository.FindByIdAsync(id, ct);
+        if (user is null)
+        {
+            return "No such user.";
+        }
+
+        if (string.IsNullOrEmpty(password) || password.Length < 12)
+        {
+            return "The password must have at least 12 characters.";
+        }
+
+        foreach (var validator in users.PasswordValidators)
+        {
+            var valid = await validator.ValidateAsync(users, user, password);
+            if (!valid.Succeeded)
+            {
+                return string.Join(" ", valid.Errors.Select(e => e.Description));
+            }
+        }
+
+        user.PasswordHash = users.PasswordHasher.HashPassword(user, password);
+        // Saves the hash with a new stamp: the user's open sessions end.
+        await users.UpdateSecurityStampAsync(user);
+
+        await audit.WriteAsync(actor, "user.set-password", null, user.UserName, "succeeded", null, ct);
         return null;
     }
 

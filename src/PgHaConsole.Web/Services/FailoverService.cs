@@ -3,10 +3,9 @@ using PgHaConsole.Core.Failover;
 using PgHaConsole.Core.Validation;
 using PgHaConsole.Infrastructure.Failover;
 using PgHaConsole.Infrastructure.Operations;
-using PgHaConsole.Infrastructure.Setup;
 using PgHaConsole.Infrastructure.Store;
 
-namespace PgHaConsole.Web.Model;
+namespace PgHaConsole.Web.Services;
 
 /// <summary>The failover policy as the API and the cluster page show it.</summary>
 public sealed record FailoverPolicyView(bool Automatic, bool Synchronous, int AfterSeconds, DateTimeOffset? UpdatedAt, string? UpdatedBy)
@@ -69,7 +68,7 @@ public sealed class FailoverService(
         }
 
         var parameters = Parameters(clusterId, confirm) with { From = report.Primary, To = report.Standby, Reason = "requested by " + actor };
-        return await operations.StartAsync(clusterId, FailoverOperation.Kind, JsonSerializer.SerializeToElement(parameters, SetupOperationKind.Json), actor, ct);
+        return await operations.StartAsync(clusterId, FailoverOperation.Kind, JsonSerializer.SerializeToElement(parameters, OperationJson.Options), actor, ct);
     }
 
     private FailoverParameters Parameters(Guid clusterId, string? confirm)

@@ -1,23 +1,12 @@
 using System.Text.Json;
-using PgHaConsole.Core.Model;
 using PgHaConsole.Core.Operations;
-using PgHaConsole.Core.Shell;
 using PgHaConsole.Infrastructure.Operations;
+using PgHaConsole.Infrastructure.Rejoin;
 using PgHaConsole.Infrastructure.Setup;
 using PgHaConsole.Infrastructure.Store;
 using PgHaConsole.Infrastructure.Switchover;
 
-namespace PgHaConsole.Web.Model;
-
-/// <summary>One step of a plan, as shown before anything runs.</summary>
-public sealed record PlannedStepView(int Ordinal, string Name, string Description, IReadOnlyList<PlannedAction> Actions, string? Error);
-
-/// <summary>The whole plan of an operation for a cluster, computed from the hosts as they are (read-only).</summary>
-public sealed record OperationPlanView(Guid ClusterId, string Kind, IReadOnlyList<PlannedStepView> Steps)
-{
-    /// <summary>The host whose data step 6 would remove (the operator must type its name), or null.</summary>
-    public string? WipeConfirmationHost { get; init; }
-}
+namespace PgHaConsole.Web.Services;
 
 /// <summary>A step's state, as the API and the pages show it.</summary>
 public sealed record OperationStepView(int Ordinal, string Name, string Status, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? Message);
@@ -52,46 +41,19 @@ public sealed record OperationView(
 /// </summary>
 public sealed class OperationService(
     OperationLauncher launcher,
+    OperationPlanner planner,
     IOperationJournal journal,
     OperationLogStore logs,
-    ClusterEnvironmentFactory environments,
+    SwitchoverGate switchover,
     IClusterRepository clusters,
     AuditService audit,
     SwitchoverRollback rollback)
 {
-    public async Task<OperationPlanView?> PlanAsync(Guid clusterId, string kind, JsonElement parameters, CancellationToken ct)
-    {
-        var env = await environments.CreateAsync(clusterId, ct);
-        if (env is null)
-        {
-            return null;
-        }
-
-        var definition = launcher.KindOf(kind).Create(env, parameters);
-        var context = new PlanContext(env.Cluster, env.Masker, ct);
-        var steps = new List<PlannedStepView>();
-        string? wipeHost = null;
-        for (var i = 0; i < definition.Steps.Count; i++)
-        {
-            var step = definition.Steps[i];
-            try
-            {
-                var plan = await step.PlanAsync(context);
-                steps.Add(new PlannedStepView(i + 1, step.Name, step.Description, plan.Actions, null));
-                wipeHost ??= plan.Actions.FirstOrDefault(a => a.Note?.StartsWith("WILL REMOVE", StringComparison.Ordinal) == true)?.Host;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // A plan that cannot be computed (host unreachable, no primary yet) is shown as such; preflight will say why.
-                steps.Add(new PlannedStepView(i + 1, step.Name, step.Description, [], env.Masker.Apply(ex.Message)));
-            }
-        }
-
-        return new OperationPlanView(clusterId, kind, steps) { WipeConfirmationHost = wipeHost };
-    }
+    public Task<OperationPlanView?> PlanAsync(Guid clusterId, string kind, JsonElement parameters, CancellationToken ct) =>
+        planner.PlanAsync(clusterId, kind, parameters, ct);
 
     public Task<OperationPlanView?> PlanSetupAsync(Guid clusterId, SetupParameters parameters, CancellationToken ct) =>
-        PlanAsync(clusterId, SetupOperation.Kind, JsonSerializer.SerializeToElement(parameters, SetupOperationKind.Json), ct);
+        PlanAsync(clusterId, SetupOperation.Kind, JsonSerializer.SerializeToElement(parameters, OperationJson.Options), ct);
 
     /// <summary>Starts an operation; throws <see cref="OperationRefusedException"/> (404, 409) when it cannot.</summary>
     public async Task<Guid> StartAsync(Guid clusterId, string kind, JsonElement parameters, string actor, CancellationToken ct)
@@ -111,38 +73,27 @@ public sealed class OperationService(
     }
 
     public Task<Guid> StartSetupAsync(Guid clusterId, SetupParameters parameters, string actor, CancellationToken ct) =>
-        StartAsync(clusterId, SetupOperation.Kind, JsonSerializer.SerializeToElement(parameters, SetupOperationKind.Json), actor, ct);
+        StartAsync(clusterId, SetupOperation.Kind, JsonSerializer.SerializeToElement(parameters, OperationJson.Options), actor, ct);
 
     /// <summary>The switchover preflight report (read-only); null when the cluster does not exist.</summary>
-    public async Task<SwitchoverPreflightReport?> SwitchoverPreflightAsync(Guid clusterId, CancellationToken ct)
-    {
-        var env = await environments.CreateAsync(clusterId, ct);
-        return env is null ? null : await SwitchoverPreflight.RunAsync(env, new SwitchoverParameters(), ct);
-    }
+    public Task<SwitchoverPreflightReport?> SwitchoverPreflightAsync(Guid clusterId, CancellationToken ct) => switchover.PreflightAsync(clusterId, ct);
 
-    /// <summary>
-    /// Starts a switchover after the operator typed the cluster's name and the preflight passed; From/To are fixed
-    /// now (the current primary and standby) so that a resume after a restart knows who was who.
-    /// </summary>
+    /// <summary>Starts a switchover after the operator typed the cluster's name and the preflight passed (see <see cref="SwitchoverGate"/>).</summary>
     public async Task<Guid> StartSwitchoverAsync(Guid clusterId, string? confirm, string actor, CancellationToken ct)
     {
-        var env = await environments.CreateAsync(clusterId, ct) ?? throw new OperationRefusedException("No such cluster.", 404);
-        if (!string.Equals(confirm, env.Cluster.Name, StringComparison.Ordinal))
+        SwitchoverParameters parameters;
+        try
         {
-            await audit.WriteAsync(actor, "operation.switchover", clusterId, env.Cluster.Name, "refused", "confirmation did not match the cluster name", ct);
-            throw new OperationRefusedException($"Type the cluster's name ('{env.Cluster.Name}') to confirm the switchover.", 400);
+            parameters = await switchover.ParametersAsync(clusterId, confirm, ct);
+        }
+        catch (OperationRefusedException ex) when (ex.StatusCode != 404)
+        {
+            var name = (await clusters.GetAsync(clusterId, ct))?.Spec.Name ?? clusterId.ToString();
+            await audit.WriteAsync(actor, "operation.switchover", clusterId, name, "refused", ex.AuditDetail, ct);
+            throw;
         }
 
-        var report = await SwitchoverPreflight.RunAsync(env, new SwitchoverParameters(), ct);
-        if (!report.CanSwitch)
-        {
-            var failed = string.Join("; ", report.Checks.Where(c => !c.Ok).Select(c => (c.Host is null ? "" : c.Host + ": ") + c.Detail));
-            await audit.WriteAsync(actor, "operation.switchover", clusterId, env.Cluster.Name, "refused", "preflight: " + failed, ct);
-            throw new OperationRefusedException("The preflight failed: " + failed, 409);
-        }
-
-        var parameters = new SwitchoverParameters { Confirm = confirm, From = report.Primary, To = report.Standby };
-        return await StartAsync(clusterId, SwitchoverOperation.Kind, JsonSerializer.SerializeToElement(parameters, SetupOperationKind.Json), actor, ct);
+        return await StartAsync(clusterId, SwitchoverOperation.Kind, JsonSerializer.SerializeToElement(parameters, OperationJson.Options), actor, ct);
     }
 
     /// <summary>Rejoin (rewind, or a guarded re-clone) or rebuild (re-clone, typed confirmation) a node as the standby.</summary>
@@ -155,13 +106,25 @@ public sealed class OperationService(
         }
 
         return await StartAsync(clusterId, rebuild ? RejoinOperation.RebuildKind : RejoinOperation.RejoinKind,
-            JsonSerializer.SerializeToElement(new RejoinParameters { Node = node, ConfirmHost = confirmHost }, SetupOperationKind.Json), actor, ct);
+            JsonSerializer.SerializeToElement(new RejoinParameters { Node = node, ConfirmHost = confirmHost }, OperationJson.Options), actor, ct);
     }
 
-    public async Task ResumeAsync(Guid operationId, JsonElement parameters, string actor, CancellationToken ct)
+    /// <summary>Resumes as <paramref name="user"/>: the role and the fields <see cref="Auth.ResumePolicy"/> allows for the kind.</summary>
+    public async Task ResumeAsync(Guid operationId, JsonElement parameters, System.Security.Claims.ClaimsPrincipal user, CancellationToken ct)
     {
         var op = await journal.GetAsync(operationId, ct) ?? throw new OperationRefusedException("No such operation.", 404);
         var name = (await clusters.GetAsync(op.ClusterId, ct))?.Spec.Name ?? op.ClusterId.ToString();
+        var actor = user.Identity?.Name ?? "anonymous";
+        try
+        {
+            Auth.ResumePolicy.Check(user, op.Kind, parameters);
+        }
+        catch (OperationRefusedException ex)
+        {
+            await audit.WriteAsync(actor, "operation." + op.Kind + ".resume", op.ClusterId, name, "refused", ex.Message, ct);
+            throw;
+        }
+
         await launcher.ResumeAsync(operationId, parameters, actor, ct);
         await audit.WriteAsync(actor, "operation." + op.Kind + ".resume", op.ClusterId, name, "resumed", $"operation {operationId}", ct);
     }
@@ -207,21 +170,4 @@ public sealed class OperationService(
 
     /// <summary>The log so far, then live lines until the operation ends (or <paramref name="ct"/> is cancelled).</summary>
     public IAsyncEnumerable<OperationLogLine> WatchLogAsync(Guid operationId, CancellationToken ct) => logs.WatchAsync(operationId, ct);
-
-    private sealed class PlanContext(ClusterSpec cluster, SecretMasker masker, CancellationToken ct) : IOperationContext
-    {
-        public Guid OperationId => Guid.Empty;
-
-        public ClusterSpec Cluster => cluster;
-
-        public CancellationToken CancellationToken => ct;
-
-        public SecretMasker Masker => masker;
-
-        public IServiceProvider Services => throw new NotSupportedException("Plans do not use services.");
-
-        public void Log(string stepName, string? host, LogStream stream, string line)
-        {
-        }
-    }
 }

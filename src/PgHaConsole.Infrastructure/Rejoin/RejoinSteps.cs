@@ -1,109 +1,17 @@
 using System.Globalization;
-using System.Text.Json;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Infrastructure.Operations;
-using PgHaConsole.Infrastructure.Setup;
 
-namespace PgHaConsole.Infrastructure.Switchover;
+namespace PgHaConsole.Infrastructure.Rejoin;
 
-/// <summary>Rejoin or rebuild one node as the standby of the other.</summary>
-public sealed record RejoinParameters
+/// <summary>Base of the rejoin/rebuild steps: a step is verified by checking again, unless it says otherwise.</summary>
+public abstract class RejoinStep(RejoinRun run) : OperationStep<RejoinRun>(run)
 {
-    /// <summary>The node to bring back as a standby.</summary>
-    public string? Node { get; init; }
-
-    /// <summary>
-    /// The node's name typed by the operator: allows removing its data (a rebuild, or a rejoin whose rewind is
-    /// impossible), and fencing it when it runs as a second primary (the split-brain way out).
-    /// </summary>
-    public string? ConfirmHost { get; init; }
-}
-
-/// <summary>The node to rejoin and the primary it will follow, fixed at the start of a run.</summary>
-public sealed class RejoinRun
-{
-    public RejoinRun(ClusterEnvironment env, RejoinParameters parameters, bool rebuild)
-    {
-        Env = env;
-        Parameters = parameters;
-        Rebuild = rebuild;
-        Actions = new PairActions(env);
-        var node = env.Cluster.Nodes.FirstOrDefault(n => n.Name == parameters.Node)
-            ?? throw new ArgumentException($"'{parameters.Node}' is not a node of the cluster.");
-        Target = env.Host(node);
-        Primary = env.Host(env.Cluster.Peer(node));
-    }
-
-    public ClusterEnvironment Env { get; }
-
-    public RejoinParameters Parameters { get; }
-
-    public bool Rebuild { get; }
-
-    public PairActions Actions { get; }
-
-    public NodeHost Target { get; }
-
-    public NodeHost Primary { get; }
-
-    public bool Confirmed => string.Equals(Parameters.ConfirmHost, Target.Name, StringComparison.Ordinal);
-}
-
-public static class RejoinOperation
-{
-    public const string RejoinKind = "rejoin";
-    public const string RebuildKind = "rebuild";
-
-    public static IReadOnlyList<string> StepNames { get; } = ["preflight", "fence-node", "rewind-or-reclone", "recovery-config", "start-standby", "keepalived"];
-
-    public static OperationDefinition Create(ClusterEnvironment env, RejoinParameters parameters, bool rebuild)
-    {
-        var run = new RejoinRun(env, parameters, rebuild);
-        return new OperationDefinition(rebuild ? RebuildKind : RejoinKind,
-        [
-            new RejoinPreflightStep(run),
-            new FenceNodeStep(run),
-            new RewindOrRecloneStep(run),
-            new RejoinRecoveryConfigStep(run),
-            new RejoinStartStep(run),
-            new RejoinKeepalivedStep(run),
-        ]);
-    }
-}
-
-public sealed class RejoinOperationKind(bool rebuild) : IOperationKind
-{
-    public string Kind => rebuild ? RejoinOperation.RebuildKind : RejoinOperation.RejoinKind;
-
-    public IReadOnlyList<string> StepNames => RejoinOperation.StepNames;
-
-    public OperationDefinition Create(ClusterEnvironment env, JsonElement parameters) =>
-        RejoinOperation.Create(env, parameters.Deserialize<RejoinParameters>(SetupOperationKind.Json) ?? new(), rebuild);
-}
-
-public abstract class RejoinStep(RejoinRun run) : IOperationStep
-{
-    protected RejoinRun Run { get; } = run;
-
     protected NodeHost Target => Run.Target;
 
     protected NodeHost Primary => Run.Primary;
 
-    public abstract string Name { get; }
-
-    public abstract string Description { get; }
-
-    protected StepLog Log(IOperationContext context) => new(context, Name);
-
-    protected PlannedAction Note(NodeHost host, string text) => new() { Host = host.Name, Note = text };
-
-    public abstract Task<StepPlan> PlanAsync(IOperationContext context);
-
-    public abstract Task<StepCheck> CheckAsync(IOperationContext context);
-
-    public abstract Task RunAsync(IOperationContext context);
-
-    public virtual async Task<StepVerification> VerifyAsync(IOperationContext context)
+    public override async Task<StepVerification> VerifyAsync(IOperationContext context)
     {
         var check = await CheckAsync(context);
         return check.AlreadyDone ? StepVerification.Passed(check.Reason) : StepVerification.Failed(check.Reason);
@@ -128,7 +36,7 @@ public sealed class RejoinPreflightStep(RejoinRun run) : RejoinStep(run)
         var p = await Primary.GetPgStateAsync(ct);
         if (!p.IsPrimary)
         {
-            throw new StepFailedException($"{Primary.Name} must run as the primary for {Target.Name} to follow it; it is {SetupRun.Describe(p)}.");
+            throw new StepFailedException($"{Primary.Name} must run as the primary for {Target.Name} to follow it; it is {p.Describe()}.");
         }
 
         var t = await Target.GetPgStateAsync(ct);
@@ -146,7 +54,7 @@ public sealed class RejoinPreflightStep(RejoinRun run) : RejoinStep(run)
         }
         else
         {
-            log.Info(Target.Name, SetupRun.Describe(t));
+            log.Info(Target.Name, t.Describe());
         }
 
         if (Run.Rebuild && !Run.Confirmed)
@@ -177,7 +85,7 @@ public sealed class FenceNodeStep(RejoinRun run) : RejoinStep(run)
     public override async Task<StepCheck> CheckAsync(IOperationContext context)
     {
         var t = await Target.GetPgStateAsync(context.CancellationToken);
-        return t.Running ? StepCheck.NotDone($"{Target.Name}: {SetupRun.Describe(t)}") : StepCheck.Done($"{Target.Name}: {SetupRun.Describe(t)}");
+        return t.Running ? StepCheck.NotDone($"{Target.Name}: {t.Describe()}") : StepCheck.Done($"{Target.Name}: {t.Describe()}");
     }
 
     public override Task RunAsync(IOperationContext context) =>
@@ -283,7 +191,7 @@ public sealed class RejoinStartStep(RejoinRun run) : RejoinStep(run)
         var t = await Target.GetPgStateAsync(ct);
         return t.IsStandby && await Run.Actions.StreamingAsync(Primary, Target, ct)
             ? StepCheck.Done($"{Target.Name} streams from {Primary.Name}")
-            : StepCheck.NotDone($"{Target.Name}: {SetupRun.Describe(t)}");
+            : StepCheck.NotDone($"{Target.Name}: {t.Describe()}");
     }
 
     public override async Task RunAsync(IOperationContext context)
@@ -318,7 +226,7 @@ public sealed class RejoinKeepalivedStep(RejoinRun run) : RejoinStep(run)
             return StepCheck.NotDone($"{Target.Name} is still marked fenced");
         }
 
-        return await Target.DaemonPidAsync(Setup.Steps.KeepalivedStep.PidFile, "keepalived", ct) is not null
+        return await Target.DaemonPidAsync(NodeHost.KeepalivedPidFile, "keepalived", ct) is not null
             ? StepCheck.Done("keepalived runs")
             : StepCheck.NotDone("keepalived is not running");
     }

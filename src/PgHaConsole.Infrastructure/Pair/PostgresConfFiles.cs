@@ -3,7 +3,7 @@ using System.Text;
 using PgHaConsole.Core.Postgres;
 using PgHaConsole.Infrastructure.Operations;
 
-namespace PgHaConsole.Infrastructure.Setup;
+namespace PgHaConsole.Infrastructure.Pair;
 
 /// <summary>
 /// The two files the console owns beside postgresql.conf, in <c>conf.d/</c>: the node's settings
@@ -11,7 +11,7 @@ namespace PgHaConsole.Infrastructure.Setup;
 /// PostgreSQL 12+), both read through <c>include_if_exists</c> lines appended once to postgresql.conf. Files, not
 /// ALTER SYSTEM: they can be written while the server is down (a fresh clone) and diffed in a plan.
 /// </summary>
-public sealed class PostgresConfFiles(SetupRun run)
+public sealed class PostgresConfFiles(ClusterEnvironment env)
 {
     public const string RecoveryIncludeName = "pghaconsole-recovery.conf";
     public const string DirectivesComment = "# Added by PgHaConsole: the console's settings and replication source (conf.d/).";
@@ -20,7 +20,7 @@ public sealed class PostgresConfFiles(SetupRun run)
 
     /// <summary>postgresql.conf's path: from the server when it runs, else in the data directory.</summary>
     public async Task<string> ConfigFileAsync(NodeHost host, bool running, CancellationToken ct) =>
-        running ? (await host.PsqlAsync("SHOW config_file", null, ct)).Trim() : run.DataPath("postgresql.conf");
+        running ? (await host.PsqlAsync("SHOW config_file", null, ct)).Trim() : env.Cluster.Postgres.DataDir.TrimEnd('/') + "/postgresql.conf";
 
     public static string ConfDir(string configFile) => configFile[..configFile.LastIndexOf('/')] + "/conf.d";
 
@@ -31,8 +31,8 @@ public sealed class PostgresConfFiles(SetupRun run)
     /// <summary>The node's settings file; max_connections follows the primary's (a standby must not have fewer).</summary>
     public string SettingsContent(NodeHost host, int primaryMaxConnections)
     {
-        var settings = PostgresSettingsRenderer.Settings(run.Cluster, host.Node, new PostgresSettingsOptions { PrimaryMaxConnections = primaryMaxConnections });
-        return PostgresSettingsRenderer.RenderIncludeFile(settings, run.Cluster.Postgres.MajorVersion);
+        var settings = PostgresSettingsRenderer.Settings(env.Cluster, host.Node, new PostgresSettingsOptions { PrimaryMaxConnections = primaryMaxConnections });
+        return PostgresSettingsRenderer.RenderIncludeFile(settings, env.Cluster.Postgres.MajorVersion);
     }
 
     public static string RecoveryContent(RecoveryConfig config, string nodeName)
@@ -88,7 +88,7 @@ public sealed class PostgresConfFiles(SetupRun run)
         var withDirectives = WithDirectives(conf);
         if (withDirectives != conf)
         {
-            var stamp = run.Env.Time.GetUtcNow().ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+            var stamp = env.Time.GetUtcNow().ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
             await host.RunCheckedAsync("Keeping a copy of postgresql.conf", Core.Shell.RemoteCommand.Exec("cp", "-p", "--", configFile, configFile + ".pghaconsole-" + stamp), log, ct);
             await host.WriteTextAsync(configFile, withDirectives, "0600", host.PgOwner, log, ct);
             changed = true;

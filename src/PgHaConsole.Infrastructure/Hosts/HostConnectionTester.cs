@@ -1,9 +1,9 @@
+using Microsoft.Extensions.Logging;
 using PgHaConsole.Core.Model;
-using PgHaConsole.Infrastructure.Hosts;
 using PgHaConsole.Infrastructure.Ssh;
 using PgHaConsole.Infrastructure.Store;
 
-namespace PgHaConsole.Web.Model;
+namespace PgHaConsole.Infrastructure.Hosts;
 
 public enum NodeConnectionStatus
 {
@@ -32,34 +32,17 @@ public sealed record NodeConnectionResult(
 
 public sealed record ConnectionReport(Guid ClusterId, string ClusterName, IReadOnlyList<NodeConnectionResult> Nodes);
 
+/// <summary>The outcome of confirming a host key: pinned, or why not (<see cref="Refused"/>: the host presents another key now).</summary>
+public sealed record HostKeyConfirmation(bool Pinned, string? Reason, bool Refused, string? PresentedSha256);
+
 /// <summary>
-/// "Test connection": connects to both nodes over SSH, shows what each host has, and the host key fingerprints.
-/// Commands run only on hosts whose key is pinned and matches; an unpinned host is only asked for its key.
+/// Host-key trust on first use: a node whose key is not pinned is only asked for its key (kept as pending, shown to the
+/// operator); commands run only on hosts whose key is pinned and matches; a confirmed key is pinned only when the host
+/// still presents it.
 /// </summary>
-public sealed class ConnectionTestService(
-    IClusterRepository clusters,
-    ISshSessionPool ssh,
-    HostInspector inspector,
-    AuditService audit,
-    ILogger<ConnectionTestService> logger)
+public sealed partial class HostConnectionTester(IClusterRepository clusters, ISshSessionPool ssh, HostInspector inspector, ILogger<HostConnectionTester> logger)
 {
-    public async Task<ConnectionReport?> TestAsync(Guid clusterId, string actor, CancellationToken ct)
-    {
-        var stored = await clusters.GetAsync(clusterId, ct);
-        if (stored is null)
-        {
-            return null;
-        }
-
-        var cluster = stored.Spec;
-        var results = await Task.WhenAll(cluster.Nodes.Select(n => TestNodeAsync(n, ct)));
-        var summary = string.Join(", ", results.Select(r => $"{r.Name}: {r.Status}"));
-        await audit.WriteAsync(actor, "cluster.test-connection", clusterId, cluster.Name,
-            results.All(r => r.Status == NodeConnectionStatus.Ok) ? "succeeded" : "failed", summary, ct);
-        return new ConnectionReport(clusterId, cluster.Name, results);
-    }
-
-    private async Task<NodeConnectionResult> TestNodeAsync(NodeSpec node, CancellationToken ct)
+    public async Task<NodeConnectionResult> TestNodeAsync(NodeSpec node, CancellationToken ct)
     {
         var secrets = await clusters.GetNodeSecretsAsync(node.Id, ct);
         var target = SshTarget.FromNode(node, secrets);
@@ -77,7 +60,7 @@ public sealed class ConnectionTestService(
         }
         catch (HostKeyMismatchException ex)
         {
-            logger.LogError("Host key of {Node} ({Address}) does not match the pinned key: possible interception", node.Name, node.Address);
+            LogMismatch(logger, node.Name, node.Address);
             await clusters.SetPendingHostKeyAsync(node.Id, ex.Actual, ct);
             return new(node.Id, node.Name, node.Address, NodeConnectionStatus.HostKeyMismatch, ex.Actual, node.HostKeySha256, ex.Message, null);
         }
@@ -87,23 +70,13 @@ public sealed class ConnectionTestService(
         }
     }
 
-    /// <summary>
-    /// Pins the key a host presents now, if it is the one the user saw. Returns null when the cluster or node does
-    /// not exist, "" on success, else the reason.
-    /// </summary>
-    public async Task<string?> ConfirmHostKeyAsync(Guid clusterId, Guid nodeId, string fingerprint, string actor, CancellationToken ct)
+    /// <summary>Pins the key <paramref name="node"/> presents now if it is <paramref name="fingerprint"/> (the one the operator saw).</summary>
+    public async Task<HostKeyConfirmation> ConfirmHostKeyAsync(NodeSpec node, string fingerprint, CancellationToken ct)
     {
-        var stored = await clusters.GetAsync(clusterId, ct);
-        var node = stored?.Spec.FindNode(nodeId);
-        if (stored is null || node is null)
-        {
-            return null;
-        }
-
         var wanted = HostKeyFingerprint.Normalize(fingerprint);
         if (string.IsNullOrEmpty(wanted))
         {
-            return "Give the SHA-256 fingerprint you confirm.";
+            return new(false, "Give the SHA-256 fingerprint you confirm.", false, null);
         }
 
         HostKeyInfo presented;
@@ -113,17 +86,18 @@ public sealed class ConnectionTestService(
         }
         catch (SshLayerException ex)
         {
-            return $"Cannot reach {node.Name} to check its key: {ex.Message}";
+            return new(false, $"Cannot reach {node.Name} to check its key: {ex.Message}", false, null);
         }
 
         if (!HostKeyFingerprint.Matches(wanted, presented.Sha256))
         {
-            await audit.WriteAsync(actor, "node.confirm-host-key", clusterId, node.Name, "refused", "the host now presents another key", ct);
-            return $"{node.Name} now presents SHA256:{presented.Sha256}, not the key you confirmed. Nothing was pinned.";
+            return new(false, $"{node.Name} now presents SHA256:{presented.Sha256}, not the key you confirmed. Nothing was pinned.", true, presented.Sha256);
         }
 
-        await clusters.PinHostKeyAsync(nodeId, presented.Sha256, ct);
-        await audit.WriteAsync(actor, "node.confirm-host-key", clusterId, node.Name, "succeeded", $"SHA256:{presented.Sha256}", ct);
-        return "";
+        await clusters.PinHostKeyAsync(node.Id, presented.Sha256, ct);
+        return new(true, null, false, presented.Sha256);
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Host key of {Node} ({Address}) does not match the pinned key: possible interception")]
+    private static partial void LogMismatch(ILogger logger, string node, string address);
 }

@@ -1,6 +1,6 @@
 using PgHaConsole.Infrastructure.Store;
 
-namespace PgHaConsole.Web.Model;
+namespace PgHaConsole.Web.Services;
 
 /// <summary>Every action that changes anything is written here: who, when, what, which cluster, result.</summary>
 public sealed class AuditService(IAuditLog log, TimeProvider time)

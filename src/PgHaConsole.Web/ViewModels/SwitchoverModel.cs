@@ -1,7 +1,7 @@
 using PgHaConsole.Infrastructure.Failover;
 using PgHaConsole.Infrastructure.Switchover;
 
-namespace PgHaConsole.Web.Model;
+namespace PgHaConsole.Web.ViewModels;
 
 /// <summary>The rules of the switchover page, testable without rendering.</summary>
 public static class SwitchoverModel

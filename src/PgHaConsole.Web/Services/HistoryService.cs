@@ -2,7 +2,7 @@ using PgHaConsole.Core.History;
 using PgHaConsole.Infrastructure.History;
 using PgHaConsole.Infrastructure.Store;
 
-namespace PgHaConsole.Web.Model;
+namespace PgHaConsole.Web.Services;
 
 /// <summary>A cluster's history over a range: graph points per node and the event timeline.</summary>
 public sealed record HistoryView(

@@ -3,7 +3,7 @@ using MudBlazor;
 using PgHaConsole.Core.Parsing;
 using PgHaConsole.Core.Topology;
 
-namespace PgHaConsole.Web.Model;
+namespace PgHaConsole.Web.ViewModels;
 
 /// <summary>One node box of the diagram.</summary>
 public sealed record DiagramNode(string Name, string Address, string Role, string Fill, double X, bool WriteVip, bool ReadVip);

@@ -5,10 +5,8 @@ using PgHaConsole.Core.Parsing;
 using PgHaConsole.Core.Postgres;
 using PgHaConsole.Core.Shell;
 using PgHaConsole.Infrastructure.Operations;
-using PgHaConsole.Infrastructure.Setup;
-using PgHaConsole.Infrastructure.Setup.Steps;
 
-namespace PgHaConsole.Infrastructure.Switchover;
+namespace PgHaConsole.Infrastructure.Pair;
 
 /// <summary>
 /// The moves switchover, rejoin and rebuild are made of: keepalived off and on, the VIPs moved by hand (faster than
@@ -28,7 +26,7 @@ public sealed class PairActions(ClusterEnvironment env)
             return;
         }
 
-        if (await host.DaemonPidAsync(KeepalivedStep.PidFile, "keepalived", ct) is not { } pid)
+        if (await host.DaemonPidAsync(NodeHost.KeepalivedPidFile, "keepalived", ct) is not { } pid)
         {
             log.Info(host.Name, "keepalived is not running");
             return;
@@ -82,7 +80,7 @@ public sealed class PairActions(ClusterEnvironment env)
             cd / && LC_ALL=C runuser -u "$user" -- "$controldata" -D "$datadir"
             """;
         var result = await host.RunCheckedAsync("Fencing the primary", RemoteCommand.BashScript(script,
-            Cluster.Vrrp.Interface, Cluster.WriteVip, Cluster.ReadVip, KeepalivedStep.PidFile,
+            Cluster.Vrrp.Interface, Cluster.WriteVip, Cluster.ReadVip, NodeHost.KeepalivedPidFile,
             Cluster.Postgres.ServiceControl == ServiceControl.Systemd ? "yes" : "no",
             host.Bin("pg_ctl"), Cluster.Postgres.DataDir, ((int)Math.Ceiling(stopTimeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture),
             Cluster.Postgres.OsUser, host.Bin("pg_controldata")), log, ct, stopTimeout + TimeSpan.FromSeconds(15));
@@ -110,14 +108,14 @@ public sealed class PairActions(ClusterEnvironment env)
             done
             exit 3
             """;
-        var exiting = await host.RunAsync(RemoteCommand.BashScript(wait, KeepalivedStep.PidFile), null, ct);
+        var exiting = await host.RunAsync(RemoteCommand.BashScript(wait, NodeHost.KeepalivedPidFile), null, ct);
         if (exiting.ExitCode == 3)
         {
             return;
         }
 
         await host.RunCheckedAsync("Starting keepalived",
-            RemoteCommand.BashScript("keepalived -f \"$1\" -p \"$2\" </dev/null >/dev/null 2>&1", Keepalived.ConfigFile, KeepalivedStep.PidFile), log, ct);
+            RemoteCommand.BashScript("keepalived -f \"$1\" -p \"$2\" </dev/null >/dev/null 2>&1", Keepalived.ConfigFile, NodeHost.KeepalivedPidFile), log, ct);
     }
 
     /// <summary>
@@ -175,7 +173,7 @@ public sealed class PairActions(ClusterEnvironment env)
     /// <summary>The node's row in the primary's pg_stat_replication is 'streaming'.</summary>
     public async Task<bool> StreamingAsync(NodeHost primary, NodeHost standby, CancellationToken ct)
     {
-        var row = await StartStandbyStep.StreamingRowAsync(primary, standby, ct);
+        var row = await primary.ReplicationRowAsync(standby, ct);
         return row is not null && row.StartsWith("streaming ", StringComparison.Ordinal);
     }
 
@@ -289,7 +287,7 @@ public sealed class PairActions(ClusterEnvironment env)
 
         // pg_rewind copied the source's configuration files too, the console's settings file included: the node would
         // come back listening on its peer's address. Its own settings are written again, as after a re-clone.
-        var files = new PostgresConfFiles(new SetupRun(env, new SetupParameters()));
+        var files = new PostgresConfFiles(env);
         var primaryMax = int.Parse((await primary.PsqlAsync("SHOW max_connections", null, ct)).Trim(), CultureInfo.InvariantCulture);
         await files.WriteSettingsAsync(node, await files.ConfigFileAsync(node, running: false, ct), primaryMax, log, ct);
     }
@@ -327,7 +325,7 @@ public sealed class PairActions(ClusterEnvironment env)
             log, ct, TimeSpan.FromHours(6));
         await node.RunCheckedAsync("Fixing ownership",
             RemoteCommand.BashScript("set -eu; chown -R -- \"$2:\" \"$1\"; chmod 0700 -- \"$1\"", pg.DataDir, pg.OsUser), log, ct, TimeSpan.FromMinutes(10));
-        var files = new PostgresConfFiles(new SetupRun(env, new SetupParameters()));
+        var files = new PostgresConfFiles(env);
         var primaryMax = int.Parse((await primary.PsqlAsync("SHOW max_connections", null, ct)).Trim(), CultureInfo.InvariantCulture);
         await files.WriteSettingsAsync(node, await files.ConfigFileAsync(node, running: false, ct), primaryMax, log, ct);
     }
@@ -338,7 +336,7 @@ public sealed class PairActions(ClusterEnvironment env)
     /// </summary>
     public async Task MakeStandbyConfigAsync(NodeHost node, StepLog log, CancellationToken ct)
     {
-        var files = new PostgresConfFiles(new SetupRun(env, new SetupParameters()));
+        var files = new PostgresConfFiles(env);
         var config = RecoveryConfigRenderer.ForStandby(Cluster, node.Node, RecoveryConfigRenderer.DefaultPassFile(Cluster.Postgres));
         var dataDir = Cluster.Postgres.DataDir.TrimEnd('/');
         foreach (var f in config.Files)

@@ -2,8 +2,9 @@ using System.Security.Cryptography;
 using PgHaConsole.Core.Model;
 using PgHaConsole.Core.Validation;
 using PgHaConsole.Infrastructure.Store;
+using PgHaConsole.Web.ViewModels;
 
-namespace PgHaConsole.Web.Model;
+namespace PgHaConsole.Web.Services;
 
 /// <summary>The outcome of a change: the value, or field errors, or "not found". Nothing is saved on errors.</summary>
 public sealed record ServiceResult<T>(T? Value, IReadOnlyList<ValidationError> Errors, bool NotFound = false)

@@ -1,6 +1,6 @@
 using PgHaConsole.Core.Model;
 
-namespace PgHaConsole.Web.Model;
+namespace PgHaConsole.Web.ViewModels;
 
 /// <summary>
 /// What a user (form or REST client) sends to create or edit a cluster. Secrets are write-only: they are never

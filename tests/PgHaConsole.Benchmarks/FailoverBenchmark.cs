@@ -142,7 +142,8 @@ internal static class FailoverBenchmark
         await writer.StopAsync();
         await reader.StopAsync();
 
-        var newPrimary = await h.PrimaryAsync(ct);
+        // A lost host cannot be asked (the lab refuses commands in a host without its sshd): ask the survivor alone.
+        var newPrimary = s.Rejoin ? await h.PrimaryAsync(ct) : await h.PsqlAsync(standby, "SELECT pg_is_in_recovery()", ct) == "f" ? standby : null;
         // From the fault to the first acknowledged write after the outage began (an insert in flight at the kill may
         // still be acknowledged: that is not "back").
         double? writesBack = writer.FirstFailureAfter(faultAt) is { } firstWriteFailure

@@ -53,12 +53,13 @@ internal sealed class LabPairHarness : IAsyncDisposable
         Environment.GetEnvironmentVariable("PGHA_LAB_STATE") is { Length: > 0 } configured ? Path.GetFullPath(configured) : LabPaths.DefaultStateDir();
 
     /// <summary>Resets the lab and imports it as a cluster (not yet set up: run the "setup" operation).</summary>
-    public static async Task<LabPairHarness> CreateAsync(CancellationToken ct)
+    /// <param name="configure">Extra registrations after the console's own (a benchmark's capabilities).</param>
+    public static async Task<LabPairHarness> CreateAsync(CancellationToken ct, Action<IServiceCollection, LabPairHarness>? configure = null)
     {
         var harness = new LabPairHarness(DefaultStateDir());
         try
         {
-            await harness.InitializeAsync(ct);
+            await harness.InitializeAsync(configure, ct);
             return harness;
         }
         catch
@@ -68,10 +69,11 @@ internal sealed class LabPairHarness : IAsyncDisposable
         }
     }
 
-    private async Task InitializeAsync(CancellationToken ct)
+    private async Task InitializeAsync(Action<IServiceCollection, LabPairHarness>? configure, CancellationToken ct)
     {
         await ResetLabAsync(ct);
-        _services = new ServiceCollection()
+        var services = new ServiceCollection();
+        services
             .AddLogging()
             .AddSingleton(TimeProvider.System)
             .AddSingleton<IHostApplicationLifetime, BenchmarkLifetime>()
@@ -79,8 +81,9 @@ internal sealed class LabPairHarness : IAsyncDisposable
             .AddPgHaConsoleStore(new StoreOptions { SqlitePath = Path.Combine(_scratch, "store.db") })
             .AddSshLayer()
             .AddPgHaConsoleOperations()
-            .AddPgHaConsoleOperationKinds()
-            .BuildServiceProvider();
+            .AddPgHaConsoleOperationKinds();
+        configure?.Invoke(services, this);
+        _services = services.BuildServiceProvider();
         await Get<StoreMigrator>().MigrateAsync(ct);
 
         var (lab, errors) = LabImport.Parse(await File.ReadAllTextAsync(Path.Combine(StateDir, LabPaths.LabInfoFile), ct));
@@ -128,6 +131,13 @@ internal sealed class LabPairHarness : IAsyncDisposable
         var op = await executor.CreateAsync(kind, Cluster.Id, JsonSerializer.SerializeToElement(parameters ?? new { }, OperationJson.Options), "benchmark", ct);
         await executor.ExecuteAsync(op.Id, null, CancellationToken.None, ct);
         return (await Get<IOperationJournal>().GetAsync(op.Id, ct))!;
+    }
+
+    /// <summary>Runs an operation created elsewhere (the launcher: the witness's failover) to its end through the executor.</summary>
+    public async Task<OperationRecord> RunExistingAsync(Guid operationId, CancellationToken ct)
+    {
+        await Get<OperationExecutor>().ExecuteAsync(operationId, null, CancellationToken.None, ct);
+        return (await Get<IOperationJournal>().GetAsync(operationId, ct))!;
     }
 
     public async Task<string> LogTextAsync(Guid operationId, CancellationToken ct)

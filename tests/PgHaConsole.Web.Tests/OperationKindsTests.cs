@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using PgHaConsole.Infrastructure.Failover;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Rejoin;
 using PgHaConsole.Infrastructure.Setup;
@@ -20,6 +21,7 @@ public class OperationKindsTests
             SetupOperation.StepNames);
         Assert.Equal(["preflight", "fence-old-primary", "wait-for-standby", "promote", "move-vips", "rejoin-old-primary", "report"], SwitchoverOperation.StepNames);
         Assert.Equal(["preflight", "fence-node", "rewind-or-reclone", "recovery-config", "start-standby", "keepalived"], RejoinOperation.StepNames);
+        Assert.Equal(["preflight", "fence-old-primary", "promote", "move-vips", "verify", "report"], FailoverOperation.StepNames);
     }
 
     [Fact]
@@ -29,7 +31,7 @@ public class OperationKindsTests
         services.AddPgHaConsoleOperationKinds().AddPgHaConsoleOperationKinds();
         using var provider = services.BuildServiceProvider();
         Assert.Equal(
-            [SetupOperation.Kind, SwitchoverOperation.Kind, RejoinOperation.RejoinKind, RejoinOperation.RebuildKind],
+            [SetupOperation.Kind, SwitchoverOperation.Kind, RejoinOperation.RejoinKind, RejoinOperation.RebuildKind, FailoverOperation.Kind],
             provider.GetServices<IOperationKind>().Select(k => k.Kind));
     }
 }

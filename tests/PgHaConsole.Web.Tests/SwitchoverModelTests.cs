@@ -43,4 +43,19 @@ public sealed class SwitchoverModelTests
     [Fact]
     public void Node_actions_need_an_operator() =>
         Assert.False(SwitchoverModel.CanRunNodeAction(false, false, "pg2", null, busy: false));
+
+    [Theory]
+    [InlineData(true, true, "lab", true)]
+    [InlineData(false, true, "lab", false)] // a Viewer
+    [InlineData(true, false, "lab", false)] // the primary answers (or the standby still sees it)
+    [InlineData(true, true, "Lab", false)]
+    [InlineData(true, true, null, false)]
+    public void The_failover_button_needs_an_operator_a_lost_primary_and_the_typed_name(bool isOperator, bool lost, string? typed, bool expected)
+    {
+        var report = new PgHaConsole.Infrastructure.Failover.FailoverPreflightReport("pg1", "pg2",
+            [new("console-view", "pg1", lost, "pg1: SSH answers, no postmaster runs"), new("standby-view", "pg2", true, "receiver: waiting")]);
+        Assert.Equal(expected, SwitchoverModel.CanFailOver(isOperator, report, "lab", typed, busy: false));
+        Assert.False(SwitchoverModel.CanFailOver(isOperator, report, "lab", typed, busy: true));
+        Assert.False(SwitchoverModel.CanFailOver(isOperator, null, "lab", typed, busy: false));
+    }
 }

@@ -11,19 +11,47 @@ public sealed record KeepalivedPaths
 {
     public string ConfigFile { get; init; } = "/etc/keepalived/keepalived.conf";
 
+    /// <summary>The write VIP's <c>vrrp_script</c>: a running primary, not fenced; it also self-fences an isolated primary.</summary>
     public string CheckScript { get; init; } = "/etc/keepalived/pghaconsole-check-primary.sh";
+
+    /// <summary>The read VIP's <c>vrrp_script</c>: PostgreSQL answers in any role and the node is not fenced.</summary>
+    public string ReadCheckScript { get; init; } = "/etc/keepalived/pghaconsole-check-read.sh";
+
+    /// <summary>HAProxy mode: the local HAProxy runs (tracked by both instances: the VIPs lead to it).</summary>
+    public string HaproxyCheckScript { get; init; } = "/etc/keepalived/pghaconsole-check-haproxy.sh";
+
+    /// <summary>The one fence of a node, run by the console (failover) and by the write check (self-fence).</summary>
+    public string FenceScript { get; init; } = "/etc/keepalived/pghaconsole-fence.sh";
 
     public string NotifyScript { get; init; } = "/etc/keepalived/pghaconsole-notify.sh";
 
     /// <summary>
-    /// Written by the notify script on every transition, read by the console: one line in the format of
+    /// Present while the node is fenced ("needs rejoin"): both checks fail, so it never holds a VIP again until the
+    /// console's rejoin has made it a standby and removed the file. Beside the configuration: it must survive a reboot.
+    /// </summary>
+    public string FenceFile { get; init; } = "/etc/keepalived/pghaconsole-fenced";
+
+    /// <summary>Where the write check keeps when it last saw the standby and the console (tmpfs: the clocks restart at boot).</summary>
+    public string SeenDirectory { get; init; } = "/run/pghaconsole";
+
+    /// <summary>
+    /// Written by the notify script on every transition of the write instance, read by the console: one line in the format of
     /// <see cref="Parsing.KeepalivedStateParser.StateFileFormat"/> (plus <c>NODE=</c>), e.g.
-    /// <c>STATE=MASTER INSTANCE=VI_1 PRIORITY=100 AT=1795701212 NODE=pg1</c>.
+    /// <c>STATE=MASTER INSTANCE=VI_WRITE PRIORITY=100 AT=1795701212 NODE=pg1</c>.
     /// </summary>
     public string StateFile { get; init; } = "/run/keepalived/pghaconsole.state";
 
+    /// <summary>The same for the read instance.</summary>
+    public string ReadStateFile { get; init; } = "/run/keepalived/pghaconsole-read.state";
+
     /// <summary>One line per transition, with a timestamp.</summary>
     public string LogFile { get; init; } = "/var/log/pghaconsole-keepalived.log";
+
+    /// <summary>HAProxy's configuration: tracked only once the console generated it (the balancer step comes after keepalived's).</summary>
+    public string HaproxyConfigFile { get; init; } = "/etc/haproxy/haproxy.cfg";
+
+    /// <summary>HAProxy's pid file (as the read balancer step starts it).</summary>
+    public string HaproxyPidFile { get; init; } = "/run/haproxy.pid";
 
     /// <summary>Unix socket directory of the local PostgreSQL; null lets psql use its compiled-in default.</summary>
     public string? PgSocketDir { get; init; } = "/var/run/postgresql";
@@ -33,18 +61,41 @@ public sealed record KeepalivedPaths
 
     /// <summary>The LVS-DR real-server check (LVS-DR mode only).</summary>
     public LvsCheckPaths Lvs { get; init; } = new();
+
+    /// <summary>pg_ctl to use; null means <c>&lt;BinDir&gt;/pg_ctl</c>.</summary>
+    public string? PgCtl { get; init; }
 }
 
 /// <summary>
-/// keepalived 2.2 configuration and its two scripts, generated from the cluster model for one node. Everything it
+/// keepalived 2.2 configuration, generated from the cluster model for one node: one <c>vrrp_instance</c> per VIP (the
+/// write VIP on the unfenced primary only, the read VIP on any node whose PostgreSQL answers), each with its checks
+/// (<see cref="KeepalivedScriptRenderer"/>; HAProxy tracked by both in HAProxy mode). Everything it
 /// emits passes <c>keepalived -t</c> without warnings (seed defects 1 and 2): every block has its braces,
 /// <c>retry</c> rather than <c>nb_get_retry</c>, no protocol on fwmark services and no port on their real servers.
 /// </summary>
 public static class KeepalivedConfigRenderer
 {
-    public const string InstanceName = "VI_1";
+    /// <summary>The write VIP's instance: held only by a running, unfenced primary.</summary>
+    public const string InstanceName = "VI_WRITE";
+
+    /// <summary>The read VIP's instance: held by any node whose PostgreSQL answers, whatever its role.</summary>
+    public const string ReadInstanceName = "VI_READ";
 
     public const string CheckScriptName = "chk_pg_primary";
+
+    public const string ReadCheckScriptName = "chk_pg_read";
+
+    public const string HaproxyCheckScriptName = "chk_haproxy";
+
+    /// <summary>How often (seconds) keepalived runs the checks; two failures in a row (fall 2) release the VIP.</summary>
+    public const int CheckIntervalSeconds = 1;
+
+    /// <summary>The read instance's virtual_router_id: the next one after the write instance's (the previous one for 255).</summary>
+    public static int ReadRouterId(VrrpSettings vrrp)
+    {
+        ArgumentNullException.ThrowIfNull(vrrp);
+        return vrrp.VirtualRouterId >= 255 ? vrrp.VirtualRouterId - 1 : vrrp.VirtualRouterId + 1;
+    }
 
     public static string Render(ClusterSpec cluster, NodeSpec node, string vrrpPassword, KeepalivedPaths? paths = null)
     {
@@ -58,14 +109,12 @@ public static class KeepalivedConfigRenderer
 
         paths ??= new KeepalivedPaths();
         CheckPath(paths.CheckScript, nameof(paths.CheckScript));
+        CheckPath(paths.ReadCheckScript, nameof(paths.ReadCheckScript));
+        CheckPath(paths.HaproxyCheckScript, nameof(paths.HaproxyCheckScript));
         CheckPath(paths.NotifyScript, nameof(paths.NotifyScript));
 
         var vrrp = cluster.Vrrp;
-        var ifName = vrrp.Interface;
-        var priority = node.Id == cluster.Node1.Id ? vrrp.Node1Priority : vrrp.Node2Priority;
-
-        // VRRPv2 counts advert_int in whole seconds; a fraction needs VRRPv3, which has no authentication (RFC 5798).
-        var fractional = vrrp.AdvertIntSeconds != decimal.Truncate(vrrp.AdvertIntSeconds);
+        var haproxy = cluster.Balancer == BalancerMode.Haproxy;
 
         var sb = new StringBuilder();
         sb.Append("! keepalived.conf for ").Append(node.Name).Append(" - generated by PgHaConsole for cluster ").Append(Comment(cluster.Name)).Append('\n');
@@ -77,18 +126,63 @@ public static class KeepalivedConfigRenderer
         sb.Append("    enable_script_security\n");
         sb.Append("}\n\n");
 
-        // The VIPs follow PostgreSQL, they do not decide it: the check fails on a standby (in recovery) and on a
-        // stopped server, which puts this instance in FAULT and releases the VIPs. Only the node whose PostgreSQL is
-        // a primary can hold them. Promotion stays the console's decision (see the notify script).
-        sb.Append("vrrp_script ").Append(CheckScriptName).Append(" {\n");
-        sb.Append("    script \"").Append(paths.CheckScript).Append("\"\n");
-        sb.Append("    interval 2\n");
-        sb.Append("    timeout 5\n");
+        // The write VIP follows PostgreSQL, it does not decide it: the check fails on a standby (in recovery), on a
+        // stopped server and on a fenced node (the console's fence, or its own self-fence when it loses both the
+        // standby and the console), which puts the instance in FAULT and releases the VIP. keepalived's election is
+        // not a fence: after a partition heals two MASTERs meet and the higher priority wins, so the old primary must
+        // be kept out by a failing check, never by priorities. Promotion stays the console's decision.
+        sb.Append("! Write VIP: a running primary that is not fenced (and self-fences when isolated).\n");
+        AppendScript(sb, CheckScriptName, paths.CheckScript, timeout: 5);
+
+        // The read VIP stays on any node whose PostgreSQL answers, whatever its role: losing the primary must not
+        // take the reads with it.
+        sb.Append("! Read VIP: PostgreSQL answers (primary or standby) and the node is not fenced.\n");
+        AppendScript(sb, ReadCheckScriptName, paths.ReadCheckScript, timeout: 5);
+
+        if (haproxy)
+        {
+            // Both VIPs lead to the local HAProxy: a VIP holder whose HAProxy died leads nowhere. A script rather than
+            // track_process: it checks HAProxy's pid file and network namespace, so a host sharing its process table
+            // (containers, the lab) does not count a neighbour's HAProxy as its own.
+            sb.Append("! Both VIPs lead to the local HAProxy: it must run.\n");
+            AppendScript(sb, HaproxyCheckScriptName, paths.HaproxyCheckScript, timeout: 2);
+        }
+
+        var priority = node.Id == cluster.Node1.Id ? vrrp.Node1Priority : vrrp.Node2Priority;
+        AppendInstance(sb, cluster, paths, vrrpPassword, InstanceName, vrrp.VirtualRouterId, priority, cluster.WriteVip, 1,
+            haproxy ? [CheckScriptName, HaproxyCheckScriptName] : [CheckScriptName]);
+        sb.Append('\n');
+        AppendInstance(sb, cluster, paths, vrrpPassword, ReadInstanceName, ReadRouterId(vrrp), priority, cluster.ReadVip, 2,
+            haproxy ? [ReadCheckScriptName, HaproxyCheckScriptName] : [ReadCheckScriptName]);
+
+        if (cluster.Balancer == BalancerMode.LvsDr)
+        {
+            // The LVS-DR virtual servers and their real-server checks live with the rest of LVS (Core/Lvs).
+            sb.Append(LvsVirtualServerRenderer.Render(cluster, node, paths.Lvs));
+        }
+
+        return sb.ToString();
+    }
+
+    private static void AppendScript(StringBuilder sb, string name, string path, int timeout)
+    {
+        sb.Append("vrrp_script ").Append(name).Append(" {\n");
+        sb.Append("    script \"").Append(path).Append("\"\n");
+        sb.Append("    interval ").Append(CheckIntervalSeconds.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        sb.Append("    timeout ").Append(timeout.ToString(CultureInfo.InvariantCulture)).Append('\n');
         sb.Append("    fall 2\n");
         sb.Append("    rise 1\n");
         sb.Append("}\n\n");
+    }
 
-        sb.Append("vrrp_instance ").Append(InstanceName).Append(" {\n");
+    private static void AppendInstance(StringBuilder sb, ClusterSpec cluster, KeepalivedPaths paths, string vrrpPassword,
+        string name, int routerId, int priority, string vip, int labelIndex, IReadOnlyList<string> scripts)
+    {
+        var vrrp = cluster.Vrrp;
+
+        // VRRPv2 counts advert_int in whole seconds; a fraction needs VRRPv3, which has no authentication (RFC 5798).
+        var fractional = vrrp.AdvertIntSeconds != decimal.Truncate(vrrp.AdvertIntSeconds);
+        sb.Append("vrrp_instance ").Append(name).Append(" {\n");
         if (fractional)
         {
             sb.Append("    version 3\n");
@@ -96,8 +190,8 @@ public static class KeepalivedConfigRenderer
 
         sb.Append("    state BACKUP\n");
         sb.Append("    nopreempt\n");
-        sb.Append("    interface ").Append(ifName).Append('\n');
-        sb.Append("    virtual_router_id ").Append(vrrp.VirtualRouterId.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        sb.Append("    interface ").Append(vrrp.Interface).Append('\n');
+        sb.Append("    virtual_router_id ").Append(routerId.ToString(CultureInfo.InvariantCulture)).Append('\n');
         sb.Append("    priority ").Append(priority.ToString(CultureInfo.InvariantCulture)).Append('\n');
         sb.Append("    advert_int ").Append(vrrp.AdvertIntSeconds.ToString("0.##", CultureInfo.InvariantCulture)).Append('\n');
         if (fractional)
@@ -114,22 +208,17 @@ public static class KeepalivedConfigRenderer
         }
 
         sb.Append("    virtual_ipaddress {\n");
-        sb.Append("        ").Append(VipLine(cluster.WriteVip, cluster.VipPrefixLength, ifName, 1)).Append('\n');
-        sb.Append("        ").Append(VipLine(cluster.ReadVip, cluster.VipPrefixLength, ifName, 2)).Append('\n');
+        sb.Append("        ").Append(VipLine(vip, cluster.VipPrefixLength, vrrp.Interface, labelIndex)).Append('\n');
         sb.Append("    }\n");
         sb.Append("    track_script {\n");
-        sb.Append("        ").Append(CheckScriptName).Append('\n');
+        foreach (var script in scripts)
+        {
+            sb.Append("        ").Append(script).Append('\n');
+        }
+
         sb.Append("    }\n");
         sb.Append("    notify \"").Append(paths.NotifyScript).Append("\"\n");
         sb.Append("}\n");
-
-        if (cluster.Balancer == BalancerMode.LvsDr)
-        {
-            // The LVS-DR virtual servers and their real-server checks live with the rest of LVS (Core/Lvs).
-            sb.Append(LvsVirtualServerRenderer.Render(cluster, node, paths.Lvs));
-        }
-
-        return sb.ToString();
     }
 
     private static string VipLine(string vip, int prefix, string ifName, int labelIndex)

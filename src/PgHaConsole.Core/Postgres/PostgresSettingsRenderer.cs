@@ -115,7 +115,11 @@ public static class PostgresSettingsRenderer
             list.Add(GucSetting.Text("wal_keep_size", $"{options.WalKeepSegments * 16}MB"));
         }
 
-        list.Add(GucSetting.Text("wal_sender_timeout", "60s"));
+        // Both ends notice a silent peer (a partition: no FIN, no RST) within seconds rather than a minute: the primary's
+        // self-fence and the console's "the standby has lost the primary" both read these (Failover.SelfFence).
+        var replicationTimeout = Failover.SelfFence.ReplicationTimeoutSeconds.ToString(CultureInfo.InvariantCulture) + "s";
+        list.Add(GucSetting.Text("wal_sender_timeout", replicationTimeout));
+        list.Add(GucSetting.Text("wal_receiver_timeout", replicationTimeout));
         list.Add(GucSetting.Keyword("full_page_writes", "on"));
 
         // pg_rewind needs wal_log_hints (or data checksums) to rewind an old primary instead of re-cloning it.
@@ -171,7 +175,7 @@ public static class PostgresSettingsRenderer
             // 12 made them GUCs with context postmaster; 13 lets a reload restart the walreceiver with the new values.
             "primary_conninfo" or "primary_slot_name" => majorVersion <= 12,
 
-            "wal_keep_segments" or "wal_keep_size" or "wal_sender_timeout" or "full_page_writes" or "hot_standby_feedback" => false,
+            "wal_keep_segments" or "wal_keep_size" or "wal_sender_timeout" or "wal_receiver_timeout" or "full_page_writes" or "hot_standby_feedback" => false,
             _ => true,
         };
     }

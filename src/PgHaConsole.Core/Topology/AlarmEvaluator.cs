@@ -51,7 +51,7 @@ public static class AlarmEvaluator
                 nodes.All(n => n.Role is NodeRole.Down or NodeRole.Unknown)
                     ? "No node's PostgreSQL answered the console, so no node is known to accept writes."
                     : "Every PostgreSQL that answered is in recovery (a standby); writes through the write VIP fail.",
-                "Find out why the primary stopped (its log, the host); start it again, or promote the standby from the Operations page if the primary is lost."));
+                "Find out why the primary stopped (its log, the host); start it again, or, if it is lost, press Failover… on the topology page (or let the automatic failover policy do it)."));
         }
 
         if (primary is not null && writeHolders.Length == 1 && writeHolders[0].Name != primary.Name)
@@ -96,6 +96,25 @@ public static class AlarmEvaluator
                     $"{node.Name}: PostgreSQL does not answer",
                     $"The host answers SSH, but PostgreSQL on {node.Address}:{cluster.Postgres.Port} does not accept the monitoring connection. {FirstError(node)}",
                     $"Look at PostgreSQL's log on {node.Name} and start it ({(cluster.Postgres.ServiceControl == ServiceControl.Systemd ? "systemctl start " + (cluster.Postgres.SystemdUnit ?? "postgresql") : "pg_ctl -D " + cluster.Postgres.DataDir + " start")}); if it was the primary, the standby may have to be promoted."));
+            }
+
+            if (node.Fenced is { } fence)
+            {
+                alarms.Add(new Alarm(AlarmCodes.NodeFenced, AlarmSeverity.Warning, node.Name,
+                    $"{node.Name}: fenced, needs rejoin",
+                    $"{node.Name} was fenced ({fence}): it accepts no writes, holds no VIP and will not win one back, and PostgreSQL there starts only as a standby. The pair has no standby until it rejoins.",
+                    $"Rejoin {node.Name} from the topology page (pg_rewind when possible, else a re-clone)."));
+            }
+
+            if (cluster.Balancer == BalancerMode.Haproxy && node.SshReachable && node.HaproxyRunning == false)
+            {
+                var holds = node.HoldsWriteVip || node.HoldsReadVip;
+                alarms.Add(new Alarm(AlarmCodes.HaproxyDown, holds ? AlarmSeverity.Critical : AlarmSeverity.Warning, node.Name,
+                    $"{node.Name}: HAProxy is not running",
+                    holds
+                        ? $"{node.Name} holds {(node.HoldsWriteVip && node.HoldsReadVip ? "both VIPs" : node.HoldsWriteVip ? "the write VIP" : "the read VIP")}, which lead to its HAProxy: connections through them fail until keepalived moves the VIPs (it tracks HAProxy) or HAProxy is back."
+                        : $"The VIPs cannot move to {node.Name} while its HAProxy is down: keepalived there stays in FAULT.",
+                    $"Start HAProxy on {node.Name} (haproxy -f /etc/haproxy/haproxy.cfg -D -p /run/haproxy.pid, or systemctl start haproxy) and look at why it stopped (its log)."));
             }
 
             if (node.SshReachable && node.Keepalived is { } k)

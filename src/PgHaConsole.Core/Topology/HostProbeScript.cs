@@ -15,6 +15,18 @@ public sealed record HostObservation
 
     public BalancerNodeState? Balancer { get; init; }
 
+    /// <summary>HAProxy mode: a live haproxy in this host's network namespace owns the pid file.</summary>
+    public bool? HaproxyRunning { get; init; }
+
+    /// <summary>A live postmaster owns the data directory's postmaster.pid.</summary>
+    public bool? PostmasterRunning { get; init; }
+
+    /// <summary>This host could open the peer's PostgreSQL port.</summary>
+    public bool? PeerPortOpen { get; init; }
+
+    /// <summary>The fence marker's line, when the node is fenced.</summary>
+    public string? Fenced { get; init; }
+
     public IReadOnlyList<string> Errors { get; init; } = [];
 }
 
@@ -29,7 +41,10 @@ public static class HostProbeScript
     /// <summary>Printed in the haproxy section when socat is missing.</summary>
     public const string NoSocat = "@@pgha-no-socat";
 
-    /// <summary>$1 = lvs|haproxy, $2 = keepalived state file, $3 = HAProxy stats socket.</summary>
+    /// <summary>
+    /// $1 = lvs|haproxy, $2 = keepalived state file, $3 = HAProxy stats socket, $4 = fence marker, $5 = data directory,
+    /// $6 = the peer's address, $7 = the PostgreSQL port, $8 = HAProxy's pid file.
+    /// </summary>
     public const string Script = """
         export LC_ALL=C PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
         sec() { printf '\n%s%s\n' '@@pgha:' "$1"; }
@@ -43,6 +58,13 @@ public static class HostProbeScript
           [ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" = "$selfnet" ] && found=yes
         done
         echo "$found"
+        sec fence; [ -e "$4" ] && head -n 1 -- "$4"
+        sec postmaster
+        p=$(head -n 1 -- "$5/postmaster.pid" 2>/dev/null | tr -dc '0-9')
+        if [ -n "$p" ] && [ -d "/proc/$p" ] && ! grep -qE '^State:[[:space:]]*Z' "/proc/$p/status" 2>/dev/null; then echo yes; else echo no; fi
+        sec peerport
+        # What this host sees of its peer's PostgreSQL: refused at once when it is down, a timeout across a partition.
+        if timeout 1 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$6" "$7" 2>/dev/null; then echo open; else echo closed; fi
         if [ "$1" = lvs ]; then
           sec ipvs; ipvsadm -Ln 2>&1
           sec ipvsstats; ipvsadm -Ln --stats 2>&1
@@ -50,6 +72,12 @@ public static class HostProbeScript
           sec ipvsconn; ipvsadm -Lnc 2>&1
           sec mangle; iptables -t mangle -S PREROUTING 2>&1
         elif [ "$1" = haproxy ]; then
+          sec harunning; found=no
+          while read -r pid; do
+            case "$pid" in '' | *[!0-9]*) continue ;; esac
+            [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = haproxy ] && [ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" = "$selfnet" ] && found=yes
+          done < <(cat -- "$8" 2>/dev/null)
+          echo "$found"
           sec haproxy
           if command -v socat >/dev/null 2>&1; then
             echo "show stat" | socat stdio "UNIX-CONNECT:$3" 2>&1
@@ -62,8 +90,17 @@ public static class HostProbeScript
         """;
 
     /// <summary>The positional arguments of <see cref="Script"/>.</summary>
-    public static IReadOnlyList<string> Arguments(BalancerMode mode, string stateFile, string haproxySocket) =>
-        [mode == BalancerMode.LvsDr ? "lvs" : "haproxy", stateFile, haproxySocket];
+    public static IReadOnlyList<string> Arguments(ClusterSpec cluster, NodeSpec node, Keepalived.KeepalivedPaths keepalived, string haproxySocket)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        ArgumentNullException.ThrowIfNull(keepalived);
+        return
+        [
+            cluster.Balancer == BalancerMode.LvsDr ? "lvs" : "haproxy", keepalived.StateFile, haproxySocket, keepalived.FenceFile,
+            cluster.Postgres.DataDir.TrimEnd('/'), cluster.Peer(node).Address, cluster.Postgres.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            keepalived.HaproxyPidFile,
+        ];
+    }
 
     public static HostObservation Parse(string output, ClusterSpec cluster)
     {
@@ -119,12 +156,19 @@ public static class HostProbeScript
             errors.Add("The probe's output on this host was cut short.");
         }
 
+        static bool? YesNo(string text, string yes, string no) =>
+            text.Trim() == yes ? true : text.Trim() == no ? false : null;
+        var fence = Text("fence").Trim();
         return new HostObservation
         {
             HoldsWriteVip = holdsWrite,
             HoldsReadVip = holdsRead,
             Keepalived = keepalived,
             Balancer = balancer,
+            HaproxyRunning = sections.ContainsKey("harunning") ? YesNo(Text("harunning"), "yes", "no") : null,
+            PostmasterRunning = sections.ContainsKey("postmaster") ? YesNo(Text("postmaster"), "yes", "no") : null,
+            PeerPortOpen = sections.ContainsKey("peerport") ? YesNo(Text("peerport"), "open", "closed") : null,
+            Fenced = fence.Length > 0 ? fence : null,
             Errors = errors,
         };
     }

@@ -35,6 +35,8 @@ public static class AlarmCodes
     public const string KeepalivedDown = "keepalived-down";
     public const string LvsRealServerMissing = "lvs-real-server-missing";
     public const string LvsRealServerQuiesced = "lvs-real-server-quiesced";
+    public const string HaproxyDown = "haproxy-down";
+    public const string NodeFenced = "node-fenced";
 }
 
 /// <summary>One alarm: a one-line title, what it means and what to do.</summary>
@@ -181,6 +183,21 @@ public sealed record NodeState
     public KeepalivedNodeState? Keepalived { get; init; }
 
     public BalancerNodeState? Balancer { get; init; }
+
+    /// <summary>HAProxy mode: whether this host's HAProxy runs (its pid file names a live process); null when not observed.</summary>
+    public bool? HaproxyRunning { get; init; }
+
+    /// <summary>From the host: a live postmaster owns the data directory; null when SSH did not answer.</summary>
+    public bool? PostmasterRunning { get; init; }
+
+    /// <summary>From the host: it could open the peer's PostgreSQL port (TCP, 1 s); null when not observed.</summary>
+    public bool? PeerPortOpen { get; init; }
+
+    /// <summary>The fence marker's line when the node is fenced ("needs rejoin"); null when it is not (or not observed).</summary>
+    public string? Fenced { get; init; }
+
+    /// <summary>The node's <c>synchronous_standby_names</c> (meaningful on the primary).</summary>
+    public string? SynchronousStandbyNames { get; init; }
 
     /// <summary>Why something could not be observed (SSH error, PostgreSQL error), secrets masked.</summary>
     public IReadOnlyList<string> Errors { get; init; } = [];

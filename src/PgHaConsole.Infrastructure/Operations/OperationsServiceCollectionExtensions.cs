@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using PgHaConsole.Infrastructure.Failover;
 using PgHaConsole.Infrastructure.Rejoin;
 using PgHaConsole.Infrastructure.Setup;
 using PgHaConsole.Infrastructure.Switchover;
@@ -36,5 +37,6 @@ public static class OperationsServiceCollectionExtensions
     public static IServiceCollection AddPgHaConsoleOperationKinds(this IServiceCollection services) => services
         .AddSetupOperation()
         .AddSwitchoverOperation()
-        .AddRejoinOperations();
+        .AddRejoinOperations()
+        .AddFailoverOperation();
 }

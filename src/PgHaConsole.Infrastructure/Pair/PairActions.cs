@@ -118,6 +118,22 @@ public sealed class PairActions(ClusterEnvironment env)
             RemoteCommand.BashScript("keepalived -f \"$1\" -p \"$2\" </dev/null >/dev/null 2>&1", Keepalived.ConfigFile, NodeHost.KeepalivedPidFile), log, ct);
     }
 
+    /// <summary>
+    /// Lifts the fence of a node that follows the primary again (a streaming standby): its keepalived checks may then
+    /// pass again (the write check still only on a primary).
+    /// </summary>
+    public async Task UnfenceAsync(NodeHost host, StepLog log, CancellationToken ct)
+    {
+        if (await host.ReadTextAsync(Keepalived.FenceFile, ct) is { } marker)
+        {
+            log.Info(host.Name, "lifting the fence (" + marker.Trim() + ")");
+            await host.RemoveFilesAsync([Keepalived.FenceFile], log, ct);
+        }
+    }
+
+    /// <summary>Whether the node carries the fence marker.</summary>
+    public async Task<bool> IsFencedAsync(NodeHost host, CancellationToken ct) => await host.ReadTextAsync(Keepalived.FenceFile, ct) is not null;
+
     /// <summary>Which VIPs the host has on an interface now.</summary>
     public async Task<(bool Write, bool Read)> VipsOnAsync(NodeHost host, CancellationToken ct)
     {
@@ -229,6 +245,9 @@ public sealed class PairActions(ClusterEnvironment env)
                 bin=$1; d=$2
                 p=$(head -n 1 -- "$d/postmaster.pid" 2>/dev/null | tr -dc '0-9')
                 if [ -n "$p" ] && { [ ! -d "/proc/$p" ] || grep -qE '^State:[[:space:]]*Z' "/proc/$p/status"; }; then rm -f -- "$d/postmaster.pid"; fi
+                # A fenced node carries a standby signal (its next start is read-only); single-user mode refuses it.
+                # The recovery swap after the rewind writes the node's standby configuration again.
+                rm -f -- "$d/standby.signal" "$d/recovery.signal" "$d/recovery.conf"
                 "$bin" --single -D "$d" postgres </dev/null >/dev/null
                 """;
             await node.RunCheckedAsync("Finishing crash recovery",
@@ -260,7 +279,17 @@ public sealed class PairActions(ClusterEnvironment env)
             }
         }
 
+        // pg_rewind reads the source's timeline from its control file, which a promotion updates only at its next
+        // checkpoint (spread, after a fast promotion): without one it says "same timeline, no rewind required" and the
+        // node then cannot follow.
+        await primary.PsqlAsync("CHECKPOINT", log, ct, echoSql: true);
         await node.RunCheckedAsync("pg_rewind", RemoteCommand.Exec(node.Bin("pg_rewind"), args).AsUser(Cluster.Postgres.OsUser).InDirectory("/"), log, ct, TimeSpan.FromHours(2));
+
+        // pg_rewind copied the source's configuration files too, the console's settings file included: the node would
+        // come back listening on its peer's address. Its own settings are written again, as after a re-clone.
+        var files = new PostgresConfFiles(env);
+        var primaryMax = int.Parse((await primary.PsqlAsync("SHOW max_connections", null, ct)).Trim(), CultureInfo.InvariantCulture);
+        await files.WriteSettingsAsync(node, await files.ConfigFileAsync(node, running: false, ct), primaryMax, log, ct);
     }
 
     /// <summary>

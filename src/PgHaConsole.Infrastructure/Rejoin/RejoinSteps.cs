@@ -214,14 +214,26 @@ public sealed class RejoinKeepalivedStep(RejoinRun run) : RejoinStep(run)
 {
     public override string Name => "keepalived";
 
-    public override string Description => "keepalived running on the node again (it stays FAULT while the node is a standby)";
+    public override string Description => "The node's fence lifted (it streams as a standby now) and keepalived running on it again (the write instance stays FAULT while it is a standby)";
 
-    public override Task<StepPlan> PlanAsync(IOperationContext context) => Task.FromResult(new StepPlan([Note(Target, "start keepalived if it is not running")]));
+    public override Task<StepPlan> PlanAsync(IOperationContext context) => Task.FromResult(new StepPlan([Note(Target, "remove the fence marker if any; start keepalived if it is not running")]));
 
-    public override async Task<StepCheck> CheckAsync(IOperationContext context) =>
-        await Target.DaemonPidAsync(NodeHost.KeepalivedPidFile, "keepalived", context.CancellationToken) is not null
+    public override async Task<StepCheck> CheckAsync(IOperationContext context)
+    {
+        var ct = context.CancellationToken;
+        if (await Run.Actions.IsFencedAsync(Target, ct))
+        {
+            return StepCheck.NotDone($"{Target.Name} is still marked fenced");
+        }
+
+        return await Target.DaemonPidAsync(NodeHost.KeepalivedPidFile, "keepalived", ct) is not null
             ? StepCheck.Done("keepalived runs")
             : StepCheck.NotDone("keepalived is not running");
+    }
 
-    public override Task RunAsync(IOperationContext context) => Run.Actions.StartKeepalivedAsync(Target, Log(context), context.CancellationToken);
+    public override async Task RunAsync(IOperationContext context)
+    {
+        await Run.Actions.UnfenceAsync(Target, Log(context), context.CancellationToken);
+        await Run.Actions.StartKeepalivedAsync(Target, Log(context), context.CancellationToken);
+    }
 }

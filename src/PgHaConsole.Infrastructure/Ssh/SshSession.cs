@@ -162,14 +162,16 @@ internal sealed partial class SshSession : ISshSession, IAsyncDisposable
                 ssh.CommandTimeout = timeout + LocalGrace;
                 execution = ssh.ExecuteAsync(cancellationToken);
             }
-            catch (Exception ex) when (attempt == 0 && SshErrors.IsConnectionLoss(ex))
+            catch (Exception ex) when (attempt == 0 && (SshErrors.IsConnectionLoss(ex) || ex is SshOperationTimeoutException))
             {
-                // Opening the channel failed, so the command never started: reconnecting and retrying is safe.
+                // Opening the channel failed, so the command never started: reconnecting and retrying is safe. A
+                // channel that does not open in time means a silent connection (a partition sends no reset): SSH.NET
+                // still calls it connected, and would time out every later command on it until it is replaced.
                 _logger.LogWarning("SSH connection to {Node} was lost ({Reason}); reconnecting", Target.DisplayName, ex.Message);
                 Invalidate(connection);
                 continue;
             }
-            catch (Exception ex) when (SshErrors.IsConnectionLoss(ex))
+            catch (Exception ex) when (SshErrors.IsConnectionLoss(ex) || ex is SshOperationTimeoutException)
             {
                 Invalidate(connection);
                 throw new SshConnectionLostException($"The SSH connection to {Target.DisplayName} failed: {ex.Message}", ex);

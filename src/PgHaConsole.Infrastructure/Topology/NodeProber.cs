@@ -59,7 +59,8 @@ public sealed class NodeProber : INodeProber, IAsyncDisposable
                current_setting('max_connections')::int,
                current_setting('wal_log_hints') = 'on' OR current_setting('data_checksums') = 'on',
                pg_last_xact_replay_timestamp(),
-               now()
+               now(),
+               current_setting('synchronous_standby_names')
         """;
 
     internal const string ReplicationSql = """
@@ -160,6 +161,10 @@ public sealed class NodeProber : INodeProber, IAsyncDisposable
             HoldsReadVip = host?.HoldsReadVip ?? false,
             Keepalived = host?.Keepalived,
             Balancer = host?.Balancer,
+            HaproxyRunning = host?.HaproxyRunning,
+            PostmasterRunning = host?.PostmasterRunning,
+            PeerPortOpen = host?.PeerPortOpen,
+            Fenced = host?.Fenced,
             Errors = errors,
         };
     }
@@ -189,7 +194,7 @@ public sealed class NodeProber : INodeProber, IAsyncDisposable
             var session = _ssh.GetSession(target);
             var command = RemoteCommand.BashScript(
                 HostProbeScript.Script,
-                HostProbeScript.Arguments(cluster.Balancer, _keepalivedPaths.StateFile, _haproxy.StatsSocket));
+                HostProbeScript.Arguments(cluster, node, _keepalivedPaths, _haproxy.StatsSocket));
             var result = await session.RunAsync(command, timeout, null, probeToken);
             if (result.TimedOut)
             {
@@ -255,6 +260,7 @@ public sealed class NodeProber : INodeProber, IAsyncDisposable
                 Connections = reader.IsDBNull(7) ? null : reader.GetInt32(7),
                 MaxConnections = reader.IsDBNull(8) ? null : reader.GetInt32(8),
                 RewindReady = reader.IsDBNull(9) ? null : reader.GetBoolean(9),
+                SynchronousStandbyNames = reader.IsDBNull(12) ? null : reader.GetString(12),
             };
 
             await reader.NextResultAsync(probeToken);

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
+using PgHaConsole.Infrastructure.Failover;
 using PgHaConsole.Infrastructure.History;
 using PgHaConsole.Infrastructure.Identity;
 using PgHaConsole.Infrastructure.Operations;
@@ -138,6 +139,7 @@ public static class HostingExtensions
         services.AddPgHaConsoleOperationKinds();
         services.AddPgHaConsoleTopology();
         services.AddPgHaConsoleHistory();
+        services.AddFailoverWitness();
         services.AddApplicationServices();
         return builder;
     }
@@ -168,6 +170,7 @@ public static class HostingExtensions
         services.AddScoped<ConnectionTestService>();
         services.AddScoped<OperationService>();
         services.AddScoped<HistoryService>();
+        services.AddScoped<FailoverService>();
         return services;
     }
 
@@ -303,6 +306,7 @@ public static class HostingExtensions
         app.MapOperationsApi();
         app.MapTopologyApi();
         app.MapHistoryApi();
+        app.MapFailoverApi();
         app.MapHub<Hubs.OperationsHub>(Hubs.OperationsHub.Path);
         app.MapHangfireDashboardWithAuthorizationPolicy(AuthPolicies.Admin, "/hangfire");
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode()

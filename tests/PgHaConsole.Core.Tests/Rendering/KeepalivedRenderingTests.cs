@@ -1,3 +1,4 @@
+using PgHaConsole.Core.Failover;
 using PgHaConsole.Core.Keepalived;
 using PgHaConsole.Core.Model;
 using PgHaConsole.Core.Parsing;
@@ -22,15 +23,33 @@ public sealed class KeepalivedRenderingTests
     private static KeepalivedPaths PathsIn(DirectoryInfo dir) => new()
     {
         CheckScript = Path.Combine(dir.FullName, "check.sh"),
+        ReadCheckScript = Path.Combine(dir.FullName, "check-read.sh"),
+        HaproxyCheckScript = Path.Combine(dir.FullName, "check-haproxy.sh"),
+        FenceScript = Path.Combine(dir.FullName, "fence.sh"),
         NotifyScript = Path.Combine(dir.FullName, "notify.sh"),
+        FenceFile = Path.Combine(dir.FullName, "etc", "fenced"),
+        SeenDirectory = Path.Combine(dir.FullName, "seen"),
         StateFile = Path.Combine(dir.FullName, "run", "state"),
+        ReadStateFile = Path.Combine(dir.FullName, "run", "read-state"),
         LogFile = Path.Combine(dir.FullName, "log", "notify.log"),
         Lvs = new Lvs.LvsCheckPaths
         {
             CheckScript = Path.Combine(dir.FullName, "rs-check.sh"),
             PassFile = Path.Combine(dir.FullName, "rs-check.pgpass"),
         },
+        HaproxyPidFile = Path.Combine(dir.FullName, "haproxy.pid"),
+        HaproxyConfigFile = Path.Combine(dir.FullName, "haproxy.cfg"),
     };
+
+    private static void WriteScripts(DirectoryInfo dir, ClusterSpec cluster, NodeSpec node, KeepalivedPaths paths)
+    {
+        Tool.WriteExecutable(dir, "check.sh", KeepalivedScriptRenderer.RenderCheckScript(cluster, paths));
+        Tool.WriteExecutable(dir, "check-read.sh", KeepalivedScriptRenderer.RenderReadCheckScript(cluster, paths));
+        Tool.WriteExecutable(dir, "check-haproxy.sh", KeepalivedScriptRenderer.RenderHaproxyCheckScript(paths));
+        Tool.WriteExecutable(dir, "fence.sh", KeepalivedScriptRenderer.RenderFenceScript(cluster, node, paths));
+        Tool.WriteExecutable(dir, "notify.sh", KeepalivedScriptRenderer.RenderNotifyScript(cluster, node, paths));
+        Tool.WriteExecutable(dir, "rs-check.sh", Lvs.LvsVirtualServerRenderer.RenderCheckScript(cluster, paths.Lvs));
+    }
 
     /// <summary>Renders config and scripts into a temp dir and runs keepalived -t; returns its exit code and output.</summary>
     private static async Task<(Tool.Result Result, string Config, bool InterfaceExists)> CheckAsync(ClusterSpec cluster, NodeSpec node)
@@ -39,9 +58,7 @@ public sealed class KeepalivedRenderingTests
         try
         {
             var paths = PathsIn(dir);
-            Tool.WriteExecutable(dir, "check.sh", KeepalivedScriptRenderer.RenderCheckScript(cluster, paths));
-            Tool.WriteExecutable(dir, "notify.sh", KeepalivedScriptRenderer.RenderNotifyScript(cluster, node, paths));
-            Tool.WriteExecutable(dir, "rs-check.sh", Lvs.LvsVirtualServerRenderer.RenderCheckScript(cluster, paths.Lvs));
+            WriteScripts(dir, cluster, node, paths);
             var config = KeepalivedConfigRenderer.Render(cluster, node, Password, paths);
             var file = Path.Combine(dir.FullName, "keepalived.conf");
             File.WriteAllText(file, config);
@@ -112,9 +129,7 @@ public sealed class KeepalivedRenderingTests
         try
         {
             var paths = PathsIn(dir);
-            Tool.WriteExecutable(dir, "check.sh", KeepalivedScriptRenderer.RenderCheckScript(c, paths));
-            Tool.WriteExecutable(dir, "notify.sh", KeepalivedScriptRenderer.RenderNotifyScript(c, c.Node1, paths));
-            Tool.WriteExecutable(dir, "rs-check.sh", Lvs.LvsVirtualServerRenderer.RenderCheckScript(c, paths.Lvs));
+            WriteScripts(dir, c, c.Node1, paths);
             var broken = KeepalivedConfigRenderer.Render(c, c.Node1, Password, paths).Replace("misc_timeout 5", "misc_timeout 5\n            nb_get_retry 3", StringComparison.Ordinal);
             var file = Path.Combine(dir.FullName, "k.conf");
             File.WriteAllText(file, broken);
@@ -141,14 +156,24 @@ public sealed class KeepalivedRenderingTests
         {
             Assert.Contains("state BACKUP\n", conf, StringComparison.Ordinal);
             Assert.Contains("nopreempt\n", conf, StringComparison.Ordinal);
-            Assert.Contains("virtual_router_id 50\n", conf, StringComparison.Ordinal);
             Assert.Contains("auth_type PASS\n", conf, StringComparison.Ordinal);
             Assert.Contains("auth_pass " + Password + "\n", conf, StringComparison.Ordinal);
-            Assert.Contains("198.18.4.51/24 dev mgt label mgt:1\n", conf, StringComparison.Ordinal);
-            Assert.Contains("198.18.4.52/24 dev mgt label mgt:2\n", conf, StringComparison.Ordinal);
             Assert.Contains("enable_script_security", conf, StringComparison.Ordinal);
             Assert.Contains("script_user root", conf, StringComparison.Ordinal);
-            Assert.Contains("track_script {\n        chk_pg_primary\n", conf, StringComparison.Ordinal);
+
+            // One instance per VIP: the write VIP follows the unfenced primary, the read VIP any healthy node; both
+            // lead to the local HAProxy, so both track it.
+            var write = Block(conf, "vrrp_instance VI_WRITE {");
+            var read = Block(conf, "vrrp_instance VI_READ {");
+            Assert.Contains("virtual_router_id 50\n", write, StringComparison.Ordinal);
+            Assert.Contains("virtual_router_id 51\n", read, StringComparison.Ordinal);
+            Assert.Contains("198.18.4.51/24 dev mgt label mgt:1\n", write, StringComparison.Ordinal);
+            Assert.DoesNotContain("198.18.4.52", write, StringComparison.Ordinal);
+            Assert.Contains("198.18.4.52/24 dev mgt label mgt:2\n", read, StringComparison.Ordinal);
+            Assert.DoesNotContain("198.18.4.51", read, StringComparison.Ordinal);
+            Assert.Contains("track_script {\n        chk_pg_primary\n        chk_haproxy\n    }", write, StringComparison.Ordinal);
+            Assert.Contains("track_script {\n        chk_pg_read\n        chk_haproxy\n    }", read, StringComparison.Ordinal);
+            Assert.Contains("script \"/etc/keepalived/pghaconsole-check-haproxy.sh\"", conf, StringComparison.Ordinal);
             Assert.Contains("notify \"/etc/keepalived/pghaconsole-notify.sh\"", conf, StringComparison.Ordinal);
             Assert.DoesNotContain("notify_master", conf, StringComparison.Ordinal);
             Assert.DoesNotContain("virtual_server", conf, StringComparison.Ordinal);
@@ -210,7 +235,13 @@ public sealed class KeepalivedRenderingTests
     public async Task Scripts_pass_bash_n()
     {
         var c = Sample.Cluster();
-        foreach (var script in new[] { KeepalivedScriptRenderer.RenderCheckScript(c), KeepalivedScriptRenderer.RenderNotifyScript(c, c.Node1) })
+        var c11 = Sample.Cluster(11);
+        foreach (var script in new[]
+                 {
+                     KeepalivedScriptRenderer.RenderCheckScript(c), KeepalivedScriptRenderer.RenderNotifyScript(c, c.Node1),
+                     KeepalivedScriptRenderer.RenderReadCheckScript(c), KeepalivedScriptRenderer.RenderHaproxyCheckScript(),
+                     KeepalivedScriptRenderer.RenderFenceScript(c, c.Node1), KeepalivedScriptRenderer.RenderFenceScript(c11, c11.Node2),
+                 })
         {
             var result = await Tool.RunAsync("bash", ["-n"], stdin: script);
             Assert.True(result.ExitCode == 0, result.Output);
@@ -309,5 +340,266 @@ public sealed class KeepalivedRenderingTests
         Assert.Contains("PSQL=/usr/lib/postgresql/15/bin/psql\n", script, StringComparison.Ordinal);
         Assert.Contains("PG_SOCKET_DIR=''\n", script, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => KeepalivedScriptRenderer.RenderCheckScript(c, new KeepalivedPaths { PgSocketDir = "/run/$(id)" }));
+    }
+
+    private static string Block(string conf, string header)
+    {
+        var start = conf.IndexOf(header, StringComparison.Ordinal);
+        Assert.True(start >= 0, header + " missing:\n" + conf);
+        var end = conf.IndexOf("\n}\n", start, StringComparison.Ordinal);
+        return conf[start..(end + 3)];
+    }
+
+    [Fact]
+    public void Lvs_mode_tracks_no_haproxy_and_router_id_255_takes_254_for_reads()
+    {
+        var c = Sample.Cluster(balancer: BalancerMode.LvsDr) with { Vrrp = new VrrpSettings { Interface = "mgt", VirtualRouterId = 255 } };
+        var conf = KeepalivedConfigRenderer.Render(c, c.Node2, Password);
+        Assert.DoesNotContain("chk_haproxy", conf, StringComparison.Ordinal);
+        Assert.Contains("virtual_router_id 255\n", Block(conf, "vrrp_instance VI_WRITE {"), StringComparison.Ordinal);
+        Assert.Contains("virtual_router_id 254\n", Block(conf, "vrrp_instance VI_READ {"), StringComparison.Ordinal);
+        Assert.Contains("priority 90\n", Block(conf, "vrrp_instance VI_READ {"), StringComparison.Ordinal);
+    }
+
+    /// <summary>A check-script harness: a fake psql answering one line, the seen clocks, a fake fence that records its call.</summary>
+    private sealed class CheckHarness : IDisposable
+    {
+        public CheckHarness(string psqlAnswer, string kind = "write")
+        {
+            Dir = Tool.TempDir();
+            var fake = psqlAnswer == "FAIL"
+                ? "#!/bin/sh\necho 'psql: error: connection refused' >&2\nexit 2\n"
+                : "#!/bin/sh\n[ \"$(id -un)\" = postgres ] || exit 9\necho '" + psqlAnswer + "'\n";
+            var psql = Tool.WriteExecutable(Dir, "psql", fake);
+            Paths = PathsIn(Dir) with { Psql = psql, PgSocketDir = null };
+            FenceCalls = Path.Combine(Dir.FullName, "fence-calls");
+            Tool.WriteExecutable(Dir, "fence.sh", $"#!/bin/sh\nprintf '%s|%s\\n' \"$1\" \"$2\" >>'{FenceCalls}'\n");
+            Directory.CreateDirectory(Paths.SeenDirectory);
+            Directory.CreateDirectory(Path.GetDirectoryName(Paths.FenceFile)!);
+            Script = Tool.WriteExecutable(Dir, kind + ".sh", kind == "write"
+                ? KeepalivedScriptRenderer.RenderCheckScript(Sample.Cluster(), Paths)
+                : KeepalivedScriptRenderer.RenderReadCheckScript(Sample.Cluster(), Paths));
+        }
+
+        public DirectoryInfo Dir { get; }
+
+        public KeepalivedPaths Paths { get; }
+
+        public string Script { get; }
+
+        public string FenceCalls { get; }
+
+        public string Seen(string name) => Path.Combine(Paths.SeenDirectory, name);
+
+        public void Age(string name, int seconds)
+        {
+            File.WriteAllText(Seen(name), "");
+            File.SetLastWriteTimeUtc(Seen(name), DateTime.UtcNow.AddSeconds(-seconds));
+        }
+
+        public double AgeOf(string name) => (DateTime.UtcNow - File.GetLastWriteTimeUtc(Seen(name))).TotalSeconds;
+
+        public async Task<string?> FenceCallAsync()
+        {
+            // The fence runs detached (setsid, background): give it a moment.
+            for (var i = 0; i < 40 && !File.Exists(FenceCalls); i++)
+            {
+                await Task.Delay(50);
+            }
+
+            return File.Exists(FenceCalls) ? File.ReadAllText(FenceCalls).Trim() : null;
+        }
+
+        public void Dispose() => Dir.Delete(true);
+    }
+
+    [Fact]
+    public async Task Write_check_self_fences_a_primary_that_saw_neither_standby_nor_console()
+    {
+        // The console's connection is still there (a partition sends no FIN) but silent for 30 s.
+        using var h = new CheckHarness("f 0 30");
+        h.Age("peer", SelfFence.DelaySeconds + 5);
+        h.Age("console", SelfFence.DelaySeconds + 5);
+        var r = await Tool.RunAsync(h.Script, []);
+        Assert.Equal(1, r.ExitCode);
+        var call = await h.FenceCallAsync();
+        Assert.NotNull(call);
+        Assert.StartsWith("self|no streaming standby for ", call, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("f 1 30", "peer")]
+    [InlineData("f 0 2", "console")]
+    [InlineData("f 0 -1", "console")]
+    public async Task Write_check_keeps_a_primary_that_sees_the_standby_or_the_console(string answer, string fresh)
+    {
+        using var h = new CheckHarness(answer);
+        h.Age("peer", SelfFence.DelaySeconds + 5);
+        h.Age("console", SelfFence.DelaySeconds + 5);
+        var r = await Tool.RunAsync(h.Script, []);
+        Assert.Equal(0, r.ExitCode);
+        Assert.InRange(h.AgeOf(fresh), 0, fresh == "console" ? 4 : 2);
+        Assert.Null(await h.FenceCallAsync());
+    }
+
+    [Fact]
+    public async Task Write_check_gives_a_grace_period_when_it_starts_counting()
+    {
+        // First run after a boot (no clock files): the delay starts now, no immediate fence.
+        using var h = new CheckHarness("f 0 300");
+        var r = await Tool.RunAsync(h.Script, []);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Null(await h.FenceCallAsync());
+    }
+
+    [Theory]
+    [InlineData("t 0 -1")]
+    [InlineData("FAIL")]
+    public async Task Write_check_fails_on_a_standby_or_a_stopped_server_and_restarts_the_clocks(string answer)
+    {
+        using var h = new CheckHarness(answer);
+        h.Age("peer", 300);
+        h.Age("console", 300);
+        var r = await Tool.RunAsync(h.Script, []);
+        Assert.Equal(1, r.ExitCode);
+        Assert.InRange(h.AgeOf("peer"), 0, 2);
+        Assert.InRange(h.AgeOf("console"), 0, 2);
+        Assert.Null(await h.FenceCallAsync());
+    }
+
+    [Theory]
+    [InlineData("write", "f 1 0")]
+    [InlineData("read", "1")]
+    public async Task A_fenced_node_fails_both_checks_even_as_a_healthy_primary(string kind, string answer)
+    {
+        using var h = new CheckHarness(answer, kind);
+        Assert.Equal(0, (await Tool.RunAsync(h.Script, [])).ExitCode);
+        File.WriteAllText(h.Paths.FenceFile, "FENCED_AT=1 BY=console NODE=pg1 REASON=test\n");
+        Assert.Equal(1, (await Tool.RunAsync(h.Script, [])).ExitCode);
+    }
+
+    [Theory]
+    [InlineData("1", 0)]
+    [InlineData("FAIL", 1)]
+    public async Task Read_check_passes_whenever_postgres_answers(string answer, int exit)
+    {
+        using var h = new CheckHarness(answer, "read");
+        Assert.Equal(exit, (await Tool.RunAsync(h.Script, [])).ExitCode);
+    }
+
+    [Fact]
+    public async Task Haproxy_check_wants_a_live_haproxy_in_this_network_namespace()
+    {
+        var dir = Tool.TempDir();
+        System.Diagnostics.Process? fake = null;
+        try
+        {
+            var paths = PathsIn(dir);
+            var script = Tool.WriteExecutable(dir, "check-haproxy.sh", KeepalivedScriptRenderer.RenderHaproxyCheckScript(paths));
+
+            // Not set up by the console yet: not tracked.
+            Assert.Equal(0, (await Tool.RunAsync(script, [])).ExitCode);
+            File.WriteAllText(paths.HaproxyConfigFile, "# haproxy.cfg for pg1 - generated by PgHaConsole; local changes are overwritten.\n");
+            Assert.Equal(1, (await Tool.RunAsync(script, [])).ExitCode);
+
+            // A process whose comm is "haproxy": a copy of sleep under that name.
+            var haproxy = Path.Combine(dir.FullName, "haproxy");
+            File.Copy("/bin/sleep", haproxy);
+            fake = System.Diagnostics.Process.Start(haproxy, "30");
+            for (var i = 0; i < 250 && File.ReadAllText($"/proc/{fake.Id}/comm").Trim() != "haproxy"; i++)
+            {
+                await Task.Delay(20);
+            }
+
+            File.WriteAllText(paths.HaproxyPidFile, fake.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n");
+            Assert.Equal(0, (await Tool.RunAsync(script, [])).ExitCode);
+
+            // Another program's pid (this test host) is not HAProxy.
+            File.WriteAllText(paths.HaproxyPidFile, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n");
+            Assert.Equal(1, (await Tool.RunAsync(script, [])).ExitCode);
+
+            fake.Kill();
+            await fake.WaitForExitAsync();
+            File.WriteAllText(paths.HaproxyPidFile, fake.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n");
+            Assert.Equal(1, (await Tool.RunAsync(script, [])).ExitCode);
+        }
+        finally
+        {
+            if (fake is { HasExited: false })
+            {
+                fake.Kill();
+            }
+
+            fake?.Dispose();
+            dir.Delete(true);
+        }
+    }
+
+    [Theory]
+    [InlineData(15, "standby.signal")]
+    [InlineData(11, "recovery.conf")]
+    public async Task Fence_script_marks_makes_the_next_start_a_standby_and_kills_a_postmaster_that_does_not_stop(int major, string signal)
+    {
+        var dir = Tool.TempDir();
+        System.Diagnostics.Process? postmaster = null;
+        try
+        {
+            var data = Directory.CreateDirectory(Path.Combine(dir.FullName, "data")).FullName;
+            var c = Sample.Cluster(major, iface: "pghamissing0") with { Postgres = Sample.Cluster(major).Postgres with { DataDir = data } };
+            // A pg_ctl that does nothing: the fence must not rely on it.
+            var pgCtl = Tool.WriteExecutable(dir, "pg_ctl", "#!/bin/sh\nexit 1\n");
+            var paths = PathsIn(dir) with { PgCtl = pgCtl };
+            var script = Tool.WriteExecutable(dir, "fence.sh", KeepalivedScriptRenderer.RenderFenceScript(c, c.Node1, paths));
+            postmaster = System.Diagnostics.Process.Start("/bin/sleep", "30");
+            File.WriteAllText(Path.Combine(data, "postmaster.pid"), postmaster.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n" + data + "\n");
+
+            var r = await Tool.RunAsync(script, ["console", "failover by ops; rm -rf /"]);
+            Assert.True(r.ExitCode == 0, r.Output);
+            Assert.True(postmaster.WaitForExit(2000), "the postmaster was not killed");
+            var marker = File.ReadAllText(paths.FenceFile);
+            Assert.Matches(@"^FENCED_AT=\d+ BY=console NODE=pg1 REASON=failover by ops_ rm -rf _\n$", marker);
+            Assert.True(File.Exists(Path.Combine(data, signal)));
+            if (major == 11)
+            {
+                Assert.Equal("standby_mode = 'on'\n", File.ReadAllText(Path.Combine(data, signal)));
+            }
+
+            Assert.Contains("fenced by console", File.ReadAllText(paths.LogFile), StringComparison.Ordinal);
+
+            // Again: nothing left to do, the first marker is kept.
+            var again = await Tool.RunAsync(script, ["self", "later"]);
+            Assert.Equal(0, again.ExitCode);
+            Assert.Equal(marker, File.ReadAllText(paths.FenceFile));
+        }
+        finally
+        {
+            if (postmaster is { HasExited: false })
+            {
+                postmaster.Kill();
+            }
+
+            postmaster?.Dispose();
+            dir.Delete(true);
+        }
+    }
+
+    [Fact]
+    public async Task Notify_script_keeps_the_read_instance_apart()
+    {
+        var c = Sample.Cluster();
+        var dir = Tool.TempDir();
+        try
+        {
+            var paths = PathsIn(dir);
+            var path = Tool.WriteExecutable(dir, "notify.sh", KeepalivedScriptRenderer.RenderNotifyScript(c, c.Node1, paths));
+            Assert.Equal(0, (await Tool.RunAsync(path, ["INSTANCE", KeepalivedConfigRenderer.InstanceName, "FAULT", "100"])).ExitCode);
+            Assert.Equal(0, (await Tool.RunAsync(path, ["INSTANCE", KeepalivedConfigRenderer.ReadInstanceName, "MASTER", "100"])).ExitCode);
+            Assert.Equal(VrrpState.Fault, KeepalivedStateParser.ParseStateFile(File.ReadAllText(paths.StateFile)).Value!.State);
+            Assert.Equal(VrrpState.Master, KeepalivedStateParser.ParseStateFile(File.ReadAllText(paths.ReadStateFile)).Value!.State);
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
     }
 }

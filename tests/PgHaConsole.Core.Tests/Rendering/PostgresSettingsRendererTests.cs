@@ -41,7 +41,8 @@ public sealed class PostgresSettingsRendererTests
         var m = Map(major);
         Assert.Equal("replica", m["wal_level"]);
         Assert.Equal("10", m["max_wal_senders"]);
-        Assert.Equal("60s", m["wal_sender_timeout"]);
+        Assert.Equal("5s", m["wal_sender_timeout"]);
+        Assert.Equal("5s", m["wal_receiver_timeout"]);
         Assert.Equal("on", m["full_page_writes"]);
         Assert.Equal("on", m["wal_log_hints"]);
         Assert.Equal("on", m["hot_standby"]);
@@ -88,7 +89,7 @@ public sealed class PostgresSettingsRendererTests
         Assert.Contains("ALTER SYSTEM SET max_connections = 100;", sql);
         Assert.Contains("ALTER SYSTEM SET wal_level = replica;", sql);
         Assert.Contains("ALTER SYSTEM SET wal_keep_size = '4096MB';", sql);
-        Assert.Contains("ALTER SYSTEM SET wal_sender_timeout = '60s';", sql);
+        Assert.Contains("ALTER SYSTEM SET wal_sender_timeout = '5s';", sql);
         Assert.Contains("ALTER SYSTEM SET wal_log_hints = on;", sql);
     }
 
@@ -106,7 +107,8 @@ public sealed class PostgresSettingsRendererTests
             "wal_level = replica\t# (restart)",
             "max_wal_senders = 10\t# (restart)",
             "wal_keep_size = '4096MB'",
-            "wal_sender_timeout = '60s'",
+            "wal_sender_timeout = '5s'",
+            "wal_receiver_timeout = '5s'",
             "full_page_writes = on",
             "wal_log_hints = on\t# (restart)",
             "hot_standby = on\t# (restart)",
@@ -126,6 +128,7 @@ public sealed class PostgresSettingsRendererTests
     [InlineData("wal_keep_size", 13, false)]
     [InlineData("wal_keep_segments", 11, false)]
     [InlineData("wal_sender_timeout", 15, false)]
+    [InlineData("wal_receiver_timeout", 11, false)]
     [InlineData("full_page_writes", 15, false)]
     [InlineData("hot_standby_feedback", 15, false)]
     [InlineData("primary_conninfo", 12, true)]

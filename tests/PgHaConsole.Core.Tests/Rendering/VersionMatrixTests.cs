@@ -110,7 +110,8 @@ public sealed class VersionMatrixTests
             "wal_level = replica\t# (restart)\n" +
             "max_wal_senders = 10\t# (restart)\n" +
             "wal_keep_segments = 256\n" +
-            "wal_sender_timeout = '60s'\n" +
+            "wal_sender_timeout = '5s'\n" +
+            "wal_receiver_timeout = '5s'\n" +
             "full_page_writes = on\n" +
             "wal_log_hints = on\t# (restart)\n" +
             "hot_standby = on\t# (restart)\n" +
@@ -133,7 +134,8 @@ public sealed class VersionMatrixTests
             "wal_level = replica\t# (restart)\n" +
             "max_wal_senders = 10\t# (restart)\n" +
             "wal_keep_size = '4096MB'\n" +
-            "wal_sender_timeout = '60s'\n" +
+            "wal_sender_timeout = '5s'\n" +
+            "wal_receiver_timeout = '5s'\n" +
             "full_page_writes = on\n" +
             "wal_log_hints = on\t# (restart)\n" +
             "hot_standby = on\t# (restart)\n" +

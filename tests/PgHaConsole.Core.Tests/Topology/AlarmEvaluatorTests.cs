@@ -145,4 +145,29 @@ public sealed class AlarmEvaluatorTests
         Assert.Equal(AlarmSeverity.Critical, t.Alarms[0].Severity);
         Assert.Equal(AlarmSeverity.Warning, t.Alarms[^1].Severity);
     }
+
+    [Fact]
+    public void A_fenced_node_says_it_needs_a_rejoin()
+    {
+        var t = Assemble(Primary(r => r.Include = false), Standby() with { Role = NodeRole.Down, PgReachable = false, WalReceiver = null, Fenced = "FENCED_AT=1 BY=self NODE=pg2 REASON=x" });
+        var alarm = Assert.Single(t.Alarms, a => a.Code == AlarmCodes.NodeFenced);
+        Assert.Equal("pg2", alarm.Node);
+        Assert.Contains("Rejoin pg2", alarm.Action, StringComparison.Ordinal);
+        Assert.DoesNotContain(Assemble(Primary(), Standby()).Alarms, a => a.Code == AlarmCodes.NodeFenced);
+    }
+
+    [Fact]
+    public void A_dead_haproxy_is_critical_on_the_vip_holder_and_a_warning_elsewhere()
+    {
+        var onHolder = Assemble(Primary() with { HaproxyRunning = false }, Standby() with { HaproxyRunning = true });
+        var a = Assert.Single(onHolder.Alarms, x => x.Code == AlarmCodes.HaproxyDown);
+        Assert.Equal(AlarmSeverity.Critical, a.Severity);
+        Assert.Equal("pg1", a.Node);
+
+        var elsewhere = Assemble(Primary() with { HaproxyRunning = true }, Standby() with { HaproxyRunning = false });
+        Assert.Equal(AlarmSeverity.Warning, Assert.Single(elsewhere.Alarms, x => x.Code == AlarmCodes.HaproxyDown).Severity);
+
+        // Not observed (null) is not "down".
+        Assert.DoesNotContain(Assemble(Primary(), Standby()).Alarms, x => x.Code == AlarmCodes.HaproxyDown);
+    }
 }

@@ -112,7 +112,31 @@ public sealed class HostProbeScriptTests
     public void Script_takes_values_only_as_positional_arguments()
     {
         Assert.DoesNotContain("198.18", HostProbeScript.Script, StringComparison.Ordinal);
-        Assert.Equal(["lvs", "/run/keepalived/pghaconsole.state", "/run/haproxy/admin.sock"],
-            HostProbeScript.Arguments(BalancerMode.LvsDr, "/run/keepalived/pghaconsole.state", "/run/haproxy/admin.sock"));
+        var c = TopologySamples.Cluster with { Balancer = BalancerMode.LvsDr };
+        Assert.Equal(["lvs", "/run/keepalived/pghaconsole.state", "/run/haproxy/admin.sock", "/etc/keepalived/pghaconsole-fenced", "/data10/pgdata", c.Node2.Address, "5432", "/run/haproxy.pid"],
+            HostProbeScript.Arguments(c, c.Node1, new PgHaConsole.Core.Keepalived.KeepalivedPaths(), "/run/haproxy/admin.sock"));
+    }
+
+    [Fact]
+    public void Fence_postmaster_peer_port_and_haproxy_sections_are_read()
+    {
+        var o = HostProbeScript.Parse(
+            "@@pgha:karunning\nyes\n@@pgha:fence\nFENCED_AT=1 BY=self NODE=pg1 REASON=x\n@@pgha:postmaster\nno\n@@pgha:peerport\nclosed\n@@pgha:harunning\nno\n@@pgha:end\n",
+            TopologySamples.Cluster);
+        Assert.Equal("FENCED_AT=1 BY=self NODE=pg1 REASON=x", o.Fenced);
+        Assert.False(o.PostmasterRunning);
+        Assert.False(o.PeerPortOpen);
+        Assert.False(o.HaproxyRunning);
+
+        var healthy = HostProbeScript.Parse("@@pgha:fence\n@@pgha:postmaster\nyes\n@@pgha:peerport\nopen\n@@pgha:harunning\nyes\n@@pgha:end\n", TopologySamples.Cluster);
+        Assert.Null(healthy.Fenced);
+        Assert.True(healthy.PostmasterRunning);
+        Assert.True(healthy.PeerPortOpen);
+        Assert.True(healthy.HaproxyRunning);
+
+        // Not observed (an older probe's output) is not "down".
+        var old = HostProbeScript.Parse("@@pgha:end\n", TopologySamples.Cluster);
+        Assert.Null(old.PostmasterRunning);
+        Assert.Null(old.HaproxyRunning);
     }
 }

@@ -136,7 +136,7 @@ public class PairFixture : IAsyncLifetime
     public Task<PgHaConsole.Lab.CommandResult> ExecAsync(string host, CancellationToken ct, params string[] argv) =>
         Controller.ExecInHostAsync(host, argv, ct);
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (_services is not null)
         {

@@ -9,9 +9,10 @@ using PgHaConsole.Infrastructure.Operations;
 namespace PgHaConsole.Infrastructure.Setup.Steps;
 
 /// <summary>
-/// Step 9: keepalived on both hosts from the cluster model: one VRRP instance (both BACKUP, nopreempt, the
-/// priorities, both VIPs), a <c>vrrp_script</c> that lets only the PostgreSQL primary hold the VIPs, and a notify
-/// script that records transitions and never promotes (seed defects 1–9). A new configuration is tested with
+/// Step 9: keepalived on both hosts from the cluster model: one VRRP instance per VIP (both BACKUP, nopreempt, the
+/// priorities), a <c>vrrp_script</c> that lets only the unfenced PostgreSQL primary hold the write VIP (and fences an
+/// isolated primary), one that keeps the read VIP on any node whose PostgreSQL answers, HAProxy tracked by both in
+/// HAProxy mode, the node's fence script, and a notify script that records transitions and never promotes. A new configuration is tested with
 /// <c>keepalived -t</c> before it replaces the old one; then keepalived starts (or reloads) and the VIPs must sit on the primary.
 /// </summary>
 public sealed class KeepalivedStep(SetupRun run) : SetupStep(run)
@@ -21,18 +22,29 @@ public sealed class KeepalivedStep(SetupRun run) : SetupStep(run)
 
     public override string Name => "keepalived";
 
-    public override string Description => "keepalived on both hosts: VRRP instance, primary check script, safe notify script; VIPs verified on the primary";
+    public override string Description => "keepalived on both hosts: a VRRP instance per VIP, check scripts (primary + self-fence, read, HAProxy), fence and notify scripts; write VIP verified on the primary, read VIP on a healthy node";
 
     private sealed record KaFile(string Path, string Content, string Mode);
 
-    private IReadOnlyList<KaFile> Files(NodeHost host, string vrrpPassword) =>
-    [
-        new(Paths.CheckScript, KeepalivedScriptRenderer.RenderCheckScript(Cluster, Paths), "0755"),
-        new(Paths.NotifyScript, KeepalivedScriptRenderer.RenderNotifyScript(Cluster, host.Node, Paths), "0755"),
-        .. LvsCheckFiles(),
-        // auth_pass is a secret: readable by root only.
-        new(Paths.ConfigFile, KeepalivedConfigRenderer.Render(Cluster, host.Node, vrrpPassword, Paths), "0600"),
-    ];
+    private IReadOnlyList<KaFile> Files(NodeHost host, string vrrpPassword)
+    {
+        var files = new List<KaFile>
+        {
+            new(Paths.CheckScript, KeepalivedScriptRenderer.RenderCheckScript(Cluster, Paths), "0755"),
+            new(Paths.ReadCheckScript, KeepalivedScriptRenderer.RenderReadCheckScript(Cluster, Paths), "0755"),
+            new(Paths.FenceScript, KeepalivedScriptRenderer.RenderFenceScript(Cluster, host.Node, Paths), "0755"),
+            new(Paths.NotifyScript, KeepalivedScriptRenderer.RenderNotifyScript(Cluster, host.Node, Paths), "0755"),
+        };
+        files.AddRange(LvsCheckFiles());
+        if (Cluster.Balancer == BalancerMode.Haproxy)
+        {
+            files.Add(new(Paths.HaproxyCheckScript, KeepalivedScriptRenderer.RenderHaproxyCheckScript(Paths), "0755"));
+        }
+
+        // auth_pass is a secret: readable by root only. Last: the scripts it names are in place when it is installed.
+        files.Add(new(Paths.ConfigFile, KeepalivedConfigRenderer.Render(Cluster, host.Node, vrrpPassword, Paths), "0600"));
+        return files;
+    }
 
     /// <summary>LVS-DR only: the real-server check the virtual servers run (a query as the monitoring role) and its password file.</summary>
     private IEnumerable<KaFile> LvsCheckFiles() => Cluster.Balancer != BalancerMode.LvsDr
@@ -73,7 +85,8 @@ public sealed class KeepalivedStep(SetupRun run) : SetupStep(run)
         var (primary, standby) = await Run.RolesAsync(ct);
         var p = states.First(s => s.Host == primary);
         var s = states.First(s => s.Host == standby);
-        var ok = p.HoldsWrite && p.HoldsRead && !s.HoldsWrite && !s.HoldsRead;
+        // The write VIP on the primary only; the read VIP on exactly one node, whichever (its instance takes any healthy node).
+        var ok = p.HoldsWrite && !s.HoldsWrite && p.HoldsRead != s.HoldsRead;
         return (ok, $"write VIP {Cluster.WriteVip} on {Holder(states, x => x.HoldsWrite)}, read VIP {Cluster.ReadVip} on {Holder(states, x => x.HoldsRead)} (primary: {primary.Name})");
     }
 

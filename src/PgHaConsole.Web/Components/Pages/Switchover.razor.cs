@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using PgHaConsole.Core.Model;
+using PgHaConsole.Infrastructure.Failover;
 using PgHaConsole.Infrastructure.Identity;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Switchover;
@@ -8,7 +9,7 @@ using PgHaConsole.Web.Services;
 
 namespace PgHaConsole.Web.Components.Pages;
 
-/// <summary>The on-call page: preflight report, typed confirmation, the switchover button; rejoin and rebuild per node.</summary>
+/// <summary>The on-call page: switchover (preflight, typed confirmation, button), failover when the primary is lost, rejoin and rebuild per node.</summary>
 public sealed partial class Switchover : IDisposable
 {
     private readonly CancellationTokenSource _cts = new();
@@ -21,6 +22,9 @@ public sealed partial class Switchover : IDisposable
     private SwitchoverPreflightReport? _report;
     private string? _confirm;
     private string? _error;
+    private bool _checkingFailover;
+    private FailoverPreflightReport? _failoverReport;
+    private string? _failoverConfirm;
 
     [Parameter]
     public Guid ClusterId { get; set; }
@@ -30,6 +34,9 @@ public sealed partial class Switchover : IDisposable
 
     [Inject]
     public required OperationService OperationService { get; init; }
+
+    [Inject]
+    public required FailoverService FailoverService { get; init; }
 
     [Inject]
     public required NavigationManager Navigation { get; init; }
@@ -52,6 +59,11 @@ public sealed partial class Switchover : IDisposable
         if (firstRender && _cluster is not null)
         {
             await PreflightAsync();
+            if (_report is { CanSwitch: false })
+            {
+                // No healthy pair to switch over: the on-call engineer is probably here for the failover.
+                await FailoverPreflightAsync();
+            }
         }
     }
 
@@ -74,6 +86,29 @@ public sealed partial class Switchover : IDisposable
             StateHasChanged();
         }
     }
+
+    private async Task FailoverPreflightAsync()
+    {
+        _checkingFailover = true;
+        _error = null;
+        StateHasChanged();
+        try
+        {
+            _failoverReport = await FailoverService.PreflightAsync(ClusterId, _cts.Token);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _error = "The failover preflight could not run: " + ex.Message;
+        }
+        finally
+        {
+            _checkingFailover = false;
+            StateHasChanged();
+        }
+    }
+
+    private Task FailOverAsync() =>
+        StartAsync(async actor => await FailoverService.StartAsync(ClusterId, _failoverConfirm, actor, _cts.Token));
 
     private async Task SwitchAsync()
     {

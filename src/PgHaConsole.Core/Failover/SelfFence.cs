@@ -1,0 +1,45 @@
+namespace PgHaConsole.Core.Failover;
+
+/// <summary>
+/// The timings that keep "the lost primary has fenced itself" before "the console promotes the standby" when the
+/// console cannot reach the primary to fence it. On the node, the write VIP's check (run by keepalived every
+/// <see cref="Keepalived.KeepalivedConfigRenderer.CheckIntervalSeconds"/> s) fences a primary that has seen neither a
+/// streaming standby nor a console query for <see cref="DelaySeconds"/>. On the console, a failover of an unreachable
+/// primary waits <see cref="UnreachableFailoverDelay"/> after the console's last successful observation of it.
+/// </summary>
+public static class SelfFence
+{
+    /// <summary>How long a primary tolerates seeing neither the standby nor the console before it fences itself.</summary>
+    public const int DelaySeconds = 10;
+
+    /// <summary>
+    /// <c>wal_sender_timeout</c> (and <c>wal_receiver_timeout</c>) the setup writes: after a partition the primary's
+    /// pg_stat_replication row stays 'streaming' (and the standby's WAL receiver too) this long.
+    /// </summary>
+    public const int ReplicationTimeoutSeconds = 5;
+
+    /// <summary>The check script's bound on its own query (psql connect and statement).</summary>
+    public const int CheckQuerySeconds = 3;
+
+    /// <summary>The fence's bound on stopping PostgreSQL (immediate mode, then SIGKILL).</summary>
+    public const int StopSeconds = 5;
+
+    /// <summary>Margin for the console's poll interval jitter, clock steps and SSH timeouts.</summary>
+    public const int MarginSeconds = 3;
+
+    /// <summary>
+    /// The latest a primary cut off from both the standby and the console has stopped accepting writes, counted from
+    /// the moment it was cut off: its replication row lingers, then the delay runs, then one check interval and one
+    /// check query may pass before the check notices, then PostgreSQL stops.
+    /// </summary>
+    public static int WorstCaseSeconds =>
+        ReplicationTimeoutSeconds + DelaySeconds + Keepalived.KeepalivedConfigRenderer.CheckIntervalSeconds + CheckQuerySeconds + StopSeconds;
+
+    /// <summary>
+    /// How long after its last successful observation of an unreachable primary the console may promote the standby:
+    /// never before the primary has surely fenced itself (the console's last observation may be up to one poll
+    /// interval before the cut), and never before the policy's own delay.
+    /// </summary>
+    public static TimeSpan UnreachableFailoverDelay(int afterSeconds, TimeSpan pollInterval) =>
+        TimeSpan.FromSeconds(Math.Max(afterSeconds, WorstCaseSeconds + pollInterval.TotalSeconds + MarginSeconds));
+}

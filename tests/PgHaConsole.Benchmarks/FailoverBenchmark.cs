@@ -11,7 +11,6 @@ using PgHaConsole.Core.Operations;
 using PgHaConsole.Infrastructure.Failover;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Rejoin;
-using PgHaConsole.Infrastructure.Switchover;
 using PgHaConsole.Infrastructure.Topology;
 
 namespace PgHaConsole.Benchmarks;
@@ -145,14 +144,11 @@ internal static class FailoverBenchmark
 
         // A lost host cannot be asked (the lab refuses commands in a host without its sshd): ask the survivor alone.
         var newPrimary = s.Rejoin ? await h.PrimaryAsync(ct) : await h.PsqlAsync(standby, "SELECT pg_is_in_recovery()", ct) == "f" ? standby : null;
-        // From the fault to the first acknowledged write after the outage began (an insert in flight at the kill may
-        // still be acknowledged: that is not "back").
-        double? writesBack = writer.FirstFailureAfter(faultAt) is { } firstWriteFailure
-            ? writer.FirstOkAfter(firstWriteFailure) is { } w ? (w - faultAt).TotalSeconds : null
-            : 0d;
-        double? readsBack = reader.FirstFailureAfter(faultAt) is { } firstReadFailure
-            ? reader.FirstOkAfter(firstReadFailure) is { } r ? (r - faultAt).TotalSeconds : null
-            : 0d;
+        // Back = the end of the longest stretch without a success that the fault caused (consecutive successes from
+        // just before the fault onwards), counted from the fault: a request in flight at the kill, or a stray failure
+        // before the kill took effect, does not count as "back".
+        var writesBack = writer.OutageEnd(faultAt) is { } w ? (w - faultAt).TotalSeconds : (double?)null;
+        var readsBack = reader.OutageEnd(faultAt) is { } r ? (r - faultAt).TotalSeconds : (double?)null;
         var lost = 0;
         if (newPrimary is not null)
         {
@@ -231,6 +227,26 @@ internal static class FailoverBenchmark
         public DateTimeOffset? FirstOkAfter(DateTimeOffset t) => _oks.Where(o => o.At >= t).Select(o => (DateTimeOffset?)o.At).Min();
 
         public DateTimeOffset? FirstFailureAfter(DateTimeOffset t) => _failures.Where(f => f >= t).Select(f => (DateTimeOffset?)f).Min();
+
+        /// <summary>The success that ended the longest gap between consecutive successes after <paramref name="t"/> (the last success before it included).</summary>
+        public DateTimeOffset? OutageEnd(DateTimeOffset t)
+        {
+            var times = _oks.Select(o => o.At).Order().ToList();
+            var start = times.FindLastIndex(x => x < t);
+            var from = start < 0 ? 0 : start;
+            DateTimeOffset? end = null;
+            var longest = TimeSpan.Zero;
+            for (var i = from + 1; i < times.Count; i++)
+            {
+                if (times[i] - times[i - 1] > longest)
+                {
+                    longest = times[i] - times[i - 1];
+                    end = times[i];
+                }
+            }
+
+            return end;
+        }
 
         private async Task LoopAsync(CancellationToken ct)
         {

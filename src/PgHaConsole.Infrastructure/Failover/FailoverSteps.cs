@@ -155,18 +155,7 @@ public sealed class FailoverPromoteStep(FailoverRun run) : FailoverStep(run)
     {
         var ct = context.CancellationToken;
         var log = Log(context);
-        if (Run.Env.Cluster.Postgres.MajorVersion >= 12)
-        {
-            var ok = (await New.PsqlAsync("SELECT pg_promote(true, 60)", log, ct, echoSql: true)).Trim();
-            if (ok != "t")
-            {
-                throw new StepFailedException($"pg_promote() on {New.Name} did not complete within 60 s.");
-            }
-        }
-        else
-        {
-            await New.RunCheckedAsync("Promoting", RemoteCommand.Exec(New.Bin("pg_ctl"), "-D", Run.Env.Cluster.Postgres.DataDir, "-w", "promote").AsUser(Run.Env.Cluster.Postgres.OsUser).InDirectory("/"), log, ct);
-        }
+        await New.PromoteAsync(log, ct);
 
         Run.PromotedAt = Run.Env.Time.GetUtcNow();
 

@@ -105,6 +105,26 @@ public sealed class NodeHost
     }
 
     /// <summary>Runs and throws <see cref="StepFailedException"/> (with the host's last output lines, masked) unless it succeeded.</summary>
+    /// <summary>
+    /// Promotes this standby and returns once it accepts writes: <c>pg_promote(true, 60)</c> on 12+, <c>pg_ctl promote -w</c>
+    /// on 11. One place for the switchover and the failover.
+    /// </summary>
+    public async Task PromoteAsync(StepLog? log, CancellationToken ct)
+    {
+        if (Pg.MajorVersion >= 12)
+        {
+            var ok = (await PsqlAsync("SELECT pg_promote(true, 60)", log, ct, echoSql: true)).Trim();
+            if (ok != "t")
+            {
+                throw new StepFailedException($"pg_promote() on {Name} did not complete within 60 s.");
+            }
+        }
+        else
+        {
+            await RunCheckedAsync("Promoting", RemoteCommand.Exec(Bin("pg_ctl"), "-D", Pg.DataDir, "-w", "promote").AsUser(Pg.OsUser).InDirectory("/"), log, ct);
+        }
+    }
+
     public async Task<CommandResult> RunCheckedAsync(string what, RemoteCommand command, StepLog? log, CancellationToken ct, TimeSpan? timeout = null)
     {
         var result = await RunAsync(command, log, ct, timeout);

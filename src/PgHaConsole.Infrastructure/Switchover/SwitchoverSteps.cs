@@ -219,18 +219,7 @@ public sealed class PromoteStep(SwitchoverRun run) : SwitchoverStep(run)
     {
         var ct = context.CancellationToken;
         var log = Log(context);
-        if (Run.Env.Cluster.Postgres.MajorVersion >= 12)
-        {
-            var ok = (await New.PsqlAsync("SELECT pg_promote(true, 60)", log, ct, echoSql: true)).Trim();
-            if (ok != "t")
-            {
-                throw new StepFailedException($"pg_promote() on {New.Name} did not complete within 60 s.");
-            }
-        }
-        else
-        {
-            await New.RunCheckedAsync("Promoting", RemoteCommand.Exec(New.Bin("pg_ctl"), "-D", Run.Env.Cluster.Postgres.DataDir, "-w", "promote").AsUser(Run.Env.Cluster.Postgres.OsUser).InDirectory("/"), log, ct);
-        }
+        await New.PromoteAsync(log, ct);
 
         // pg_promote(wait => true) returns once the server accepts writes. The proof by a committed write comes through
         // the write VIP right after the VIPs moved; the CHECKPOINT (which pg_rewind needs to see the new timeline) at

@@ -299,12 +299,27 @@ public sealed class NodeHost
         return parsed.Value;
     }
 
-    public Task StartPgAsync(StepLog? log, CancellationToken ct) =>
-        Pg.ServiceControl == ServiceControl.Systemd
-            ? RunCheckedAsync("Starting PostgreSQL", RemoteCommand.Exec("systemctl", "start", Unit()), log, ct, TimeSpan.FromSeconds(90))
-            : RunCheckedAsync("Starting PostgreSQL",
+    public async Task StartPgAsync(StepLog? log, CancellationToken ct)
+    {
+        if (Pg.ServiceControl == ServiceControl.Systemd)
+        {
+            await RunCheckedAsync("Starting PostgreSQL", RemoteCommand.Exec("systemctl", "start", Unit()), log, ct, TimeSpan.FromSeconds(90));
+            return;
+        }
+
+        try
+        {
+            await RunCheckedAsync("Starting PostgreSQL",
                 RemoteCommand.Exec(Bin("pg_ctl"), "-D", Pg.DataDir, "-l", ServerLogFile, "-w", "-t", "60", "start").AsUser(Pg.OsUser).InDirectory("/"),
                 log, ct, TimeSpan.FromSeconds(90));
+        }
+        catch (StepFailedException) when (log is not null)
+        {
+            // pg_ctl only says "Examine the log output": show the server's own last lines, which say why.
+            await RunAsync(RemoteCommand.Exec("tail", "-n", "15", "--", ServerLogFile), log, ct);
+            throw;
+        }
+    }
 
     /// <summary>Stops PostgreSQL (fast by default), bounded by <paramref name="timeout"/> on the host.</summary>
     public Task StopPgAsync(StepLog? log, CancellationToken ct, string mode = "fast", TimeSpan? timeout = null)

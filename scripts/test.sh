@@ -39,7 +39,7 @@ run_tests() { # name project [filter]
     status=1
     echo "   FAILED — see test-results/$name.log"
     # The failed tests and the first lines of each error message (CI shows only this summary).
-    grep -E -A6 "^\s+Failed [A-Za-z]|\[FAIL\]" "$results/$name.log" | grep -vE "^\s+at |^--$" | head -n 80
+    grep -E -A6 "^\s+Failed [A-Za-z]|\[FAIL\]" "$results/$name.log" | grep -vE "^\s+at |^--$" | head -n 150
   fi
   grep -E "^(Passed!|Failed!|Total tests)|Passed: |Failed: " "$results/$name.log" | tail -n 3
 }

@@ -104,7 +104,6 @@ public sealed class NodeHost
         return await Session.RunAsync(command, timeout ?? DefaultTimeout, onLine, ct);
     }
 
-    /// <summary>Runs and throws <see cref="StepFailedException"/> (with the host's last output lines, masked) unless it succeeded.</summary>
     /// <summary>
     /// Promotes this standby and returns once it accepts writes: <c>pg_promote(true, 60)</c> on 12+, <c>pg_ctl promote -w</c>
     /// on 11. One place for the switchover and the failover.
@@ -125,6 +124,7 @@ public sealed class NodeHost
         }
     }
 
+    /// <summary>Runs and throws <see cref="StepFailedException"/> (with the host's last output lines, masked) unless it succeeded.</summary>
     public async Task<CommandResult> RunCheckedAsync(string what, RemoteCommand command, StepLog? log, CancellationToken ct, TimeSpan? timeout = null)
     {
         var result = await RunAsync(command, log, ct, timeout);
@@ -301,6 +301,7 @@ public sealed class NodeHost
 
     public async Task StartPgAsync(StepLog? log, CancellationToken ct)
     {
+        await ClearStaleLocksAsync(log, ct);
         if (Pg.ServiceControl == ServiceControl.Systemd)
         {
             await RunCheckedAsync("Starting PostgreSQL", RemoteCommand.Exec("systemctl", "start", Unit()), log, ct, TimeSpan.FromSeconds(90));
@@ -318,6 +319,52 @@ public sealed class NodeHost
             // pg_ctl only says "Examine the log output": show the server's own last lines, which say why.
             await RunAsync(RemoteCommand.Exec("tail", "-n", "15", "--", ServerLogFile), log, ct);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Removes the lock files a dead postmaster left behind: the data directory's <c>postmaster.pid</c> and the
+    /// socket lock files (<c>.s.PGSQL.PORT.lock</c> in each of <c>unix_socket_directories</c>) whose process is gone,
+    /// a zombie (a killed postmaster its parent has not reaped yet) or no longer a PostgreSQL process (its PID reused).
+    /// PostgreSQL itself clears a lock only when its PID is gone altogether; for a zombie or a reused PID it refuses to
+    /// start ("lock file … already exists"). A live postgres process's lock is never touched.
+    /// </summary>
+    public async Task ClearStaleLocksAsync(StepLog? log, CancellationToken ct)
+    {
+        const string script = """
+            set -u
+            bin=$1; d=$2
+            stale() { # lock file -> 0 when the process it names is not a live postgres process
+              p=$(head -n 1 -- "$1" 2>/dev/null | tr -dc '0-9')
+              [ -n "$p" ] || return 1
+              [ -d "/proc/$p" ] || return 0
+              grep -qE '^State:[[:space:]]*Z' "/proc/$p/status" 2>/dev/null && return 0
+              case "$(cat "/proc/$p/comm" 2>/dev/null)" in postgres|postmaster) return 1 ;; esac
+              return 0
+            }
+            drop_stale() { # lock file, what
+              if [ -f "$1" ] && stale "$1"; then
+                p=$(head -n 1 -- "$1" | tr -dc '0-9')
+                rm -f -- "$1" && echo "removed the stale $2 $1 (process $p is gone, a zombie or not PostgreSQL)"
+              fi
+            }
+            # The dead postmaster's own pid file names its port (line 4) and first socket directory (line 5); the
+            # configuration names them all (when it lives in the data directory).
+            port=$(sed -n 4p -- "$d/postmaster.pid" 2>/dev/null | tr -dc '0-9')
+            dirs=$(sed -n 5p -- "$d/postmaster.pid" 2>/dev/null)
+            drop_stale "$d/postmaster.pid" "lock file"
+            [ -n "$port" ] || port=$("$bin" -D "$d" -C port 2>/dev/null) || exit 0
+            dirs="$dirs,$("$bin" -D "$d" -C unix_socket_directories 2>/dev/null)"
+            IFS=','
+            for s in $dirs; do
+              s=$(echo "$s" | sed 's/^ *//; s/ *$//')
+              case "$s" in /*) drop_stale "$s/.s.PGSQL.$port.lock" "socket lock file" ;; esac
+            done
+            """;
+        var result = await RunAsync(RemoteCommand.BashScript(script, Bin("postgres"), Pg.DataDir).AsUser(Pg.OsUser).InDirectory("/"), null, ct);
+        foreach (var line in result.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            log?.Info(Name, line);
         }
     }
 

@@ -89,6 +89,36 @@ public sealed class PairActions(ClusterEnvironment env)
             ?? throw new StepFailedException($"pg_controldata could not be read on {host.Name} after the shutdown.");
     }
 
+    /// <summary>
+    /// Waits until the keepalived a fence told to stop has exited (it sends its priority-0 adverts and waits for its
+    /// check scripts first), killing it after <paramref name="timeout"/>: a later start must not mistake a keepalived
+    /// that is still exiting for a running one. The fence removed the VIPs already.
+    /// </summary>
+    public async Task WaitKeepalivedGoneAsync(NodeHost host, TimeSpan timeout, StepLog log, CancellationToken ct)
+    {
+        if (Cluster.Postgres.ServiceControl == ServiceControl.Systemd)
+        {
+            return; // systemctl stop (the fence's) returns only once the unit has stopped.
+        }
+
+        const string script = """
+            f=$1; ticks=$2
+            alive() { p=$(head -n 1 -- "$f" 2>/dev/null | tr -dc '0-9'); [ -n "$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = keepalived ] && ! grep -qE '^State:[[:space:]]*Z' "/proc/$p/status" 2>/dev/null; }
+            i=0
+            while alive; do
+              i=$((i + 1))
+              if [ "$i" -gt "$ticks" ]; then
+                kill -KILL "$p" 2>/dev/null && echo "keepalived ($p) had not exited after TERM: killed"
+                exit 0
+              fi
+              sleep 0.1
+            done
+            """;
+        var ticks = ((int)Math.Ceiling(timeout.TotalSeconds * 10)).ToString(CultureInfo.InvariantCulture);
+        await host.RunCheckedAsync("Waiting for keepalived to exit", RemoteCommand.BashScript(script, NodeHost.KeepalivedPidFile, ticks),
+            log, ct, timeout + TimeSpan.FromSeconds(15));
+    }
+
     public async Task StartKeepalivedAsync(NodeHost host, StepLog log, CancellationToken ct)
     {
         if (Cluster.Postgres.ServiceControl == ServiceControl.Systemd)
@@ -194,38 +224,21 @@ public sealed class PairActions(ClusterEnvironment env)
     }
 
     /// <summary>
-    /// Whether the stopped node's WAL has diverged from the new primary's timeline, from the new timeline's history
-    /// file: no rewind is needed when the node was shut down cleanly on the parent timeline before the switch point
-    /// (its last record is part of the new primary's history). Returns the reason, for the log.
+    /// Whether the stopped node's WAL has diverged from the new primary's timeline (<see cref="RewindDecision"/>, from the
+    /// node's pg_controldata and the new timeline's history file). Returns the reason, for the log.
     /// </summary>
     public async Task<(bool Needed, string Reason)> RewindNeededAsync(NodeHost node, NodeHost primary, CancellationToken ct)
     {
         var control = await node.ControlDataAsync(ct) ?? throw new StepFailedException($"Cannot read pg_controldata on {node.Name}.");
         var tli = int.Parse((await primary.PsqlAsync("SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int", null, ct)).Trim(), CultureInfo.InvariantCulture);
-        var nodeTli = control.TimeLineId ?? 0;
-        if (nodeTli == tli)
+        if (RewindDecision.NodeTimeline(control) == tli)
         {
-            return (false, $"{node.Name} is on the primary's timeline {tli.ToString(CultureInfo.InvariantCulture)}");
+            return RewindDecision.Decide(node.Name, control, tli, null);
         }
 
         var history = await primary.PsqlAsync(
             $"SELECT pg_read_file('pg_wal/' || lpad(upper(to_hex({tli.ToString(CultureInfo.InvariantCulture)})), 8, '0') || '.history')", null, ct);
-        var switchPoint = history.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(l => l.Split('\t'))
-            .Where(f => f.Length >= 2 && int.TryParse(f[0], NumberStyles.None, CultureInfo.InvariantCulture, out var parent) && parent == nodeTli)
-            .Select(f => Lsn.TryParse(f[1], out var lsn) ? lsn : (Lsn?)null)
-            .FirstOrDefault();
-        if (switchPoint is not { } sp || control.LatestCheckpoint is not { } checkpoint)
-        {
-            return (true, $"{node.Name}'s timeline {nodeTli.ToString(CultureInfo.InvariantCulture)} is not an ancestor of the primary's timeline {tli.ToString(CultureInfo.InvariantCulture)}");
-        }
-
-        if (control.IsCleanlyShutDown && checkpoint < sp)
-        {
-            return (false, $"{node.Name} stopped cleanly at {checkpoint} on timeline {nodeTli.ToString(CultureInfo.InvariantCulture)}, before the switch point {sp}: its WAL is part of the new timeline");
-        }
-
-        return (true, $"{node.Name} {(control.IsCleanlyShutDown ? "wrote WAL" : "crashed")} past the switch point {sp} of timeline {tli.ToString(CultureInfo.InvariantCulture)} (its last checkpoint {checkpoint}): it has diverged");
+        return RewindDecision.Decide(node.Name, control, tli, history);
     }
 
     /// <summary>pg_rewind from the new primary (as the replication role, password from the pass file).</summary>
@@ -240,11 +253,10 @@ public sealed class PairActions(ClusterEnvironment env)
         if (control is { IsCleanlyShutDown: false })
         {
             // pg_rewind needs a clean shutdown: a crashed server is first run through crash recovery in single-user mode
-            // (after removing its lock file when the postmaster it names is gone or a zombie).
+            // (after removing the lock files of the dead postmaster).
+            await node.ClearStaleLocksAsync(log, ct);
             const string recover = """
                 bin=$1; d=$2
-                p=$(head -n 1 -- "$d/postmaster.pid" 2>/dev/null | tr -dc '0-9')
-                if [ -n "$p" ] && { [ ! -d "/proc/$p" ] || grep -qE '^State:[[:space:]]*Z' "/proc/$p/status"; }; then rm -f -- "$d/postmaster.pid"; fi
                 # A fenced node carries a standby signal (its next start is read-only); single-user mode refuses it.
                 # The recovery swap after the rewind writes the node's standby configuration again.
                 rm -f -- "$d/standby.signal" "$d/recovery.signal" "$d/recovery.conf"

@@ -88,8 +88,12 @@ public sealed class FenceNodeStep(RejoinRun run) : RejoinStep(run)
         return t.Running ? StepCheck.NotDone($"{Target.Name}: {t.Describe()}") : StepCheck.Done($"{Target.Name}: {t.Describe()}");
     }
 
-    public override Task RunAsync(IOperationContext context) =>
-        Run.Actions.FenceAsync(Target, TimeSpan.FromSeconds(60), Log(context), context.CancellationToken);
+    public override async Task RunAsync(IOperationContext context)
+    {
+        await Run.Actions.FenceAsync(Target, TimeSpan.FromSeconds(60), Log(context), context.CancellationToken);
+        // The keepalived step starts it again: it must not find this one still exiting and take it for running.
+        await Run.Actions.WaitKeepalivedGoneAsync(Target, TimeSpan.FromSeconds(20), Log(context), context.CancellationToken);
+    }
 }
 
 /// <summary>pg_rewind when the timelines diverged; a guarded re-clone when a rewind is impossible (or for a rebuild).</summary>

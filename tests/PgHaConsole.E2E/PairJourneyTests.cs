@@ -133,7 +133,7 @@ public sealed class PairJourneyTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task In_the_browser_the_wizard_builds_the_pair_the_switchover_button_swaps_the_roles_and_history_shows_it()
+    public async Task In_the_browser_the_wizard_builds_the_pair_the_switchover_button_swaps_the_roles_history_shows_it_and_the_failover_button_takes_over_after_kill_9()
     {
         var ct = new CancellationTokenSource(TimeSpan.FromMinutes(8)).Token;
         await LabReset.ResetAsync(ct);
@@ -200,5 +200,38 @@ public sealed class PairJourneyTests(ITestOutputHelper output)
             await page.ReloadAsync();
             await Browser.WaitInteractiveAsync(page);
         }
+
+        // The unplanned moment: kill -9 of the primary's postmaster (pg2 now). The topology page turns, the on-call
+        // engineer checks the failover, types the name, presses the button; pg1 takes over with the write VIP and pg2
+        // is shown fenced, needing a rejoin.
+        await page.GotoAsync(new Uri(console.BaseUri, $"topology/{clusterId}").ToString());
+        await Browser.WaitInteractiveAsync(page);
+        var pid = (await LabReset.ExecAsync("pg2", ct, "head", "-n", "1", "/data10/pgdata/postmaster.pid")).StandardOutput.Trim();
+        Assert.Matches("^[0-9]+$", pid);
+        Assert.Equal(0, (await LabReset.ExecAsync("pg2", ct, "kill", "-9", pid)).ExitCode);
+        await Assertions.Expect(page.Locator("[data-testid=node-card-pg2]")).ToHaveAttributeAsync("data-role", "down", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("[data-testid=alarm][data-alarm-node=pg2]").First).ToBeVisibleAsync(new() { Timeout = 30_000 });
+
+        await page.Locator("[data-testid=open-switchover]").ClickAsync();
+        await page.WaitForURLAsync(new Regex("/switchover$"));
+        await Browser.WaitInteractiveAsync(page);
+        await Assertions.Expect(page.Locator("[data-testid=failover-run]")).ToBeDisabledAsync();
+        await page.Locator("[data-testid=failover-preflight]").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-testid=failover-verdict]")).ToContainTextAsync("pg1 can take over", new() { Timeout = 60_000 });
+        await page.Locator("[data-testid=failover-confirm]").FillAsync("lab");
+        await Assertions.Expect(page.Locator("[data-testid=failover-run]")).ToBeEnabledAsync();
+        await page.Locator("[data-testid=failover-run]").ClickAsync();
+        await page.WaitForURLAsync(new Regex("/operations/[0-9a-f-]{36}$"), new() { Timeout = 30_000 });
+        await Browser.WaitInteractiveAsync(page);
+        await Assertions.Expect(page.Locator("[data-testid=operation-status]")).ToHaveTextAsync("succeeded", new() { Timeout = 120_000 });
+
+        await page.GotoAsync(new Uri(console.BaseUri, $"topology/{clusterId}").ToString());
+        await Browser.WaitInteractiveAsync(page);
+        await Assertions.Expect(page.Locator("[data-testid=node-card-pg1]")).ToHaveAttributeAsync("data-role", "primary", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("[data-testid=write-vip-holder]")).ToHaveTextAsync("pg1", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("[data-testid=alarm][data-alarm-code=node-fenced][data-alarm-node=pg2]")).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        // pg1 itself answers as the primary (the operation verified a write through the write VIP before "succeeded").
+        var written = await LabReset.ExecAsync("pg1", ct, "runuser", "-u", "postgres", "--", "psql", "-XAtc", "SELECT NOT pg_is_in_recovery()");
+        Assert.Equal("t", written.StandardOutput.Trim());
     }
 }

@@ -43,42 +43,12 @@ public sealed record FailoverParameters
 }
 
 /// <summary>State shared by the steps of one failover run.</summary>
-public sealed class FailoverRun : IAsyncDisposable
+public sealed class FailoverRun(ClusterEnvironment env, FailoverParameters parameters, IOperationJournal journal)
+    : PrimaryChangeRun(env, journal, parameters.From, parameters.To, "failover", parameters.ProbeWrites)
 {
-    public FailoverRun(ClusterEnvironment env, FailoverParameters parameters, IOperationJournal journal)
-    {
-        Env = env;
-        Journal = journal;
-        Parameters = parameters;
-        Actions = new PairActions(env);
-        var from = env.Cluster.Nodes.FirstOrDefault(n => n.Name == parameters.From);
-        var to = env.Cluster.Nodes.FirstOrDefault(n => n.Name == parameters.To);
-        if (from is null || to is null || from.Id == to.Id)
-        {
-            throw new ArgumentException("A failover needs 'from' and 'to': the two nodes of the cluster, the lost primary first.");
-        }
+    public FailoverParameters Parameters { get; } = parameters;
 
-        OldPrimary = env.Host(from);
-        NewPrimary = env.Host(to);
-        Started = env.Time.GetUtcNow();
-    }
-
-    public ClusterEnvironment Env { get; }
-
-    /// <summary>For the report (durations of the steps so far).</summary>
-    public IOperationJournal Journal { get; }
-
-    public FailoverParameters Parameters { get; }
-
-    public PairActions Actions { get; }
-
-    public NodeHost OldPrimary { get; }
-
-    public NodeHost NewPrimary { get; }
-
-    public DateTimeOffset Started { get; }
-
-    public WriteProbe? Probe { get; private set; }
+    public DateTimeOffset Started { get; } = env.Time.GetUtcNow();
 
     public FailoverPreflightReport? Preflight { get; set; }
 
@@ -90,25 +60,6 @@ public sealed class FailoverRun : IAsyncDisposable
     public DateTimeOffset? WritesBackAt { get; set; }
 
     public string? ClientView { get; set; }
-
-    public void StartProbe()
-    {
-        if (!Parameters.ProbeWrites || Probe is not null || Env.Secrets.MonitorPassword is not { } password)
-        {
-            return;
-        }
-
-        Probe = new WriteProbe(Env.Cluster, password, "failover-probe", Env.Time);
-        Probe.Start();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (Probe is not null)
-        {
-            await Probe.DisposeAsync();
-        }
-    }
 }
 
 public static class FailoverOperation
@@ -138,9 +89,4 @@ public sealed class FailoverOperationKind(IOperationJournal journal) : IOperatio
 
     public OperationDefinition Create(ClusterEnvironment env, JsonElement parameters) =>
         FailoverOperation.Create(env, OperationJson.Read<FailoverParameters>(parameters), journal);
-}
-
-internal static class FailoverText
-{
-    public static string Seconds(double s) => s.ToString("0.###", CultureInfo.InvariantCulture) + " s";
 }

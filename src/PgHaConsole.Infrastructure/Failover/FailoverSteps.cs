@@ -6,17 +6,13 @@ using PgHaConsole.Core.Keepalived;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Core.Shell;
 using PgHaConsole.Infrastructure.Operations;
+using PgHaConsole.Infrastructure.Pair;
 using PgHaConsole.Infrastructure.Postgres;
 
 namespace PgHaConsole.Infrastructure.Failover;
 
 /// <summary>Base of the failover's steps: the lost primary and the standby to promote.</summary>
-public abstract class FailoverStep(FailoverRun run) : OperationStep<FailoverRun>(run)
-{
-    protected NodeHost Old => Run.OldPrimary;
-
-    protected NodeHost New => Run.NewPrimary;
-}
+public abstract class FailoverStep(FailoverRun run) : PrimaryChangeStep<FailoverRun>(run);
 
 /// <summary>Step 1: the preflight report from the hosts; a healthy primary, or a standby that still sees it, stops the failover.</summary>
 public sealed class FailoverPreflightStep(FailoverRun run) : FailoverStep(run)
@@ -323,12 +319,12 @@ public sealed class FailoverReportStep(FailoverRun run) : FailoverStep(run)
         var log = Log(context);
         foreach (var s in steps ?? [])
         {
-            log.Info(null, $"{s.name}: {FailoverText.Seconds(s.seconds)}");
+            log.Info(null, $"{s.name}: {PrimaryChangeRun.Seconds(s.seconds)}");
         }
 
         if (report.writeOutageSeconds is { } outage)
         {
-            log.Info(null, $"writes through {Run.Env.Cluster.WriteVip}: back {FailoverText.Seconds(outage)} after the console last saw {Old.Name} answer");
+            log.Info(null, $"writes through {Run.Env.Cluster.WriteVip}: back {PrimaryChangeRun.Seconds(outage)} after the console last saw {Old.Name} answer");
         }
 
         if (p is not null)

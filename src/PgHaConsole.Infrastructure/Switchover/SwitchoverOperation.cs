@@ -34,60 +34,12 @@ public sealed record SwitchoverParameters
 }
 
 /// <summary>State shared by the steps of one switchover run (in memory: a resumed run re-reads it from the hosts).</summary>
-public sealed class SwitchoverRun : IAsyncDisposable
+public sealed class SwitchoverRun(ClusterEnvironment env, SwitchoverParameters parameters, IOperationJournal journal)
+    : PrimaryChangeRun(env, journal, parameters.From, parameters.To, "switchover", parameters.ProbeWrites)
 {
-    public SwitchoverRun(ClusterEnvironment env, SwitchoverParameters parameters, IOperationJournal journal)
-    {
-        Env = env;
-        Journal = journal;
-        Parameters = parameters;
-        Actions = new PairActions(env);
-        var from = env.Cluster.Nodes.FirstOrDefault(n => n.Name == parameters.From);
-        var to = env.Cluster.Nodes.FirstOrDefault(n => n.Name == parameters.To);
-        if (from is null || to is null || from.Id == to.Id)
-        {
-            throw new ArgumentException("A switchover needs 'from' and 'to': the two nodes of the cluster, the current primary first.");
-        }
-
-        OldPrimary = env.Host(from);
-        NewPrimary = env.Host(to);
-    }
-
-    public ClusterEnvironment Env { get; }
-
-    /// <summary>The journal the report step reads the steps' durations from and writes the report to.</summary>
-    public IOperationJournal Journal { get; }
-
-    public SwitchoverParameters Parameters { get; }
-
-    public PairActions Actions { get; }
-
-    public NodeHost OldPrimary { get; }
-
-    public NodeHost NewPrimary { get; }
-
-    public WriteProbe? Probe { get; private set; }
+    public SwitchoverParameters Parameters { get; } = parameters;
 
     public Lsn? ShutdownCheckpoint { get; set; }
-
-    public void StartProbe()
-    {
-        if (!Parameters.ProbeWrites || Probe is not null || Env.Secrets.MonitorPassword is not { } password)
-        {
-            return;
-        }
-
-        Probe = new WriteProbe(Env.Cluster, password, "switchover-probe", Env.Time);
-        Probe.Start();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (Probe is not null)
-        {
-            await Probe.DisposeAsync();
-        }
-    }
 }
 
 public static class SwitchoverOperation
@@ -118,9 +70,4 @@ public sealed class SwitchoverOperationKind(IOperationJournal journal) : IOperat
 
     public OperationDefinition Create(ClusterEnvironment env, JsonElement parameters) =>
         SwitchoverOperation.Create(env, parameters.Deserialize<SwitchoverParameters>(OperationJson.Options) ?? new(), journal);
-}
-
-internal static class Seconds
-{
-    public static string Of(double s) => s.ToString("0.###", CultureInfo.InvariantCulture) + " s";
 }

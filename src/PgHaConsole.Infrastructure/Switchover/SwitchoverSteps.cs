@@ -4,17 +4,13 @@ using PgHaConsole.Core.Operations;
 using PgHaConsole.Core.Parsing;
 using PgHaConsole.Core.Shell;
 using PgHaConsole.Infrastructure.Operations;
+using PgHaConsole.Infrastructure.Pair;
 using PgHaConsole.Infrastructure.Postgres;
 
 namespace PgHaConsole.Infrastructure.Switchover;
 
 /// <summary>Base of the switchover's steps: the old primary and the standby to promote.</summary>
-public abstract class SwitchoverStep(SwitchoverRun run) : OperationStep<SwitchoverRun>(run)
-{
-    protected NodeHost Old => Run.OldPrimary;
-
-    protected NodeHost New => Run.NewPrimary;
-}
+public abstract class SwitchoverStep(SwitchoverRun run) : PrimaryChangeStep<SwitchoverRun>(run);
 
 /// <summary>Step 1: the preflight report; any failed check stops the switchover before anything changes.</summary>
 public sealed class SwitchoverPreflightStep(SwitchoverRun run) : SwitchoverStep(run)
@@ -104,7 +100,7 @@ public sealed class FenceStep(SwitchoverRun run) : SwitchoverStep(run)
             await Old.StartPgAsync(log, ct);
             await Run.Actions.StartKeepalivedAsync(Old, log, ct);
             throw new StepFailedException(
-                $"{Old.Name} did not shut down within {Seconds.Of(Run.Parameters.StopTimeoutSeconds)} (its WAL sender could not deliver the shutdown checkpoint: is {New.Name} receiving?). "
+                $"{Old.Name} did not shut down within {PrimaryChangeRun.Seconds(Run.Parameters.StopTimeoutSeconds)} (its WAL sender could not deliver the shutdown checkpoint: is {New.Name} receiving?). "
                 + $"{Old.Name} was restarted as the primary; nothing was promoted, nothing was lost.");
         }
     }
@@ -177,11 +173,11 @@ public sealed class WaitForStandbyStep(SwitchoverRun run) : SwitchoverStep(run)
 
             if (Run.Env.Time.GetElapsedTime(started) > timeout)
             {
-                log.Info(null, $"{New.Name} did not receive the shutdown checkpoint within {Seconds.Of(timeout.TotalSeconds)}: restarting {Old.Name} as the primary");
+                log.Info(null, $"{New.Name} did not receive the shutdown checkpoint within {PrimaryChangeRun.Seconds(timeout.TotalSeconds)}: restarting {Old.Name} as the primary");
                 await Old.StartPgAsync(log, ct);
                 await Run.Actions.StartKeepalivedAsync(Old, log, ct);
                 throw new StepFailedException(
-                    $"{New.Name} did not receive WAL up to {Old.Name}'s shutdown checkpoint {checkpoint} within {Seconds.Of(timeout.TotalSeconds)} (it has {received?.ToString() ?? "nothing"}). "
+                    $"{New.Name} did not receive WAL up to {Old.Name}'s shutdown checkpoint {checkpoint} within {PrimaryChangeRun.Seconds(timeout.TotalSeconds)} (it has {received?.ToString() ?? "nothing"}). "
                     + $"{Old.Name} was restarted as the primary; nothing was promoted, nothing was lost.");
             }
 
@@ -393,12 +389,12 @@ public sealed class ReportStep(SwitchoverRun run) : SwitchoverStep(run)
         var log = Log(context);
         foreach (var s in steps ?? [])
         {
-            log.Info(null, $"{s.name}: {Seconds.Of(s.seconds)}");
+            log.Info(null, $"{s.name}: {PrimaryChangeRun.Seconds(s.seconds)}");
         }
 
         if (probe is not null)
         {
-            log.Info(null, $"write probe through {Run.Env.Cluster.WriteVip}: {probe.Acknowledged.ToString(CultureInfo.InvariantCulture)} acknowledged writes, longest gap {Seconds.Of(probe.LongestGapSeconds)}");
+            log.Info(null, $"write probe through {Run.Env.Cluster.WriteVip}: {probe.Acknowledged.ToString(CultureInfo.InvariantCulture)} acknowledged writes, longest gap {PrimaryChangeRun.Seconds(probe.LongestGapSeconds)}");
         }
     }
 

@@ -3,7 +3,7 @@ using Npgsql;
 using PgHaConsole.Core.Model;
 using PgHaConsole.Infrastructure.Postgres;
 
-namespace PgHaConsole.Infrastructure.Switchover;
+namespace PgHaConsole.Infrastructure.Pair;
 
 /// <summary>What the write probe saw: acknowledged writes, failures and the longest stretch without an acknowledged write.</summary>
 public sealed record WriteProbeReport(long Attempts, long Acknowledged, long Failures, double LongestGapSeconds, DateTimeOffset? LongestGapStart, DateTimeOffset? LongestGapEnd);

@@ -13,12 +13,66 @@ public sealed class ConsoleProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private readonly bool _ownsDataDirectory;
 
-    private ConsoleProcess(Process process, Uri baseUri, string dataDirectory)
+    private ConsoleProcess(Process process, Uri baseUri, string dataDirectory, bool ownsDataDirectory)
     {
         _process = process;
         BaseUri = baseUri;
         DataDirectory = dataDirectory;
+        _ownsDataDirectory = ownsDataDirectory;
+    }
+
+    /// <summary>The PID of the console itself (the process <c>dotnet run</c> started), not of the <c>dotnet run</c> wrapper.</summary>
+    public int? AppPid
+    {
+        get
+        {
+            foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            {
+                if (int.TryParse(Path.GetFileName(dir), out var pid) && pid != _process.Id
+                    && File.Exists(Path.Combine(dir, "stat")) && ParentOf(dir) == _process.Id)
+                {
+                    return pid;
+                }
+            }
+
+            return null;
+        }
+    }
+
+    private static int? ParentOf(string procDir)
+    {
+        try
+        {
+            // /proc/PID/stat: "pid (comm) state ppid ..."; comm may contain spaces, so split after the last ')'.
+            var stat = File.ReadAllText(Path.Combine(procDir, "stat"));
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// <c>kill -9</c> of the console (the application process, then the <c>dotnet run</c> wrapper), as a crash or an
+    /// OOM kill would end it: no shutdown code runs. The data directory (its store) stays for a restart.
+    /// </summary>
+    public async Task KillHardAsync()
+    {
+        if (AppPid is { } app)
+        {
+            Process.GetProcessById(app).Kill();
+        }
+
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        await _process.WaitForExitAsync();
     }
 
     public Uri BaseUri { get; }
@@ -37,10 +91,12 @@ public sealed class ConsoleProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the console in the Production profile, as <c>scripts/run.sh</c> does by default.</summary>
-    public static async Task<ConsoleProcess> StartAsync(IReadOnlyDictionary<string, string> environment, CancellationToken ct = default)
+    /// <param name="dataDirectory">An existing console's data directory (its store and key ring) to start again on; null for a new one.</param>
+    public static async Task<ConsoleProcess> StartAsync(IReadOnlyDictionary<string, string> environment, CancellationToken ct = default, string? dataDirectory = null)
     {
         var port = FreePort();
-        var dataDirectory = Directory.CreateTempSubdirectory("pghaconsole-e2e-").FullName;
+        var owns = dataDirectory is null;
+        dataDirectory ??= Directory.CreateTempSubdirectory("pghaconsole-e2e-").FullName;
         var psi = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = RepoPaths.Root,
@@ -64,7 +120,7 @@ public sealed class ConsoleProcess : IAsyncDisposable
         }
 
         var process = Process.Start(psi) ?? throw new InvalidOperationException("dotnet did not start");
-        var console = new ConsoleProcess(process, new Uri($"http://127.0.0.1:{port}/"), dataDirectory);
+        var console = new ConsoleProcess(process, new Uri($"http://127.0.0.1:{port}/"), dataDirectory, owns);
         process.OutputDataReceived += (_, e) => console.Append(e.Data);
         process.ErrorDataReceived += (_, e) => console.Append(e.Data);
         process.BeginOutputReadLine();
@@ -132,6 +188,11 @@ public sealed class ConsoleProcess : IAsyncDisposable
         }
 
         _process.Dispose();
+        if (!_ownsDataDirectory)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(DataDirectory, recursive: true);

@@ -42,6 +42,8 @@ public sealed class AuthorizationTests(ConsoleFactory factory) : IClassFixture<C
         { "POST", $"/api/clusters/{Guid.Empty}/switchover" },
         { "POST", $"/api/clusters/{Guid.Empty}/nodes/pg1/rejoin" },
         { "POST", $"/api/clusters/{Guid.Empty}/nodes/pg1/rebuild" },
+        { "POST", $"/api/clusters/{Guid.Empty}/adopt/plan" },
+        { "POST", $"/api/clusters/{Guid.Empty}/adopt" },
         { "GET", $"/api/clusters/{Guid.Empty}/topology" },
         { "GET", "/metrics" },
         { "GET", "/openapi/v1.json" },
@@ -61,6 +63,8 @@ public sealed class AuthorizationTests(ConsoleFactory factory) : IClassFixture<C
         { "POST", "/api/tokens" },
         { "DELETE", $"/api/tokens/{Guid.Empty}" },
         { "POST", $"/api/clusters/{Guid.Empty}/setup" },
+        { "POST", $"/api/clusters/{Guid.Empty}/adopt/plan" },
+        { "POST", $"/api/clusters/{Guid.Empty}/adopt" },
     };
 
     /// <summary>The on-call actions: an Operator may, a Viewer gets 403.</summary>

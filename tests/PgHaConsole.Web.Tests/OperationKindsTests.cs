@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using PgHaConsole.Infrastructure.Adopt;
 using PgHaConsole.Infrastructure.Failover;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Rejoin;
@@ -22,16 +23,17 @@ public class OperationKindsTests
         Assert.Equal(["preflight", "fence-old-primary", "wait-for-standby", "promote", "move-vips", "rejoin-old-primary", "report"], SwitchoverOperation.StepNames);
         Assert.Equal(["preflight", "fence-node", "rewind-or-reclone", "recovery-config", "start-standby", "keepalived"], RejoinOperation.StepNames);
         Assert.Equal(["preflight", "fence-old-primary", "promote", "move-vips", "verify", "report"], FailoverOperation.StepNames);
+        Assert.Equal(["discover", "store-secrets", "monitoring-role", "pg-hba", "verify"], AdoptOperation.StepNames);
     }
 
     [Fact]
     public void Each_capability_registers_its_own_kinds_once()
     {
-        var services = new ServiceCollection().AddSingleton<IOperationJournal>(_ => null!);
+        var services = new ServiceCollection().AddSingleton<IOperationJournal>(_ => null!).AddSingleton<PgHaConsole.Infrastructure.Store.IClusterRepository>(_ => null!);
         services.AddPgHaConsoleOperationKinds().AddPgHaConsoleOperationKinds();
         using var provider = services.BuildServiceProvider();
         Assert.Equal(
-            [SetupOperation.Kind, SwitchoverOperation.Kind, RejoinOperation.RejoinKind, RejoinOperation.RebuildKind, FailoverOperation.Kind],
+            [SetupOperation.Kind, SwitchoverOperation.Kind, RejoinOperation.RejoinKind, RejoinOperation.RebuildKind, FailoverOperation.Kind, AdoptOperation.Kind],
             provider.GetServices<IOperationKind>().Select(k => k.Kind));
     }
 }

@@ -92,6 +92,23 @@ public sealed class OperationsApiTests(ConsoleFactory factory) : IClassFixture<C
         Assert.Empty(await Journal.ListByClusterAsync(clusterId, 10, CancellationToken.None));
     }
 
+    [Theory]
+    [InlineData("{\"monitorUser\": \"Bad-Name\"}", "monitorUser")]
+    [InlineData("{\"monitorPassword\": \"\"}", "monitorPassword")]
+    public async Task Adopt_with_bad_parameters_is_400_naming_the_field_and_nothing_is_queued(string body, string field)
+    {
+        var clusterId = await CreateClusterAsync();
+        using var client = Admin();
+        foreach (var path in new[] { $"/api/clusters/{clusterId}/adopt", $"/api/clusters/{clusterId}/adopt/plan" })
+        {
+            using var response = await client.PostAsync(path, new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Contains(field, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        Assert.Empty(await Journal.ListByClusterAsync(clusterId, 10, CancellationToken.None));
+    }
+
     [Fact]
     public async Task A_viewer_cannot_resume()
     {

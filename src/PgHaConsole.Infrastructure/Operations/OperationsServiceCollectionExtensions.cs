@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using PgHaConsole.Infrastructure.Adopt;
 using PgHaConsole.Infrastructure.Failover;
 using PgHaConsole.Infrastructure.Rejoin;
 using PgHaConsole.Infrastructure.Setup;
@@ -38,5 +39,6 @@ public static class OperationsServiceCollectionExtensions
         .AddSetupOperation()
         .AddSwitchoverOperation()
         .AddRejoinOperations()
-        .AddFailoverOperation();
+        .AddFailoverOperation()
+        .AddAdoptOperation();
 }

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
+using PgHaConsole.Infrastructure.Adopt;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Setup;
 using PgHaConsole.Web.Auth;
@@ -28,6 +29,23 @@ public static class OperationsApi
         api.MapPost("/clusters/{id:guid}/switchover", async (Guid id, [FromBody] SwitchoverRequest? body, OperationService svc, ClaimsPrincipal user, CancellationToken ct) =>
                 await StartAsync(() => svc.StartSwitchoverAsync(id, body?.Confirm, ConsoleApi.Actor(user), ct)))
             .RequireAuthorization(AuthPolicies.Operator);
+
+        // A pair that already runs: adopt it (Admin: it stores secrets and may add a role and a pg_hba line).
+        api.MapPost("/clusters/{id:guid}/adopt/plan", async (Guid id, [FromBody] AdoptParameters? body, OperationService svc, CancellationToken ct) =>
+            {
+                try
+                {
+                    return await svc.PlanAdoptAsync(id, body ?? new AdoptParameters(), ct) is { } plan ? Results.Ok(plan) : Results.NotFound();
+                }
+                catch (OperationRefusedException ex)
+                {
+                    return Results.Problem(ex.Message, statusCode: ex.StatusCode);
+                }
+            })
+            .RequireAuthorization(AuthPolicies.Admin);
+        api.MapPost("/clusters/{id:guid}/adopt", async (Guid id, [FromBody] AdoptParameters? body, OperationService svc, ClaimsPrincipal user, CancellationToken ct) =>
+                await StartAsync(() => svc.StartAdoptAsync(id, body ?? new AdoptParameters(), ConsoleApi.Actor(user), ct)))
+            .RequireAuthorization(AuthPolicies.Admin);
 
         // A node back as the standby: rejoin (rewind when needed) or rebuild (re-clone; the node's name typed).
         api.MapPost("/clusters/{id:guid}/nodes/{node}/rejoin", async (Guid id, string node, [FromBody] NodeRequest? body, OperationService svc, ClaimsPrincipal user, CancellationToken ct) =>

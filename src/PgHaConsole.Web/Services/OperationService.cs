@@ -1,5 +1,6 @@
 using System.Text.Json;
 using PgHaConsole.Core.Operations;
+using PgHaConsole.Infrastructure.Adopt;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Rejoin;
 using PgHaConsole.Infrastructure.Setup;
@@ -95,6 +96,18 @@ public sealed class OperationService(
 
         return await StartAsync(clusterId, SwitchoverOperation.Kind, JsonSerializer.SerializeToElement(parameters, OperationJson.Options), actor, ct);
     }
+
+    /// <summary>Adopts a running pair without rotating its secrets; 400 for bad parameters (before anything runs on a host).</summary>
+    public Task<Guid> StartAdoptAsync(Guid clusterId, AdoptParameters parameters, string actor, CancellationToken ct) =>
+        parameters.Validate() is { } problem
+            ? throw new OperationRefusedException(problem, 400)
+            : StartAsync(clusterId, AdoptOperation.Kind, JsonSerializer.SerializeToElement(parameters, OperationJson.Options), actor, ct);
+
+    /// <summary>The adoption's plan (read-only): what the console would read and add.</summary>
+    public Task<OperationPlanView?> PlanAdoptAsync(Guid clusterId, AdoptParameters parameters, CancellationToken ct) =>
+        parameters.Validate() is { } problem
+            ? throw new OperationRefusedException(problem, 400)
+            : PlanAsync(clusterId, AdoptOperation.Kind, JsonSerializer.SerializeToElement(parameters, OperationJson.Options), ct);
 
     /// <summary>Rejoin (rewind, or a guarded re-clone) or rebuild (re-clone, typed confirmation) a node as the standby.</summary>
     public async Task<Guid> StartRejoinAsync(Guid clusterId, string node, string? confirmHost, bool rebuild, string actor, CancellationToken ct)

@@ -15,6 +15,7 @@ public sealed partial class Setup : IDisposable
     private IReadOnlyList<ClusterSpec>? _clusters;
     private Guid? _selected;
     private bool _installPackages;
+    private string _actor = "anonymous";
     private bool _isAdmin;
     private bool _planning;
     private bool _starting;
@@ -42,6 +43,7 @@ public sealed partial class Setup : IDisposable
     protected override async Task OnInitializedAsync()
     {
         _isAdmin = (await AuthState).User.IsInRole(ConsoleRoles.Admin);
+        _actor = (await AuthState).User.Identity?.Name ?? "anonymous";
         _clusters = await ClusterService.ListAsync(_cts.Token);
     }
 

@@ -1,0 +1,155 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using PgHaConsole.E2E.Infrastructure;
+using Xunit.Abstractions;
+
+namespace PgHaConsole.E2E;
+
+/// <summary>
+/// #17.1: a pair built by one console adopted by a second console with its own store. Nothing the first one (or any
+/// other tool) uses is rotated, and both keep working.
+/// </summary>
+[Collection(LabE2ECollection.Name)]
+public sealed class AdoptTests(ITestOutputHelper output)
+{
+    private const string AdminPassword = "e2e-admin-password-adopt";
+    private const string Token = "phc_e2e-adopt-token-0123456789abcdef";
+
+    private static Task<ConsoleProcess> StartConsoleAsync(CancellationToken ct) =>
+        ConsoleProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["PgHaConsole__Bootstrap__AdminPassword"] = AdminPassword,
+            ["PgHaConsole__Bootstrap__ApiToken"] = Token,
+            ["PgHaConsole__Lab__LabFile"] = LabReset.LabFile,
+            ["PgHaConsole__Topology__PollInterval"] = "00:00:01",
+        }, ct);
+
+    private static HttpClient Api(ConsoleProcess console)
+    {
+        var http = new HttpClient { BaseAddress = console.BaseUri, Timeout = TimeSpan.FromMinutes(2) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        return http;
+    }
+
+    private static async Task<Guid> ImportLabAsync(HttpClient http, CancellationToken ct)
+    {
+        using var body = new StringContent(await File.ReadAllTextAsync(LabReset.LabFile, ct), Encoding.UTF8, "application/json");
+        using var response = await http.PostAsync("api/clusters/import-lab?name=lab", body, ct);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("id").GetGuid();
+    }
+
+    private static async Task<JsonElement> RunAsync(HttpClient http, string path, object body, CancellationToken ct)
+    {
+        using var start = await http.PostAsJsonAsync(path, body, ct);
+        Assert.True(start.StatusCode == HttpStatusCode.Accepted, $"{path}: {start.StatusCode} {await start.Content.ReadAsStringAsync(ct)}");
+        var id = (await start.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("operationId").GetGuid();
+        var until = DateTime.UtcNow + TimeSpan.FromMinutes(3);
+        while (true)
+        {
+            var op = await http.GetFromJsonAsync<JsonElement>($"api/operations/{id}", ct);
+            if (op.GetProperty("status").GetString() is "succeeded" or "failed" or "interrupted")
+            {
+                return op;
+            }
+
+            Assert.True(DateTime.UtcNow < until, $"{path}: still running after 3 min");
+            await Task.Delay(250, ct);
+        }
+    }
+
+    private static async Task<string> LogAsync(HttpClient http, JsonElement op, CancellationToken ct) =>
+        string.Join('\n', (await http.GetFromJsonAsync<JsonElement>($"api/operations/{op.GetProperty("id").GetGuid()}/log", ct))
+            .EnumerateArray().Select(l => l.GetProperty("line").GetString()));
+
+    /// <summary>Everything another tool could depend on: the roles' secrets, the pass files, keepalived's configuration.</summary>
+    private static async Task<string> FingerprintAsync(CancellationToken ct)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine((await LabReset.ExecAsync("pg1", ct, "runuser", "-u", "postgres", "--", "psql", "-XAtc",
+            "SELECT rolname || ' ' || coalesce(rolpassword, '') FROM pg_authid WHERE rolcanlogin ORDER BY 1")).StandardOutput);
+        foreach (var host in new[] { "pg1", "pg2" })
+        {
+            sb.AppendLine((await LabReset.ExecAsync(host, ct, "bash", "-c",
+                "sha256sum /data10/.pghaconsole.pgpass /etc/keepalived/keepalived.conf /etc/haproxy/haproxy.cfg 2>&1")).StandardOutput);
+        }
+
+        return sb.ToString();
+    }
+
+    [Fact]
+    public async Task A_second_console_adopts_the_running_pair_without_rotating_anything_and_both_keep_working()
+    {
+        var ct = new CancellationTokenSource(TimeSpan.FromMinutes(8)).Token;
+        await LabReset.ResetAsync(ct);
+        await using var first = await StartConsoleAsync(ct);
+        using var a = Api(first);
+        var clusterA = await ImportLabAsync(a, ct);
+        var setup = await RunAsync(a, $"api/clusters/{clusterA}/setup", new { }, ct);
+        Assert.Equal("succeeded", setup.GetProperty("status").GetString());
+        var before = await FingerprintAsync(ct);
+
+        // The second console: its own store, the same pair.
+        await using var second = await StartConsoleAsync(ct);
+        using var b = Api(second);
+        var clusterB = await ImportLabAsync(b, ct);
+
+        // The default monitoring role is the first console's, with a password this one does not know: refused, nothing changed.
+        var refused = await RunAsync(b, $"api/clusters/{clusterB}/adopt", new { }, ct);
+        Assert.Equal("failed", refused.GetProperty("status").GetString());
+        Assert.Contains("exists with a password this console does not hold", refused.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal(before, await FingerprintAsync(ct));
+
+        // With a monitoring role of its own: adopted; the replication password and auth_pass are taken from the hosts.
+        var adopted = await RunAsync(b, $"api/clusters/{clusterB}/adopt", new { monitorUser = "pghaconsole_b" }, ct);
+        var log = await LogAsync(b, adopted, ct);
+        output.WriteLine(log);
+        Assert.True(adopted.GetProperty("status").GetString() == "succeeded", adopted.ToString());
+        Assert.Contains("found in pg2:/data10/.pghaconsole.pgpass, matches the role's secret", log, StringComparison.Ordinal);
+        Assert.Contains("creating role pghaconsole_b", log, StringComparison.Ordinal);
+        Assert.Contains("write VIP 198.18.4.251: pghaconsole_b logged in; primary as expected", log, StringComparison.Ordinal);
+
+        // Nothing anyone else uses changed: the same secrets for every role that existed, the same files.
+        var after = await FingerprintAsync(ct);
+        var rolesBefore = before.Split('\n').Where(l => l.StartsWith("pghaconsole_monitor ", StringComparison.Ordinal) || l.StartsWith("repli ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, rolesBefore.Count);
+        Assert.All(rolesBefore, l => Assert.Contains(l, after, StringComparison.Ordinal));
+        Assert.Equal(before.Split("\n").Where(l => l.Contains(".conf", StringComparison.Ordinal) || l.Contains(".cfg", StringComparison.Ordinal) || l.Contains(".pgpass", StringComparison.Ordinal)),
+            after.Split("\n").Where(l => l.Contains(".conf", StringComparison.Ordinal) || l.Contains(".cfg", StringComparison.Ordinal) || l.Contains(".pgpass", StringComparison.Ordinal)));
+
+        // The second console sees the pair through its own role.
+        var topologyB = await WaitTopologyAsync(b, clusterB, "pg1", ct);
+        output.WriteLine(topologyB.ToString());
+
+        // The first console keeps working: a switchover with the secrets it always had.
+        var switched = await RunAsync(a, $"api/clusters/{clusterA}/switchover", new { confirm = "lab" }, ct);
+        Assert.True(switched.GetProperty("status").GetString() == "succeeded", switched.ToString());
+        await WaitTopologyAsync(a, clusterA, "pg2", ct);
+        await WaitTopologyAsync(b, clusterB, "pg2", ct);
+
+        // Adopting again changes nothing.
+        var again = await RunAsync(b, $"api/clusters/{clusterB}/adopt", new { monitorUser = "pghaconsole_b" }, ct);
+        Assert.Equal("succeeded", again.GetProperty("status").GetString());
+        Assert.DoesNotContain("creating role", await LogAsync(b, again, ct), StringComparison.Ordinal);
+    }
+
+    private static async Task<JsonElement> WaitTopologyAsync(HttpClient http, Guid clusterId, string writeHolder, CancellationToken ct)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var topology = await http.GetFromJsonAsync<JsonElement>($"api/clusters/{clusterId}/topology", ct);
+            var roles = topology.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("role").GetString()!.ToLowerInvariant()).ToList();
+            if (topology.GetProperty("writeVipHolder").GetString() == writeHolder && roles.Contains("primary") && roles.Contains("standby"))
+            {
+                return topology;
+            }
+
+            Assert.True(DateTime.UtcNow < until, $"topology never showed {writeHolder} holding the write VIP with both roles: {topology}");
+            await Task.Delay(500, ct);
+        }
+    }
+}

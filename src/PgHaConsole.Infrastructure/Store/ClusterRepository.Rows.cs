@@ -61,6 +61,8 @@ public sealed partial class ClusterRepository
 
         public string PgMonitorUser { get; init; } = "";
 
+        public string ClientCidrs { get; init; } = "";
+
         public DateTimeOffset CreatedAt { get; init; }
 
         public DateTimeOffset UpdatedAt { get; init; }
@@ -97,6 +99,7 @@ public sealed partial class ClusterRepository
                 ReplicationUser = PgReplicationUser,
                 MonitorUser = PgMonitorUser,
             },
+            ClientCidrs = ClientCidrs.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
         };
     }
 

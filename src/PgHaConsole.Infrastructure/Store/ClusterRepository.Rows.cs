@@ -99,7 +99,8 @@ public sealed partial class ClusterRepository
                 ReplicationUser = PgReplicationUser,
                 MonitorUser = PgMonitorUser,
             },
-            ClientCidrs = ClientCidrs.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            // The empty list is the spec's own default instance, so a spec without networks compares equal after a round trip.
+            ClientCidrs = ClientCidrs.Length == 0 ? [] : ClientCidrs.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
         };
     }
 

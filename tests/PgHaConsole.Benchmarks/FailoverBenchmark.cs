@@ -58,7 +58,9 @@ internal static class FailoverBenchmark
         var rows = new List<Row>();
         try
         {
-            foreach (var s in scenarios)
+            // --only 1,2: a subset (1-based), e.g. to look at one figure again.
+            var only = StringOption(args, "--only")?.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToHashSet();
+            foreach (var s in scenarios.Where((_, i) => only is null || only.Contains(i + 1)))
             {
                 rows.Add(await RunScenarioAsync(harness, witness, s, afterSeconds, ct));
                 var r = rows[^1];
@@ -84,6 +86,12 @@ internal static class FailoverBenchmark
         }
 
         return rows.All(r => r.WritesBack is not null && !r.TwoWritable && (r.Lost == 0 || !r.Scenario.Contains("(sync)", StringComparison.Ordinal))) ? 0 : 1;
+    }
+
+    private static string? StringOption(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 
     private static string Fmt(double? seconds) => seconds is { } s ? s.ToString("0.00", CultureInfo.InvariantCulture) : "never";
@@ -125,6 +133,15 @@ internal static class FailoverBenchmark
         catch (TimeoutException ex)
         {
             Console.WriteLine("  " + ex.Message);
+        }
+
+        if (failover is not null)
+        {
+            // Where the time went: when the witness started the failover, and each step's duration.
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  failover {failover.Status}: created {(failover.CreatedAt - faultAt).TotalSeconds:0.00} s after the fault; steps: ")
+                + string.Join(", ", failover.Steps.Select(st => string.Create(CultureInfo.InvariantCulture,
+                    $"{st.Name} {((st.FinishedAt ?? st.StartedAt) - st.StartedAt)?.TotalSeconds:0.00} s"))));
         }
 
         if (s.Heal is { } heal)

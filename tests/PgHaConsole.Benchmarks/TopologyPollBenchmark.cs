@@ -164,6 +164,8 @@ internal static class TopologyPollBenchmark
 
         public Task<StoredCluster> UpdateAsync(ClusterSpec spec, ClusterSecrets? secrets, IReadOnlyDictionary<Guid, NodeSecrets>? nodeSecrets, long? expectedRowVersion, CancellationToken ct) => throw new NotSupportedException();
 
+        public Task<StoredCluster> SetClientCidrsAsync(Guid clusterId, IReadOnlyList<string> clientCidrs, CancellationToken ct) => throw new NotSupportedException();
+
         public Task<bool> DeleteAsync(Guid id, CancellationToken ct) => throw new NotSupportedException();
 
         public Task PinHostKeyAsync(Guid nodeId, string sha256, CancellationToken ct) => throw new NotSupportedException();

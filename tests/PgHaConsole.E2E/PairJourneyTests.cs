@@ -150,14 +150,27 @@ public sealed class PairJourneyTests(ITestOutputHelper output)
         // The wizard: plan first, then run, then follow the live log to the end.
         await page.GotoAsync(new Uri(console.BaseUri, $"setup/{clusterId}").ToString());
         await Browser.WaitInteractiveAsync(page);
+        // The application's client network: a typo is named and blocks the plan; the plan then shows the endpoints and
+        // the pg_hba.conf lines (HAProxy: both node addresses, then the network).
+        await page.Locator("[data-testid=setup-client-cidrs]").FillAsync("198.18.4.0/33");
+        await Assertions.Expect(page.Locator("[data-testid=setup-client-cidrs-errors]")).ToContainTextAsync("Entry 1: '33' is not a prefix length");
+        await Assertions.Expect(page.Locator("[data-testid=setup-show-plan]")).ToBeDisabledAsync();
+        await page.Locator("[data-testid=setup-client-cidrs]").FillAsync("198.18.4.0/28");
+        await Assertions.Expect(page.Locator("[data-testid=setup-show-plan]")).ToBeEnabledAsync();
         await page.Locator("[data-testid=setup-show-plan]").ClickAsync();
         await Assertions.Expect(page.Locator("[data-testid=plan-step]")).ToHaveCountAsync(11, new() { Timeout = 60_000 });
         await Assertions.Expect(page.Locator("[data-testid=plan-diff]").First).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("[data-testid=plan-endpoint][data-purpose=writes]")).ToContainTextAsync("HAProxy (frontend pg_write) listens on 198.18.4.251:5432");
+        await Assertions.Expect(page.Locator("[data-testid=plan-endpoint][data-purpose=reads]")).ToContainTextAsync("198.18.4.252:5432");
+        await Assertions.Expect(page.Locator("[data-testid=plan-hba-line]")).ToHaveCountAsync(3);
+        await Assertions.Expect(page.Locator("[data-testid=plan-hba-line]").Nth(2)).ToContainTextAsync("198.18.4.0/28");
         await page.Locator("[data-testid=setup-run]").ClickAsync();
         await page.WaitForURLAsync(new Regex("/operations/[0-9a-f-]{36}$"), new() { Timeout = 30_000 });
         await Browser.WaitInteractiveAsync(page);
         await Assertions.Expect(page.Locator("[data-testid=operation-status]")).ToHaveTextAsync("succeeded", new() { Timeout = 120_000 });
         await Assertions.Expect(page.Locator("[data-testid=log-line]").Filter(new() { HasText = "pg_basebackup: base backup completed" })).ToHaveCountAsync(1);
+        var stored = await http.GetFromJsonAsync<JsonElement>($"/api/clusters/{clusterId}", ct);
+        Assert.Equal(["198.18.4.0/28"], stored.GetProperty("clientCidrs").EnumerateArray().Select(e => e.GetString()));
 
         // The topology page: pg1 primary, pg2 standby, VIPs on pg1.
         await page.GotoAsync(new Uri(console.BaseUri, $"topology/{clusterId}").ToString());

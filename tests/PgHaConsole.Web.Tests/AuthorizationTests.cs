@@ -38,6 +38,7 @@ public sealed class AuthorizationTests(ConsoleFactory factory) : IClassFixture<C
         { "GET", $"/api/operations/{Guid.Empty}" },
         { "GET", $"/api/operations/{Guid.Empty}/log" },
         { "POST", $"/api/operations/{Guid.Empty}/resume" },
+        { "POST", $"/api/operations/{Guid.Empty}/rollback" },
         { "POST", $"/api/clusters/{Guid.Empty}/switchover/preflight" },
         { "POST", $"/api/clusters/{Guid.Empty}/switchover" },
         { "POST", $"/api/clusters/{Guid.Empty}/nodes/pg1/rejoin" },
@@ -74,6 +75,7 @@ public sealed class AuthorizationTests(ConsoleFactory factory) : IClassFixture<C
         { "POST", $"/api/clusters/{Guid.Empty}/nodes/pg1/rejoin" },
         { "POST", $"/api/clusters/{Guid.Empty}/nodes/pg1/rebuild" },
         { "POST", $"/api/operations/{Guid.Empty}/resume" },
+        { "POST", $"/api/operations/{Guid.Empty}/rollback" },
     };
 
     /// <summary>Every state-changing API call (issue #15 item 2: cookie-authenticated ones need the antiforgery header).</summary>
@@ -89,7 +91,6 @@ public sealed class AuthorizationTests(ConsoleFactory factory) : IClassFixture<C
             }
         }
 
-        data.Add("POST", $"/api/operations/{Guid.Empty}/rollback");
         return data;
     }
 

@@ -124,6 +124,13 @@ public sealed record ClusterSpec
 
     public PostgresSettings Postgres { get; init; } = new();
 
+    /// <summary>
+    /// The application's client networks (CIDR, canonical form), asked by the setup wizard and stored with the
+    /// cluster; pg_hba.conf lets them in (see <c>Postgres.ClientAccess</c>). Not part of the cluster form: the store
+    /// sets it only through the wizard (<c>IClusterRepository.SetClientCidrsAsync</c>).
+    /// </summary>
+    public IReadOnlyList<string> ClientCidrs { get; init; } = [];
+
     public IReadOnlyList<NodeSpec> Nodes => [Node1, Node2];
 
     public NodeSpec Peer(NodeSpec node) => node.Id == Node1.Id ? Node2 : Node1;

@@ -108,8 +108,9 @@ public static class PgHbaEditor
 
     /// <summary>
     /// The pair's lines: replication for the replication role from each node (/32) with scram-sha-256, the
-    /// monitoring role from each node (HAProxy's pgsql-check and the console's probes come from there), and
-    /// optional client networks for all databases and users.
+    /// monitoring role from each node (HAProxy's pgsql-check and the console's probes come from there), then the
+    /// application's lines for its client networks (<see cref="ClientAccess"/>: which addresses PostgreSQL sees
+    /// depends on the balancer mode). Throws <see cref="ArgumentException"/> for a network that is not a valid CIDR.
     /// </summary>
     public static IReadOnlyList<HbaLine> DesiredLines(ClusterSpec cluster, IEnumerable<string>? clientCidrs = null, string method = "scram-sha-256")
     {
@@ -126,26 +127,8 @@ public static class PgHbaEditor
             list.Add(new("host", "all", pg.MonitorUser, node.Address + "/32", method));
         }
 
-        foreach (var cidr in clientCidrs ?? [])
-        {
-            if (!IsCidr(cidr))
-            {
-                throw new ArgumentException($"'{cidr}' is not an IPv4 network in a.b.c.d/n form.", nameof(clientCidrs));
-            }
-
-            list.Add(new("host", "all", "all", cidr, method));
-        }
-
+        list.AddRange(ClientAccess.Render(cluster, clientCidrs).Lines.Select(l => l with { Method = method }));
         return list;
-    }
-
-    private static bool IsCidr(string s)
-    {
-        var slash = s.IndexOf('/', StringComparison.Ordinal);
-        return slash > 0
-            && Validation.ClusterValidator.IsIpv4(s[..slash])
-            && int.TryParse(s[(slash + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n)
-            && n is >= 0 and <= 32;
     }
 
     /// <summary>Tokens of a record line, without its comment; empty for blank and comment lines.</summary>

@@ -127,8 +127,12 @@ public sealed partial class OperationLauncher(
     private void Enqueue(Guid operationId, JsonElement parameters) =>
         jobs.Enqueue<OperationJob>(job => job.RunAsync(operationId, parameters.GetRawText(), CancellationToken.None));
 
-    private async Task<OperationRefusedException> BusyAsync(Guid holder, CancellationToken ct)
+    private Task<OperationRefusedException> BusyAsync(Guid holder, CancellationToken ct) => Busy(journal, holder, ct);
+
+    /// <summary>The 409 for a cluster another operation holds, naming that operation (also the rollback's answer).</summary>
+    public static async Task<OperationRefusedException> Busy(IOperationJournal journal, Guid holder, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(journal);
         var other = await journal.GetAsync(holder, ct);
         var what = other is null ? "another operation" : $"the {other.Kind} operation {other.Id} ({other.Status.ToString().ToLowerInvariant()})";
         return new OperationRefusedException($"The cluster is busy: {what} holds it. One operation per cluster at a time; resume or finish that one first.", 409);

@@ -13,6 +13,9 @@ public sealed record OperationPlanView(Guid ClusterId, string Kind, IReadOnlyLis
 {
     /// <summary>The host whose data the operation would remove (the operator must type its name), or null.</summary>
     public string? WipeConfirmationHost { get; init; }
+
+    /// <summary>Setup only: the application's endpoints and the pg_hba.conf lines that let it in (null for other kinds).</summary>
+    public Core.Postgres.ClientAccessPlan? ClientAccess { get; init; }
 }
 
 /// <summary>

@@ -18,8 +18,15 @@ public sealed record SetupParameters
     /// <summary>Install keepalived/HAProxy from the distribution when preflight finds them missing.</summary>
     public bool InstallPackages { get; init; }
 
-    /// <summary>Client networks (a.b.c.d/n) given access to every database in pg_hba.conf.</summary>
-    public IReadOnlyList<string> ClientCidrs { get; init; } = [];
+    /// <summary>
+    /// The application's client networks (CIDR, IPv4 or IPv6) given access to every database in pg_hba.conf, with the
+    /// node addresses HAProxy connects from (see <see cref="ClientAccess"/>); null means the networks stored with the
+    /// cluster. Validated by <see cref="Core.Validation.ClientNetworks"/> before anything runs.
+    /// </summary>
+    public IReadOnlyList<string>? ClientCidrs { get; init; }
+
+    /// <summary>The operator's explicit consent to a network of every address (0.0.0.0/0, ::/0) in <see cref="ClientCidrs"/>.</summary>
+    public bool AllowAnyClientAddress { get; init; }
 }
 
 /// <summary>
@@ -35,6 +42,9 @@ public sealed class SetupRun(ClusterEnvironment env, SetupParameters parameters)
     public SetupParameters Parameters { get; } = parameters;
 
     public ClusterSpec Cluster => Env.Cluster;
+
+    /// <summary>The client networks this run writes: the operator's for this run, else those stored with the cluster.</summary>
+    public IReadOnlyList<string> ClientCidrs => Parameters.ClientCidrs ?? Cluster.ClientCidrs;
 
     /// <summary>Set by every step that changed something; the final verification then always runs.</summary>
     public bool ChangedSomething { get; set; }

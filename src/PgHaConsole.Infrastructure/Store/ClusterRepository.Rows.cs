@@ -61,6 +61,8 @@ public sealed partial class ClusterRepository
 
         public string PgMonitorUser { get; init; } = "";
 
+        public string ClientCidrs { get; init; } = "";
+
         public DateTimeOffset CreatedAt { get; init; }
 
         public DateTimeOffset UpdatedAt { get; init; }
@@ -97,6 +99,8 @@ public sealed partial class ClusterRepository
                 ReplicationUser = PgReplicationUser,
                 MonitorUser = PgMonitorUser,
             },
+            // The empty list is the spec's own default instance, so a spec without networks compares equal after a round trip.
+            ClientCidrs = ClientCidrs.Length == 0 ? [] : ClientCidrs.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
         };
     }
 

@@ -20,7 +20,7 @@ public sealed partial class ClusterRepository : IClusterRepository
         vrrp_advert_int_ms AS VrrpAdvertIntMs, pg_major_version AS PgMajorVersion, pg_bin_dir AS PgBinDir,
         pg_data_dir AS PgDataDir, pg_port AS PgPort, pg_os_user AS PgOsUser, pg_service_control AS PgServiceControl,
         pg_systemd_unit AS PgSystemdUnit, pg_replication_user AS PgReplicationUser, pg_monitor_user AS PgMonitorUser,
-        created_at AS CreatedAt, updated_at AS UpdatedAt, row_version AS RowVersion
+        client_cidrs AS ClientCidrs, created_at AS CreatedAt, updated_at AS UpdatedAt, row_version AS RowVersion
         """;
 
     private const string NodeColumns = """
@@ -206,6 +206,24 @@ public sealed partial class ClusterRepository : IClusterRepository
         }
 
         return (await LoadAsync(connection, "id = @Id", new { spec.Id }, ct)).Single();
+    }
+
+    public async Task<StoredCluster> SetClientCidrsAsync(Guid clusterId, IReadOnlyList<string> clientCidrs, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(clientCidrs);
+        var normalized = Core.Validation.ClientNetworks.Normalize(clientCidrs);
+        var now = StoreTypeHandlers.ToStoreTime(_time.GetUtcNow());
+        await using var connection = await _factory.OpenAsync(ct);
+        var changed = await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE clusters SET client_cidrs = @Cidrs, updated_at = @Now, row_version = row_version + 1 WHERE id = @Id",
+            new { Id = clusterId, Cidrs = string.Join('\n', normalized), Now = now },
+            cancellationToken: ct));
+        if (changed == 0)
+        {
+            throw new EntityNotFoundException(Entity, clusterId);
+        }
+
+        return (await LoadAsync(connection, "id = @Id", new { Id = clusterId }, ct)).Single();
     }
 
     public async Task<bool> DeleteAsync(Guid id, CancellationToken ct)

@@ -61,6 +61,13 @@ public interface IClusterRepository
         long? expectedRowVersion,
         CancellationToken ct);
 
+    /// <summary>
+    /// Stores the application's client networks with the cluster (the setup wizard's answer), in canonical form;
+    /// <see cref="UpdateAsync"/> never changes them. Throws <see cref="ArgumentException"/> for an invalid network and
+    /// <see cref="EntityNotFoundException"/> when the cluster does not exist.
+    /// </summary>
+    Task<StoredCluster> SetClientCidrsAsync(Guid clusterId, IReadOnlyList<string> clientCidrs, CancellationToken ct);
+
     /// <summary>Deletes the cluster, its nodes, secrets, operations and lock. False when it did not exist.</summary>
     Task<bool> DeleteAsync(Guid id, CancellationToken ct);
 

@@ -27,14 +27,45 @@ public sealed class SwitchoverRollback(IOperationJournal journal, IClusterLock c
 
         var env = await environments.CreateAsync(op.ClusterId, ct) ?? throw new OperationRefusedException("The cluster was removed.", 404);
         var parameters = System.Text.Json.JsonSerializer.Deserialize<SwitchoverParameters>(op.ParametersJson ?? "{}", OperationJson.Options) ?? new();
-        var run = new SwitchoverRun(env, parameters, journal);
-        await clusterLock.AcquireAsync(op.ClusterId, op.Id, ct);
+        await using var run = new SwitchoverRun(env, parameters, journal);
 
-        var newState = await run.NewPrimary.GetPgStateAsync(ct);
-        if (newState.IsPrimary)
+        // An interrupted switchover holds the cluster already; a failed one released it and takes it again here. A
+        // refusal gives back only what it took, so a refused rollback never leaves the cluster busy.
+        var heldBefore = await clusterLock.GetHolderAsync(op.ClusterId, ct) == op.Id;
+        try
         {
-            throw new OperationRefusedException(
-                $"{run.NewPrimary.Name} has already been promoted: rolling back would need a second switchover. Resume this one to finish it (the old primary then rejoins), or switch over again afterwards.", 409);
+            await clusterLock.AcquireAsync(op.ClusterId, op.Id, ct);
+        }
+        catch (ClusterLockedException ex)
+        {
+            throw await OperationLauncher.Busy(journal, ex.HolderOperationId, ct);
+        }
+
+        try
+        {
+            PgState newState;
+            try
+            {
+                newState = await run.NewPrimary.GetPgStateAsync(ct);
+            }
+            catch (Exception ex) when (ex is not (OperationCanceledException or OperationRefusedException))
+            {
+                // Starting the old primary as the primary is safe only if the standby was surely not promoted.
+                throw new OperationRefusedException(
+                    $"Cannot roll back: {run.NewPrimary.Name} cannot be inspected ({env.Masker.Apply(ex.Message).TrimEnd('.')}), so it is not known whether it was promoted. "
+                    + $"Nothing was changed. Make {run.NewPrimary.Name} reachable and roll back again, or resume the switchover.", 409);
+            }
+
+            if (newState.IsPrimary)
+            {
+                throw new OperationRefusedException(
+                    $"{run.NewPrimary.Name} has already been promoted: rolling back would need a second switchover. Resume this one to finish it (the old primary then rejoins), or switch over again afterwards.", 409);
+            }
+        }
+        catch (OperationRefusedException) when (!heldBefore)
+        {
+            await clusterLock.ReleaseAsync(op.ClusterId, op.Id, CancellationToken.None);
+            throw;
         }
 
         return await runner.RunAsideAsync(op.Id, new RollbackStep(run, actor), new OperationRunContext

@@ -18,7 +18,16 @@ public static class OperationsApi
 
         // The wizard: plan (read-only, Viewer) and run (Admin: it changes hosts, and step 6 may wipe a data directory).
         api.MapPost("/clusters/{id:guid}/setup/plan", async (Guid id, [FromBody] SetupParameters? body, OperationService svc, CancellationToken ct) =>
-            await svc.PlanSetupAsync(id, body ?? new SetupParameters(), ct) is { } plan ? Results.Ok(plan) : Results.NotFound());
+        {
+            try
+            {
+                return await svc.PlanSetupAsync(id, body ?? new SetupParameters(), ct) is { } plan ? Results.Ok(plan) : Results.NotFound();
+            }
+            catch (InvalidParametersException ex)
+            {
+                return Results.ValidationProblem(ConsoleApi.ToDictionary(ex.Errors));
+            }
+        });
         api.MapPost("/clusters/{id:guid}/setup", async (Guid id, [FromBody] SetupParameters? body, OperationService svc, ClaimsPrincipal user, CancellationToken ct) =>
                 await StartAsync(() => svc.StartSetupAsync(id, body ?? new SetupParameters(), ConsoleApi.Actor(user), ct)))
             .RequireAuthorization(AuthPolicies.Admin);
@@ -111,6 +120,10 @@ public static class OperationsApi
         catch (OperationRefusedException ex)
         {
             return Results.Problem(ex.Message, statusCode: ex.StatusCode);
+        }
+        catch (InvalidParametersException ex)
+        {
+            return Results.ValidationProblem(ConsoleApi.ToDictionary(ex.Errors));
         }
     }
 

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using PgHaConsole.Core.Operations;
+using PgHaConsole.Core.Postgres;
+using PgHaConsole.Core.Validation;
 using PgHaConsole.Infrastructure.Adopt;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Rejoin;
@@ -36,6 +38,13 @@ public sealed record OperationView(
     public static string ApiStatus(OperationStatus status) => status.ToString().ToLowerInvariant();
 }
 
+/// <summary>Parameters that failed validation: a 400 with <see cref="Errors"/> keyed by field; nothing ran or was stored.</summary>
+public sealed class InvalidParametersException(IReadOnlyList<ValidationError> errors)
+    : Exception(string.Join(" ", errors.Select(e => $"{e.Field}: {e.Message}")))
+{
+    public IReadOnlyList<ValidationError> Errors { get; } = errors;
+}
+
 /// <summary>
 /// Starting, planning, following and resuming operations for the pages and the API; every start and resume is
 /// audited. Pages and endpoints never touch the journal or the hosts themselves.
@@ -53,8 +62,39 @@ public sealed class OperationService(
     public Task<OperationPlanView?> PlanAsync(Guid clusterId, string kind, JsonElement parameters, CancellationToken ct) =>
         planner.PlanAsync(clusterId, kind, parameters, ct);
 
-    public Task<OperationPlanView?> PlanSetupAsync(Guid clusterId, SetupParameters parameters, CancellationToken ct) =>
-        PlanAsync(clusterId, SetupOperation.Kind, JsonSerializer.SerializeToElement(parameters, OperationJson.Options), ct);
+    /// <summary>
+    /// Setup's plan with the application's endpoints and pg_hba.conf lines (for the networks given, else those stored
+    /// with the cluster). Throws <see cref="InvalidParametersException"/> for invalid networks; nothing is stored.
+    /// </summary>
+    public async Task<OperationPlanView?> PlanSetupAsync(Guid clusterId, SetupParameters parameters, CancellationToken ct)
+    {
+        parameters = CheckSetupParameters(parameters);
+        if (await clusters.GetAsync(clusterId, ct) is not { } stored)
+        {
+            return null;
+        }
+
+        var plan = await PlanAsync(clusterId, SetupOperation.Kind, JsonSerializer.SerializeToElement(parameters, OperationJson.Options), ct);
+        return plan is null ? null : plan with { ClientAccess = ClientAccess.Render(stored.Spec, parameters.ClientCidrs ?? stored.Spec.ClientCidrs) };
+    }
+
+    /// <summary>The parameters with their client networks validated and in canonical form; throws <see cref="InvalidParametersException"/>.</summary>
+    public static SetupParameters CheckSetupParameters(SetupParameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (parameters.ClientCidrs is not { } cidrs)
+        {
+            return parameters;
+        }
+
+        var errors = ClientNetworks.Validate(cidrs, parameters.AllowAnyClientAddress);
+        if (errors.Count > 0)
+        {
+            throw new InvalidParametersException(errors);
+        }
+
+        return parameters with { ClientCidrs = ClientNetworks.Normalize(cidrs) };
+    }
 
     /// <summary>Starts an operation; throws <see cref="OperationRefusedException"/> (404, 409) when it cannot.</summary>
     public async Task<Guid> StartAsync(Guid clusterId, string kind, JsonElement parameters, string actor, CancellationToken ct)
@@ -73,8 +113,34 @@ public sealed class OperationService(
         }
     }
 
-    public Task<Guid> StartSetupAsync(Guid clusterId, SetupParameters parameters, string actor, CancellationToken ct) =>
-        StartAsync(clusterId, SetupOperation.Kind, JsonSerializer.SerializeToElement(parameters, OperationJson.Options), actor, ct);
+    /// <summary>
+    /// Starts setup. Client networks given in <paramref name="parameters"/> are validated first (nothing starts when one
+    /// is invalid: <see cref="InvalidParametersException"/>, audited) and, once setup started, stored with the cluster
+    /// (audited with the old and new lists); without them the run uses the networks stored with the cluster.
+    /// </summary>
+    public async Task<Guid> StartSetupAsync(Guid clusterId, SetupParameters parameters, string actor, CancellationToken ct)
+    {
+        var stored = await clusters.GetAsync(clusterId, ct) ?? throw new OperationRefusedException("No such cluster.", 404);
+        try
+        {
+            parameters = CheckSetupParameters(parameters);
+        }
+        catch (InvalidParametersException ex)
+        {
+            await audit.WriteAsync(actor, "operation." + SetupOperation.Kind, clusterId, stored.Spec.Name, "refused", ex.Message, ct);
+            throw;
+        }
+
+        var id = await StartAsync(clusterId, SetupOperation.Kind, JsonSerializer.SerializeToElement(parameters, OperationJson.Options), actor, ct);
+        if (parameters.ClientCidrs is { } cidrs && !cidrs.SequenceEqual(stored.Spec.ClientCidrs, StringComparer.Ordinal))
+        {
+            await clusters.SetClientCidrsAsync(clusterId, cidrs, ct);
+            await audit.WriteAsync(actor, "cluster.client-networks", clusterId, stored.Spec.Name, "changed",
+                $"[{string.Join(", ", stored.Spec.ClientCidrs)}] -> [{string.Join(", ", cidrs)}] (setup operation {id})", ct);
+        }
+
+        return id;
+    }
 
     /// <summary>The switchover preflight report (read-only); null when the cluster does not exist.</summary>
     public Task<SwitchoverPreflightReport?> SwitchoverPreflightAsync(Guid clusterId, CancellationToken ct) => switchover.PreflightAsync(clusterId, ct);

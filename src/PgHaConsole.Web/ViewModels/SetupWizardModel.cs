@@ -10,6 +10,12 @@ using PgHaConsole.Web.Services;
 
 namespace PgHaConsole.Web.ViewModels;
 
+/// <summary>The client networks as typed in the wizard: the entries, the errors to show, the any-address entries.</summary>
+public sealed record ClientNetworksInput(IReadOnlyList<string> Cidrs, bool AllowAny, IReadOnlyList<string> Errors, IReadOnlyList<string> AnyAddress)
+{
+    public bool Valid => Errors.Count == 0;
+}
+
 /// <summary>What a line of a unified diff is, for colouring it.</summary>
 public enum DiffLineKind
 {
@@ -80,12 +86,30 @@ public static partial class SetupWizardModel
             ? []
             : [.. plan.Steps.SelectMany(s => s.Actions).Where(a => a.WipesData).Select(a => a.Note).OfType<string>()];
 
-    /// <summary>The parameters to start setup with; the confirmation goes along only when the plan asked for one.</summary>
-    public static SetupParameters Parameters(bool installPackages, OperationPlanView? plan, string? typedConfirmation) => new()
+    /// <summary>
+    /// The parameters to start setup with; the confirmation goes along only when the plan asked for one. The client
+    /// networks go along as typed (the wizard always sends them: they replace those stored with the cluster).
+    /// </summary>
+    public static SetupParameters Parameters(bool installPackages, OperationPlanView? plan, string? typedConfirmation, ClientNetworksInput? networks = null) => new()
     {
         InstallPackages = installPackages,
         ConfirmWipeHost = plan?.WipeConfirmationHost is not null ? typedConfirmation : null,
+        ClientCidrs = networks?.Cidrs,
+        AllowAnyClientAddress = networks?.AllowAny ?? false,
     };
+
+    /// <summary>The wizard's client-networks field read and checked as the API will check it.</summary>
+    public static ClientNetworksInput ReadClientNetworks(string? text, bool allowAny)
+    {
+        var cidrs = Core.Validation.ClientNetworks.Split(text);
+        var errors = Core.Validation.ClientNetworks.Validate(cidrs, allowAny);
+        var any = cidrs.Where(Core.Validation.ClientNetworks.IsAnyAddress).ToList();
+        return new ClientNetworksInput(cidrs, allowAny,
+            [.. errors.Select(e => e.Field.StartsWith(Core.Validation.ClientNetworks.Field + "[", StringComparison.Ordinal)
+                ? $"Entry {int.Parse(e.Field[(Core.Validation.ClientNetworks.Field.Length + 1)..^1], CultureInfo.InvariantCulture) + 1}: {e.Message}"
+                : e.Message)],
+            any);
+    }
 
     public static bool IsFinished(string status) => status is "succeeded" or "failed" or "interrupted" or "cancelled";
 

@@ -24,7 +24,8 @@ public sealed class PgHbaEditorTests
 
         """;
 
-    private static IReadOnlyList<HbaLine> Desired() => PgHbaEditor.DesiredLines(Sample.Cluster(), ["198.18.4.0/24"]);
+    // LVS-DR: the application's network is its only line (HAProxy adds the node addresses: ClientAccessTests).
+    private static IReadOnlyList<HbaLine> Desired() => PgHbaEditor.DesiredLines(Sample.Cluster(balancer: Core.Model.BalancerMode.LvsDr), ["198.18.4.0/24"]);
 
     [Fact]
     public void Desired_lines_for_the_pair()

@@ -29,6 +29,11 @@ public sealed class SetupWizardTests(PairFixture pair, ITestOutputHelper output)
     public async Task A_setup_from_the_lab_start_builds_a_verified_pair()
     {
         var ct = Timeout();
+
+        // The application's client network, stored with the cluster as the wizard does (the run reads it from there).
+        // 198.18.4.0/28 holds the lab bridge's address (198.18.4.1, where this test connects from) and no node address.
+        await pair.Get<IClusterRepository>().SetClientCidrsAsync(pair.Cluster.Id, [ClientNetwork], ct);
+
         var watch = Stopwatch.StartNew();
         var op = await pair.RunAsync(SetupOperation.Kind, new SetupParameters(), ct);
         watch.Stop();
@@ -100,6 +105,67 @@ public sealed class SetupWizardTests(PairFixture pair, ITestOutputHelper output)
         }
 
         Assert.Equal(["198.18.4.247", "198.18.4.248"], answeredBy.Order(StringComparer.Ordinal).ToArray());
+
+        await An_application_user_from_the_client_network_gets_in_through_both_vips_and_directly(ct);
+    }
+
+    private const string ClientNetwork = "198.18.4.0/28";
+
+    /// <summary>
+    /// An application role of the test's own (the lab's pg_hba.conf only knows its sample user <c>app</c>, for the
+    /// whole lab network), connecting from the lab bridge's address 198.18.4.1: through the write VIP and the read VIP
+    /// (HAProxy: PostgreSQL sees the node addresses) and straight to the standby's address (PostgreSQL sees 198.18.4.1).
+    /// Without the wizard's lines each of these is "no pg_hba.conf entry".
+    /// </summary>
+    private async Task An_application_user_from_the_client_network_gets_in_through_both_vips_and_directly(CancellationToken ct)
+    {
+        var password = "it-" + Guid.NewGuid().ToString("N");
+        var create = await pair.ExecAsync("pg1", ct, "runuser", "-u", "postgres", "--", "psql", "-XAtv", "ON_ERROR_STOP=1",
+            "-c", $"CREATE ROLE it_client LOGIN PASSWORD '{password}'", "-c", "CREATE DATABASE it_clientdb OWNER it_client");
+        Assert.True(create.ExitCode == 0, create.StandardError);
+
+        string App(string host) => new NpgsqlConnectionStringBuilder
+        {
+            Host = host, Port = pair.Cluster.Postgres.Port, Database = "it_clientdb", Username = "it_client", Password = password,
+            Timeout = 5, CommandTimeout = 10, Pooling = false, ApplicationName = "it-client",
+        }.ConnectionString;
+
+        async Task<(string Server, string Client, bool Standby)> AskAsync(string host)
+        {
+            await using var conn = new NpgsqlConnection(App(host));
+            await conn.OpenAsync(ct);
+            await using var cmd = new NpgsqlCommand("SELECT host(inet_server_addr()), host(inet_client_addr()), pg_is_in_recovery()", conn);
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            Assert.True(await r.ReadAsync(ct));
+            return (r.GetString(0), r.GetString(1), r.GetBoolean(2));
+        }
+
+        // Writes through the write VIP: HAProxy beside the primary connects from pg1's own address.
+        var write = await AskAsync(pair.Cluster.WriteVip);
+        output.WriteLine($"write VIP: server {write.Server}, PostgreSQL saw {write.Client}");
+        Assert.Equal(("198.18.4.247", "198.18.4.247", false), write);
+        await using (var conn = new NpgsqlConnection(App(pair.Cluster.WriteVip)))
+        {
+            await conn.OpenAsync(ct);
+            await using var cmd = new NpgsqlCommand("CREATE TABLE it_rows (id int); INSERT INTO it_rows VALUES (1)", conn);
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
+
+        // Reads through the read VIP reach both nodes, as the application.
+        var readers = new HashSet<string>(StringComparer.Ordinal);
+        var until = DateTime.UtcNow.AddSeconds(15);
+        while (readers.Count < 2 && DateTime.UtcNow < until)
+        {
+            var read = await AskAsync(pair.Cluster.ReadVip);
+            readers.Add(read.Server);
+            Assert.Contains(read.Client, new[] { "198.18.4.247", "198.18.4.248" }); // HAProxy's source: a node address
+        }
+
+        Assert.Equal(["198.18.4.247", "198.18.4.248"], readers.Order(StringComparer.Ordinal).ToArray());
+
+        // Straight to the standby: PostgreSQL sees the client's own address, admitted by the client network's line.
+        var direct = await AskAsync(pair.Cluster.Node2.Address);
+        Assert.Equal(("198.18.4.248", "198.18.4.1", true), direct);
     }
 
     [Fact, TestPriority(2)]

@@ -245,7 +245,29 @@ public abstract class ClusterRepositoryTests(IStoreHarness harness) : StoreTestB
 
         Assert.Equal(0, await ScalarAsync("SELECT COUNT(*) FROM clusters"));
     }
+
+    [Fact]
+    public async Task Client_networks_are_stored_with_the_cluster_canonical_and_kept_by_updates()
+    {
+        var spec = NewCluster();
+        await Clusters.AddAsync(spec, NewClusterSecrets(), NewNodeSecrets(spec), Ct);
+        Assert.Empty((await Clusters.GetAsync(spec.Id, Ct))!.Spec.ClientCidrs);
+
+        var stored = await Clusters.SetClientCidrsAsync(spec.Id, [" 10.20.0.0/16", "2001:DB8::/32"], Ct);
+        Assert.Equal(["10.20.0.0/16", "2001:db8::/32"], stored.Spec.ClientCidrs);
+        Assert.Equal(2, stored.RowVersion);
+
+        // The cluster form's update does not carry them and does not drop them.
+        var updated = await Clusters.UpdateAsync(spec with { WriteVip = "198.18.4.61" }, null, null, stored.RowVersion, Ct);
+        Assert.Equal(["10.20.0.0/16", "2001:db8::/32"], updated.Spec.ClientCidrs);
+        Assert.Equal(["10.20.0.0/16", "2001:db8::/32"], (await Clusters.ListAsync(Ct)).Single().Spec.ClientCidrs);
+
+        Assert.Empty((await Clusters.SetClientCidrsAsync(spec.Id, [], Ct)).Spec.ClientCidrs);
+        await Assert.ThrowsAsync<ArgumentException>(() => Clusters.SetClientCidrsAsync(spec.Id, ["10.20.0.0/16 trust"], Ct));
+        await Assert.ThrowsAsync<EntityNotFoundException>(() => Clusters.SetClientCidrsAsync(Guid.NewGuid(), ["10.20.0.0/16"], Ct));
+    }
 }
+
 
 public sealed class ClusterRepositorySqliteTests() : ClusterRepositoryTests(new SqliteStoreHarness());
 

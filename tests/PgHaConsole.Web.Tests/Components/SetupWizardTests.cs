@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Text.Json;
 using Bunit;
 using PgHaConsole.Core.Operations;
@@ -220,5 +221,74 @@ public sealed class SetupWizardTests
         Assert.Empty(cut.FindAll("[data-testid=setup-confirm-wipe]"));
         // A plan was shown and nothing asks for a wipe: an admin may run (preflight will then stop on the same reason).
         Assert.False(cut.Find("[data-testid=setup-run]").HasAttribute("disabled"));
+    }
+
+    // ---- the application's client networks ----
+
+    [Fact]
+    public void The_networks_field_is_read_as_the_api_reads_it()
+    {
+        var ok = SetupWizardModel.ReadClientNetworks("10.20.0.0/16\n2001:db8::/32", allowAny: false);
+        Assert.True(ok.Valid);
+        Assert.Equal(["10.20.0.0/16", "2001:db8::/32"], ok.Cidrs);
+        var parameters = SetupWizardModel.Parameters(false, null, null, ok);
+        Assert.Equal(["10.20.0.0/16", "2001:db8::/32"], parameters.ClientCidrs);
+        Assert.False(parameters.AllowAnyClientAddress);
+
+        var bad = SetupWizardModel.ReadClientNetworks("10.20.0.0/16, 10.20.0.0/33", allowAny: false);
+        Assert.False(bad.Valid);
+        Assert.StartsWith("Entry 2: ", Assert.Single(bad.Errors), StringComparison.Ordinal);
+
+        var any = SetupWizardModel.ReadClientNetworks("0.0.0.0/0", allowAny: false);
+        Assert.False(any.Valid);
+        Assert.Equal(["0.0.0.0/0"], any.AnyAddress);
+        Assert.True(SetupWizardModel.ReadClientNetworks("0.0.0.0/0", allowAny: true).Valid);
+    }
+
+    private static AngleSharp.Dom.IElement CheckBoxInput(IRenderedComponent<Setup> cut)
+    {
+        var e = cut.Find("[data-testid=setup-allow-any]");
+        return e.TagName == "INPUT" ? e : e.QuerySelector("input")!;
+    }
+
+    [Fact]
+    public async Task The_wizard_asks_for_the_networks_validates_them_and_wants_consent_for_any_address()
+    {
+        await using var host = await OperationTestHost.CreateAsync();
+        var id = await host.AddClusterAsync();
+        await host.Ctx.Services.GetRequiredService<PgHaConsole.Infrastructure.Store.IClusterRepository>()
+            .SetClientCidrsAsync(id, ["192.168.10.0/24"], CancellationToken.None);
+        host.SignIn("ada", "Admin");
+        var cut = host.Ctx.Render<Setup>();
+        cut.WaitForAssertion(() => Assert.NotNull(cut.Find("[data-testid=setup-client-cidrs]")), Wait);
+
+        // Pre-filled with what is stored with the cluster.
+        Assert.Equal("192.168.10.0/24", cut.Find("[data-testid=setup-client-cidrs]").GetAttribute("value") ?? cut.Find("[data-testid=setup-client-cidrs]").TextContent);
+        Assert.False(cut.Find("[data-testid=setup-show-plan]").HasAttribute("disabled"));
+
+        // A bad entry: named, and no plan until it is fixed.
+        cut.Find("[data-testid=setup-client-cidrs]").Input("192.168.10.0/24\n10.20.1.0/16");
+        cut.WaitForAssertion(() => Assert.Contains("Entry 2: 10.20.1.0/16 has host bits set", cut.Find("[data-testid=setup-client-cidrs-errors]").TextContent, StringComparison.Ordinal), Wait);
+        Assert.True(cut.Find("[data-testid=setup-show-plan]").HasAttribute("disabled"));
+
+        // Any address: a warning, and the plan only after the explicit consent.
+        cut.Find("[data-testid=setup-client-cidrs]").Input("0.0.0.0/0");
+        cut.WaitForAssertion(() => Assert.Contains("means any address", cut.Find("[data-testid=setup-any-address-warning]").TextContent, StringComparison.Ordinal), Wait);
+        Assert.True(cut.Find("[data-testid=setup-show-plan]").HasAttribute("disabled"));
+        Assert.Contains("allowAnyClientAddress", cut.Find("[data-testid=setup-client-cidrs-errors]").TextContent, StringComparison.Ordinal);
+        CheckBoxInput(cut).Change(true);
+        cut.WaitForAssertion(() => Assert.False(cut.Find("[data-testid=setup-show-plan]").HasAttribute("disabled")), Wait);
+        Assert.Empty(cut.FindAll("[data-testid=setup-client-cidrs-errors]"));
+        Assert.NotNull(cut.Find("[data-testid=setup-any-address-warning]"));
+
+        // The plan shows the endpoints and the lines for what was typed (HAProxy: the node addresses, then the network).
+        await cut.Find("[data-testid=setup-show-plan]").ClickAsync(new());
+        cut.WaitForAssertion(() => Assert.NotNull(cut.Find("[data-testid=plan-access]")), TimeSpan.FromSeconds(60));
+        Assert.Equal(["writes", "reads", "direct", "direct"], cut.FindAll("[data-testid=plan-endpoint]").Select(e => e.GetAttribute("data-purpose")));
+        Assert.Contains("198.18.4.251:5432", cut.FindAll("[data-testid=plan-endpoint]")[0].TextContent, StringComparison.Ordinal);
+        Assert.Contains("HAProxy (frontend pg_write) listens on 198.18.4.251:5432", cut.FindAll("[data-testid=plan-endpoint]")[0].TextContent, StringComparison.Ordinal);
+        var lines = cut.FindAll("[data-testid=plan-hba-line]").Select(l => l.TextContent).ToList();
+        Assert.Contains(lines, l => l.Contains("0.0.0.0/0", StringComparison.Ordinal) && l.Contains("scram-sha-256", StringComparison.Ordinal));
+        Assert.Contains(cut.FindAll("[data-testid=plan-access-warning]"), w => w.TextContent.Contains("every IPv4 address", StringComparison.Ordinal));
     }
 }

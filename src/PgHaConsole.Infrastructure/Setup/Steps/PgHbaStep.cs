@@ -16,13 +16,13 @@ public sealed class PgHbaStep(SetupRun run) : SetupStep(run)
 {
     public override string Name => "pg-hba";
 
-    public override string Description => "pg_hba.conf on both hosts: replication and monitoring lines for the right addresses, then reload";
+    public override string Description => "pg_hba.conf on both hosts: replication, monitoring and the application's lines for the right addresses, then reload";
 
     private sealed record HbaState(NodeHost Host, string Path, string Current, HbaEditResult Edit, bool Running);
 
     private async Task<IReadOnlyList<HbaLine>> DesiredAsync(CancellationToken ct)
     {
-        var lines = PgHbaEditor.DesiredLines(Cluster, Run.Parameters.ClientCidrs).ToList();
+        var lines = PgHbaEditor.DesiredLines(Cluster, Run.ClientCidrs).ToList();
 
         // pg_rewind's source connection: the replication role to database postgres, from each node.
         lines.AddRange(Cluster.Nodes.Select(n => new HbaLine("host", RecoveryConfigRenderer.RewindDatabase, Cluster.Postgres.ReplicationUser, n.Address + "/32", "scram-sha-256")));

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using PgHaConsole.Core.Model;
+using PgHaConsole.Core.Validation;
 using PgHaConsole.Infrastructure.Identity;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Web.Services;
@@ -22,6 +23,9 @@ public sealed partial class Setup : IDisposable
     private OperationPlanView? _plan;
     private string? _confirm;
     private string? _error;
+    private string? _networksText;
+    private bool _allowAny;
+    private ClientNetworksInput _networks = SetupWizardModel.ReadClientNetworks(null, false);
 
     [Parameter]
     public Guid? ClusterId { get; set; }
@@ -38,7 +42,7 @@ public sealed partial class Setup : IDisposable
     [CascadingParameter]
     public required Task<AuthenticationState> AuthState { get; set; }
 
-    private bool CanRun => SetupWizardModel.CanRun(_isAdmin, _plan, _confirm, _starting || _planning);
+    private bool CanRun => _networks.Valid && SetupWizardModel.CanRun(_isAdmin, _plan, _confirm, _starting || _planning);
 
     protected override async Task OnInitializedAsync()
     {
@@ -58,13 +62,39 @@ public sealed partial class Setup : IDisposable
         if (wanted != _selected)
         {
             _selected = wanted;
+            LoadNetworks();
             ResetPlan();
         }
+    }
+
+    /// <summary>The field starts with the networks stored with the selected cluster.</summary>
+    private void LoadNetworks()
+    {
+        var stored = _clusters?.FirstOrDefault(c => c.Id == _selected)?.ClientCidrs ?? [];
+        _networksText = string.Join('\n', stored);
+        _allowAny = stored.Any(ClientNetworks.IsAnyAddress);
+        _networks = SetupWizardModel.ReadClientNetworks(_networksText, _allowAny);
+    }
+
+    private void SetNetworksText(string? value)
+    {
+        // The plan shows the lines for these networks: show it again.
+        _networksText = value;
+        _networks = SetupWizardModel.ReadClientNetworks(value, _allowAny);
+        ResetPlan();
+    }
+
+    private void SetAllowAny(bool value)
+    {
+        _allowAny = value;
+        _networks = SetupWizardModel.ReadClientNetworks(_networksText, value);
+        ResetPlan();
     }
 
     private Task SelectClusterAsync(Guid? id)
     {
         _selected = id;
+        LoadNetworks();
         ResetPlan();
         if (id is { } value)
         {
@@ -90,7 +120,7 @@ public sealed partial class Setup : IDisposable
 
     private async Task ShowPlanAsync()
     {
-        if (_selected is not { } clusterId || _planning)
+        if (_selected is not { } clusterId || _planning || !_networks.Valid)
         {
             return;
         }
@@ -100,11 +130,15 @@ public sealed partial class Setup : IDisposable
         StateHasChanged();
         try
         {
-            _plan = await OperationService.PlanSetupAsync(clusterId, SetupWizardModel.Parameters(_installPackages, null, null), _cts.Token);
+            _plan = await OperationService.PlanSetupAsync(clusterId, SetupWizardModel.Parameters(_installPackages, null, null, _networks), _cts.Token);
             if (_plan is null)
             {
                 _error = "The cluster no longer exists.";
             }
+        }
+        catch (InvalidParametersException ex)
+        {
+            _error = ex.Message;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -128,10 +162,14 @@ public sealed partial class Setup : IDisposable
         try
         {
             var actor = (await AuthState).User.Identity?.Name ?? "anonymous";
-            var id = await OperationService.StartSetupAsync(clusterId, SetupWizardModel.Parameters(_installPackages, _plan, _confirm), actor, _cts.Token);
+            var id = await OperationService.StartSetupAsync(clusterId, SetupWizardModel.Parameters(_installPackages, _plan, _confirm, _networks), actor, _cts.Token);
             Navigation.NavigateTo($"/operations/{id}");
         }
         catch (OperationRefusedException ex)
+        {
+            _error = ex.Message;
+        }
+        catch (InvalidParametersException ex)
         {
             _error = ex.Message;
         }

@@ -114,6 +114,37 @@ public static class EventDeriver
         return events;
     }
 
+    /// <summary>
+    /// The picture to compare the next one with: <paramref name="current"/>, except that a node whose role could not
+    /// be read (unknown) keeps its last known role, and a node whose timeline is not known right now (stopped, a standby
+    /// whose WAL receiver is reconnecting) keeps its last known timeline. Probing often (on every live report) sees
+    /// such in-between states; without this, "standby → unknown → primary" would record no role change at all.
+    /// </summary>
+    public static ClusterTopology CarryForward(ClusterTopology? previous, ClusterTopology current)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        if (previous is null)
+        {
+            return current;
+        }
+
+        var nodes = current.Nodes.Select(node =>
+        {
+            var before = previous.Nodes.FirstOrDefault(n => n.Name == node.Name);
+            if (before is null)
+            {
+                return node;
+            }
+
+            return node with
+            {
+                Role = node.Role == NodeRole.Unknown ? before.Role : node.Role,
+                Timeline = node.Timeline ?? before.Timeline,
+            };
+        }).ToArray();
+        return current with { Nodes = nodes };
+    }
+
     /// <summary>A standby streams when its WAL receiver says so.</summary>
     public static bool IsStreaming(NodeState node)
     {

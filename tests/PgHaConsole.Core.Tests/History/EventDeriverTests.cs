@@ -114,4 +114,20 @@ public sealed class EventDeriverTests
         Assert.Equal(HealthEventSeverity.Warning, Assert.Single(EventDeriver.Derive(With(VrrpState.Master, 0), With(VrrpState.Fault, 1))).Severity);
         Assert.Empty(EventDeriver.Derive(With(VrrpState.Master, 0), With(VrrpState.Unknown, 1)));
     }
+
+    [Fact]
+    public void An_unreadable_moment_between_two_roles_does_not_hide_the_change()
+    {
+        var standby = Pictures.Cluster(Pictures.T0, Pictures.Primary("pg1"), Pictures.Standby("pg2"));
+        var unknown = Pictures.Cluster(Pictures.T0.AddSeconds(0.3), Pictures.Primary("pg1"), Pictures.Standby("pg2") with { Role = NodeRole.Unknown, Timeline = null });
+        var primary = Pictures.Cluster(Pictures.T0.AddSeconds(0.6), Pictures.Standby("pg1"), Pictures.Primary("pg2") with { Timeline = 2 });
+
+        Assert.DoesNotContain(EventDeriver.Derive(standby, unknown), e => e.Node == "pg2");
+        var basis = EventDeriver.CarryForward(standby, unknown);
+        var events = EventDeriver.Derive(basis, primary);
+
+        Assert.Contains(events, e => e.Message == "pg2: standby → primary");
+        Assert.Contains(events, e => e.Message == "pg2: timeline 1 → 2");
+        Assert.Same(primary, EventDeriver.CarryForward(null, primary));
+    }
 }

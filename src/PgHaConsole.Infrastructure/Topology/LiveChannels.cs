@@ -37,6 +37,7 @@ public sealed class LiveChannels : IAsyncDisposable
     private readonly ConcurrentDictionary<Guid, NodeChannel> _channels = new();
     private long _connections;
     private long _changes;
+    private int _disposed;
 
     public LiveChannels(ISshSessionPool ssh, IOptions<TopologyOptions> options, ILogger<LiveChannels>? logger = null)
     {
@@ -62,6 +63,11 @@ public sealed class LiveChannels : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(onChange);
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+
         var clusterId = target.Cluster.Id;
         var nodeIds = target.Cluster.Nodes.Select(n => n.Id).ToHashSet();
         foreach (var (id, stale) in _channels.Where(c => c.Value.ClusterId == clusterId && !nodeIds.Contains(c.Key)).ToArray())
@@ -107,6 +113,7 @@ public sealed class LiveChannels : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Interlocked.Exchange(ref _disposed, 1);
         var all = _channels.Values.ToArray();
         _channels.Clear();
         foreach (var channel in all)

@@ -257,11 +257,6 @@ public sealed class TopologyMonitor : BackgroundService, ITopologyMonitor
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_live is not null)
-        {
-            await _live.DisposeAsync();
-        }
-
         // A host torn down in a hurry (a test factory disposed right after start) may dispose before it stops.
         if (Volatile.Read(ref _disposed) == 0)
         {
@@ -273,6 +268,12 @@ public sealed class TopologyMonitor : BackgroundService, ITopologyMonitor
             {
                 // disposed meanwhile: nothing left to cancel
             }
+        }
+
+        // After the cancellation: no probe can start channels again once they are stopped.
+        if (_live is not null)
+        {
+            await _live.DisposeAsync();
         }
 
         await base.StopAsync(cancellationToken);
@@ -362,7 +363,7 @@ public sealed class TopologyMonitor : BackgroundService, ITopologyMonitor
             }
 
             var target = entry.Target;
-            if (_live is not null && _options.Value is { Enabled: true, LiveUpdates: true } && _entries.ContainsKey(spec.Id))
+            if (_live is not null && _options.Value is { Enabled: true, LiveUpdates: true } && _entries.ContainsKey(spec.Id) && !ct.IsCancellationRequested)
             {
                 _live.Ensure(target, OnLiveChange);
             }

@@ -206,6 +206,35 @@ public sealed class LiveTopologyTests(LivePairFixture pair, ITestOutputHelper ou
         Assert.True(events.Select(e => e.AtMs).SequenceEqual(events.Select(e => e.AtMs).Order()), "oldest first");
     }
 
+    [Fact, TestPriority(3)]
+    public async Task C_a_stopped_monitor_leaves_no_live_command_behind_on_the_hosts()
+    {
+        var ct = Timeout();
+        await EnsureRunningAsync(ct);
+        Assert.Equal(1, await MonitorsOnAsync("pg1", ct));
+
+        await pair.Get<TopologyMonitor>().StopAsync(ct);
+
+        // The closed channel makes the script's next heartbeat fail (within 2 s); its EXIT trap ends its process group.
+        var watch = Stopwatch.StartNew();
+        int left;
+        while ((left = await MonitorsOnAsync("pg1", ct)) > 0 && watch.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(250, ct);
+        }
+
+        output.WriteLine($"ip monitor processes on pg1 {watch.ElapsedMilliseconds} ms after the stop: {left}");
+        Assert.Equal(0, left);
+    }
+
+    /// <summary>How many <c>ip -o monitor address</c> run in the host's network namespace (hosts share the machine's process table).</summary>
+    private async Task<int> MonitorsOnAsync(string host, CancellationToken ct)
+    {
+        var r = await pair.ExecAsync(host, ct, "bash", "-c",
+            "n=0; self=$(readlink /proc/self/ns/net); for p in $(pgrep -f '^ip -o monitor address$'); do [ \"$(readlink /proc/$p/ns/net 2>/dev/null)\" = \"$self\" ] && n=$((n+1)); done; echo $n");
+        return int.Parse(r.StandardOutput.Trim(), CultureInfo.InvariantCulture);
+    }
+
     private void AssertWithin(HealthEvent e, OperationStepRecord step, string what)
     {
         var start = step.StartedAt!.Value.ToUnixTimeMilliseconds();

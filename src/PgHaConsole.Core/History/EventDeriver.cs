@@ -1,4 +1,5 @@
 using System.Globalization;
+using PgHaConsole.Core.Parsing;
 using PgHaConsole.Core.Topology;
 
 namespace PgHaConsole.Core.History;
@@ -19,7 +20,8 @@ public static class EventDeriver
             return events;
         }
 
-        var at = current.ObservedAt.ToUnixTimeMilliseconds();
+        // The change's own time: the host's live report that triggered the probe when there was one (see ChangeTime).
+        var at = current.ChangeTime.ToUnixTimeMilliseconds();
         HealthEvent E(string kind, string? node, HealthEventSeverity severity, string message, string? alarmKey = null) => new()
         {
             ClusterId = current.ClusterId,
@@ -58,6 +60,15 @@ public static class EventDeriver
             {
                 events.Add(E(HealthEventKinds.TimelineChanged, node.Name, HealthEventSeverity.Warning,
                     string.Create(CultureInfo.InvariantCulture, $"{node.Name}: timeline {t0} → {t1}")));
+            }
+
+            // keepalived's state as its notify script wrote it (MASTER, BACKUP, FAULT, STOP); unknown says nothing.
+            if (before.Keepalived is { } k0 && node.Keepalived is { } k1 && k0.State != k1.State
+                && k0.State != VrrpState.Unknown && k1.State != VrrpState.Unknown)
+            {
+                events.Add(E(HealthEventKinds.KeepalivedChanged, node.Name,
+                    k1.State is VrrpState.Fault or VrrpState.Stop ? HealthEventSeverity.Warning : HealthEventSeverity.Info,
+                    $"{node.Name}: keepalived {Describe(k0.State)} → {Describe(k1.State)}"));
             }
 
             if (node.Role == NodeRole.Standby && before.Role == NodeRole.Standby)
@@ -103,12 +114,45 @@ public static class EventDeriver
         return events;
     }
 
+    /// <summary>
+    /// The picture to compare the next one with: <paramref name="current"/>, except that a node whose role could not
+    /// be read (unknown) keeps its last known role, and a node whose timeline is not known right now (stopped, a standby
+    /// whose WAL receiver is reconnecting) keeps its last known timeline. Probing often (on every live report) sees
+    /// such in-between states; without this, "standby → unknown → primary" would record no role change at all.
+    /// </summary>
+    public static ClusterTopology CarryForward(ClusterTopology? previous, ClusterTopology current)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        if (previous is null)
+        {
+            return current;
+        }
+
+        var nodes = current.Nodes.Select(node =>
+        {
+            var before = previous.Nodes.FirstOrDefault(n => n.Name == node.Name);
+            if (before is null)
+            {
+                return node;
+            }
+
+            return node with
+            {
+                Role = node.Role == NodeRole.Unknown ? before.Role : node.Role,
+                Timeline = node.Timeline ?? before.Timeline,
+            };
+        }).ToArray();
+        return current with { Nodes = nodes };
+    }
+
     /// <summary>A standby streams when its WAL receiver says so.</summary>
     public static bool IsStreaming(NodeState node)
     {
         ArgumentNullException.ThrowIfNull(node);
         return string.Equals(node.WalReceiver?.Status, "streaming", StringComparison.OrdinalIgnoreCase);
     }
+
+    public static string Describe(VrrpState state) => state.ToString().ToUpperInvariant();
 
     public static string Describe(NodeRole role) => role switch
     {

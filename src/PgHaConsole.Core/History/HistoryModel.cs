@@ -130,6 +130,7 @@ public static class HealthEventKinds
     public const string WriteVipMoved = "write-vip-moved";
     public const string ReadVipMoved = "read-vip-moved";
     public const string ReplicationChanged = "replication-changed";
+    public const string KeepalivedChanged = "keepalived-changed";
     public const string ReachabilityChanged = "reachability-changed";
     public const string AlarmRaised = "alarm-raised";
     public const string AlarmCleared = "alarm-cleared";

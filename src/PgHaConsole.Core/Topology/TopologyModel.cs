@@ -218,6 +218,22 @@ public sealed record ClusterTopology
 
     public required DateTimeOffset ObservedAt { get; init; }
 
+    /// <summary>
+    /// When the probe behind this picture was asked for by a change a host reported on its live channel (the first such
+    /// report since the previous probe); null for a probe of the polling rhythm or one asked for by hand. A change
+    /// this picture shows for the first time happened at about this moment.
+    /// </summary>
+    public DateTimeOffset? TriggeredAt { get; init; }
+
+    /// <summary>When the probe behind this picture started (null in pictures made before this was recorded).</summary>
+    public DateTimeOffset? ProbeStartedAt { get; init; }
+
+    /// <summary>
+    /// The best estimate of when what this picture shows first became true: the live report that triggered its probe,
+    /// else the moment its probe started (a change seen only by the poll happened before that, within one interval).
+    /// </summary>
+    public DateTimeOffset ChangeTime => TriggeredAt ?? ProbeStartedAt ?? ObservedAt;
+
     public required IReadOnlyList<NodeState> Nodes { get; init; }
 
     /// <summary>Node name holding the write VIP; null when nobody; "pg1,pg2" never: see alarms (both → split brain).</summary>

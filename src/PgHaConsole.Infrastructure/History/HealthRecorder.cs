@@ -14,8 +14,8 @@ public sealed record RecordResult(long AtMs, int Samples, int Events, int Notifi
 
 /// <summary>
 /// Takes the latest pictures from <see cref="ITopologyMonitor"/> (never opening connections to the nodes itself) and
-/// records one sample per node on the snapshot grid, the events since the previous picture, the operations started
-/// and finished since, and runs the alert rules. One instance per process; calls are serialized.
+/// records one sample per node on the snapshot grid and the operations started and finished since, and runs the alert
+/// rules. The other events come from <see cref="LiveEventRecorder"/>. One instance per process; calls are serialized.
 /// </summary>
 public sealed class HealthRecorder
 {
@@ -29,7 +29,6 @@ public sealed class HealthRecorder
     private readonly IOptionsMonitor<HistoryOptions> _options;
     private readonly ILogger<HealthRecorder> _logger;
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly Dictionary<Guid, ClusterTopology> _previous = [];
 
     public HealthRecorder(
         ITopologyMonitor monitor,
@@ -71,13 +70,9 @@ public sealed class HealthRecorder
                     continue;
                 }
 
+                // Only samples: the changes (role, timeline, VIPs, keepalived, replication, alarms) are recorded from every
+                // live picture by LiveEventRecorder, with their own time.
                 samples.AddRange(picture.Nodes.Select(n => HealthSample.From(picture.ClusterId, n, atMs)));
-                _previous.TryGetValue(picture.ClusterId, out var previous);
-                if (!ReferenceEquals(previous, picture))
-                {
-                    events.AddRange(EventDeriver.Derive(previous, picture));
-                    _previous[picture.ClusterId] = picture;
-                }
 
                 if (_alerts is not null)
                 {

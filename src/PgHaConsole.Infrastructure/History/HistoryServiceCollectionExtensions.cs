@@ -47,6 +47,11 @@ public static class HistoryServiceCollectionExtensions
             sp.GetService<IOperationJournal>(),
             sp.GetRequiredService<AlertDispatcher>(),
             sp.GetService<ILogger<HealthRecorder>>()));
+        services.AddSingleton(sp => new LiveEventRecorder(
+            sp.GetService<ITopologyMonitor>() ?? NoTopology.Instance,
+            sp.GetRequiredService<IHistoryStore>(),
+            sp.GetService<ILogger<LiveEventRecorder>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<LiveEventRecorder>());
         services.AddTransient<HistoryJobs>();
         services.AddHostedService<HistoryJobRegistrar>();
         return services;

@@ -36,8 +36,12 @@ public sealed partial class OperationRunner
     private readonly TimeProvider _time;
     private readonly ILogger<OperationRunner> _logger;
 
-    public OperationRunner(IOperationJournal journal, IClusterLock clusterLock, OperationLogStore logStore, TimeProvider time, ILogger<OperationRunner> logger)
+    private readonly Topology.ITopologyMonitor? _monitor;
+
+    public OperationRunner(IOperationJournal journal, IClusterLock clusterLock, OperationLogStore logStore, TimeProvider time, ILogger<OperationRunner> logger,
+        Topology.ITopologyMonitor? monitor = null)
     {
+        _monitor = monitor;
         _journal = journal;
         _lock = clusterLock;
         _logStore = logStore;
@@ -220,6 +224,10 @@ public sealed partial class OperationRunner
 
             sink.Write(ordinal, null, LogStream.Info, $"To do: {masker.Apply(check.Reason)}");
             await step.RunAsync(context);
+
+            // The step changed the cluster (a VIP moved, a server promoted or stopped): the topology re-probes at once
+            // instead of at its next poll; the hosts' live channels usually reported it already, this is the backstop.
+            _monitor?.RequestProbe(context.Cluster.Id, _time.GetUtcNow());
             var verification = await step.VerifyAsync(context);
             var verdict = masker.Apply(verification.Reason);
             if (verification.Ok)

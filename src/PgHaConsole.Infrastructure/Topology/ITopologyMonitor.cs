@@ -22,4 +22,24 @@ public interface ITopologyMonitor
 
     /// <summary>Probes the cluster now (outside the polling rhythm) and returns the fresh picture.</summary>
     Task<ClusterTopology?> ProbeNowAsync(Guid clusterId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Every picture of every cluster, in the order they are taken, from now until cancelled (none skipped: the
+    /// event timeline is derived from them).
+    /// </summary>
+    IAsyncEnumerable<ClusterTopology> WatchAllAsync(CancellationToken cancellationToken) => NoPictures(cancellationToken);
+
+    /// <summary>
+    /// Something changed on the cluster at <paramref name="signalledAt"/> (a host's live report, an operation's own
+    /// step): probe it as soon as possible, without waiting, and date what the probe finds by that moment.
+    /// </summary>
+    void RequestProbe(Guid clusterId, DateTimeOffset signalledAt)
+    {
+    }
+
+    private static async IAsyncEnumerable<ClusterTopology> NoPictures([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+        yield break;
+    }
 }

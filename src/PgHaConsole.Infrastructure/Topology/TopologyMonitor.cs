@@ -14,7 +14,10 @@ namespace PgHaConsole.Infrastructure.Topology;
 /// <summary>
 /// Polls every cluster of the store every <see cref="TopologyOptions.PollInterval"/>: clusters in parallel, the
 /// nodes of a cluster in parallel, never two probes of the same cluster at once. Each picture is kept as the
-/// cluster's latest and pushed to watchers at once.
+/// cluster's latest and pushed to watchers at once. Between polls, a change a node reports on its live channel
+/// (<see cref="LiveChannels"/>) or an operation announces (<see cref="RequestProbe"/>) re-probes its cluster at once:
+/// requests within <see cref="TopologyOptions.LiveDebounce"/> share one probe, and a request that arrives while a
+/// probe runs gets a probe of its own right after it (the running one may have read the hosts before the change).
 /// </summary>
 public sealed class TopologyMonitor : BackgroundService, ITopologyMonitor
 {
@@ -27,15 +30,19 @@ public sealed class TopologyMonitor : BackgroundService, ITopologyMonitor
     private readonly ConcurrentDictionary<Guid, ClusterTopology> _latest = new();
     private readonly Lock _watchGate = new();
     private readonly Dictionary<Guid, List<ChannelWriter<ClusterTopology>>> _watchers = [];
+    private readonly List<ChannelWriter<ClusterTopology>> _allWatchers = [];
     private readonly CancellationTokenSource _shutdown = new();
+    private readonly LiveChannels? _live;
 
     public TopologyMonitor(
         IClusterRepository clusters,
         INodeProber prober,
         IOptions<TopologyOptions> options,
         TimeProvider time,
-        ILogger<TopologyMonitor>? logger = null)
+        ILogger<TopologyMonitor>? logger = null,
+        LiveChannels? live = null)
     {
+        _live = live;
         _clusters = clusters;
         _prober = prober;
         _options = options;
@@ -90,6 +97,107 @@ public sealed class TopologyMonitor : BackgroundService, ITopologyMonitor
                     }
                 }
             }
+        }
+    }
+
+    public async IAsyncEnumerable<ClusterTopology> WatchAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // Unbounded: the event timeline must see every picture, in order.
+        var channel = Channel.CreateUnbounded<ClusterTopology>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
+        lock (_watchGate)
+        {
+            _allWatchers.Add(channel.Writer);
+        }
+
+        try
+        {
+            await foreach (var topology in channel.Reader.ReadAllAsync(cancellationToken))
+            {
+                yield return topology;
+            }
+        }
+        finally
+        {
+            lock (_watchGate)
+            {
+                _allWatchers.Remove(channel.Writer);
+            }
+        }
+    }
+
+    public void RequestProbe(Guid clusterId, DateTimeOffset signalledAt)
+    {
+        if (!_entries.TryGetValue(clusterId, out var entry) || entry.Stored is null)
+        {
+            return; // never probed yet: the first poll comes soon and has nothing to compare with anyway
+        }
+
+        lock (entry.Gate)
+        {
+            if (entry.SignalledAt is null || signalledAt < entry.SignalledAt)
+            {
+                entry.SignalledAt = signalledAt;
+            }
+
+            if (entry.RequestScheduled)
+            {
+                return;
+            }
+
+            entry.RequestScheduled = true;
+        }
+
+        _ = ProbeOnRequestAsync(clusterId, entry, _shutdown.Token);
+    }
+
+    private async Task ProbeOnRequestAsync(Guid clusterId, ClusterEntry entry, CancellationToken ct)
+    {
+        try
+        {
+            var debounce = _options.Value.LiveDebounce;
+            if (debounce > TimeSpan.Zero)
+            {
+                await Task.Delay(debounce, _time, ct);
+            }
+
+            Task<ClusterTopology?>? running;
+            lock (entry.Gate)
+            {
+                running = entry.InFlight is { IsCompleted: false } r ? r : null;
+            }
+
+            if (running is not null)
+            {
+                await running; // never throws: ProbeClusterAsync turns failures into the latest picture
+            }
+
+            DateTimeOffset? signalledAt;
+            StoredCluster? stored;
+            lock (entry.Gate)
+            {
+                signalledAt = entry.SignalledAt;
+                entry.SignalledAt = null;
+                entry.RequestScheduled = false;
+                stored = entry.Stored;
+            }
+
+            if (stored is not null && _entries.ContainsKey(clusterId))
+            {
+                await StartProbe(stored, signalledAt);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // stopping
+        }
+        catch (Exception ex)
+        {
+            lock (entry.Gate)
+            {
+                entry.RequestScheduled = false;
+            }
+
+            _logger.LogError(ex, "Probing cluster {ClusterId} on request failed", clusterId);
         }
     }
 
@@ -162,6 +270,12 @@ public sealed class TopologyMonitor : BackgroundService, ITopologyMonitor
             }
         }
 
+        // After the cancellation: no probe can start channels again once they are stopped.
+        if (_live is not null)
+        {
+            await _live.DisposeAsync();
+        }
+
         await base.StopAsync(cancellationToken);
     }
 
@@ -208,25 +322,29 @@ public sealed class TopologyMonitor : BackgroundService, ITopologyMonitor
         }
     }
 
-    private Task<ClusterTopology?> StartProbe(StoredCluster stored)
+    private Task<ClusterTopology?> StartProbe(StoredCluster stored) => StartProbe(stored, null);
+
+    private Task<ClusterTopology?> StartProbe(StoredCluster stored, DateTimeOffset? signalledAt)
     {
         var entry = _entries.GetOrAdd(stored.Spec.Id, _ => new ClusterEntry());
         lock (entry.Gate)
         {
+            entry.Stored = stored;
             if (entry.InFlight is { IsCompleted: false } running)
             {
                 return running;
             }
 
-            entry.InFlight = ProbeClusterAsync(entry, stored, _shutdown.Token);
+            entry.InFlight = ProbeClusterAsync(entry, stored, signalledAt, _shutdown.Token);
             return entry.InFlight;
         }
     }
 
-    private async Task<ClusterTopology?> ProbeClusterAsync(ClusterEntry entry, StoredCluster stored, CancellationToken ct)
+    private async Task<ClusterTopology?> ProbeClusterAsync(ClusterEntry entry, StoredCluster stored, DateTimeOffset? signalledAt, CancellationToken ct)
     {
         await Task.Yield();
         var spec = stored.Spec;
+        var startedAt = _time.GetUtcNow();
         try
         {
             // Secrets are read again only when the cluster changed (every edit bumps the row version; a pinned
@@ -245,8 +363,17 @@ public sealed class TopologyMonitor : BackgroundService, ITopologyMonitor
             }
 
             var target = entry.Target;
+            if (_live is not null && _options.Value is { Enabled: true, LiveUpdates: true } && _entries.ContainsKey(spec.Id) && !ct.IsCancellationRequested)
+            {
+                _live.Ensure(target, OnLiveChange);
+            }
+
             var nodes = await Task.WhenAll(spec.Nodes.Select(n => _prober.ProbeAsync(target, n, ct)));
-            var topology = TopologyAssembler.Assemble(spec, nodes, _time.GetUtcNow(), _options.Value.Thresholds);
+            var topology = TopologyAssembler.Assemble(spec, nodes, _time.GetUtcNow(), _options.Value.Thresholds) with
+            {
+                TriggeredAt = signalledAt,
+                ProbeStartedAt = startedAt,
+            };
             if (!_entries.ContainsKey(spec.Id))
             {
                 return topology; // removed while probing: do not resurrect it
@@ -280,9 +407,20 @@ public sealed class TopologyMonitor : BackgroundService, ITopologyMonitor
                     writer.TryWrite(topology);
                 }
             }
+
+            foreach (var writer in _allWatchers)
+            {
+                writer.TryWrite(topology);
+            }
         }
 
         LogAlarmChanges(previous, topology);
+    }
+
+    private void OnLiveChange(LiveChange change)
+    {
+        _logger.LogDebug("Live change on {Node}: {Kind} {Detail}", change.Node, change.Signal.Kind, change.Signal.Detail);
+        RequestProbe(change.ClusterId, change.At);
     }
 
     private void LogAlarmChanges(ClusterTopology? previous, ClusterTopology current)
@@ -309,6 +447,7 @@ public sealed class TopologyMonitor : BackgroundService, ITopologyMonitor
                 _latest.TryRemove(clusterId, out _);
             }
 
+            _live?.Stop(entry.Target?.Cluster.Nodes.Select(n => n.Id) ?? []);
             foreach (var node in entry.Target?.Cluster.Nodes ?? [])
             {
                 await _prober.ForgetAsync(node.Id);
@@ -325,5 +464,13 @@ public sealed class TopologyMonitor : BackgroundService, ITopologyMonitor
         public ProbeTarget? Target { get; set; }
 
         public long RowVersion { get; set; }
+
+        /// <summary>The cluster as last listed (what a requested probe probes).</summary>
+        public StoredCluster? Stored { get; set; }
+
+        /// <summary>The earliest live report not yet covered by a probe that started after it.</summary>
+        public DateTimeOffset? SignalledAt { get; set; }
+
+        public bool RequestScheduled { get; set; }
     }
 }

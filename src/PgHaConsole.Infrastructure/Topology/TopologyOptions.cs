@@ -22,6 +22,15 @@ public sealed class TopologyOptions
     /// </summary>
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// True (default): each node keeps one long-lived SSH command reporting changes (VIPs, PostgreSQL start/stop/
+    /// promotion/death, keepalived state, fence) and a report re-probes its cluster at once. Needs <see cref="Enabled"/>.
+    /// </summary>
+    public bool LiveUpdates { get; set; } = true;
+
+    /// <summary>Reports within this window share one probe (default 20 ms: a VIP leaves one node and lands on the other).</summary>
+    public TimeSpan LiveDebounce { get; set; } = TimeSpan.FromMilliseconds(20);
+
     /// <summary>False stops the background polling (pictures are then only taken on demand by ProbeNowAsync).</summary>
     public bool Enabled { get; set; } = true;
 

@@ -21,7 +21,14 @@ public static class TopologyServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<NodeProber>();
         services.TryAddSingleton<INodeProber>(sp => sp.GetRequiredService<NodeProber>());
-        services.TryAddSingleton<TopologyMonitor>();
+        services.TryAddSingleton<LiveChannels>();
+        services.TryAddSingleton(sp => new TopologyMonitor(
+            sp.GetRequiredService<Store.IClusterRepository>(),
+            sp.GetRequiredService<INodeProber>(),
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<TopologyOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetService<Microsoft.Extensions.Logging.ILogger<TopologyMonitor>>(),
+            sp.GetRequiredService<LiveChannels>()));
         services.TryAddSingleton<ITopologyMonitor>(sp => sp.GetRequiredService<TopologyMonitor>());
         services.AddHostedService(sp => sp.GetRequiredService<TopologyMonitor>());
         return services;

@@ -1,4 +1,5 @@
 using PgHaConsole.Core.History;
+using PgHaConsole.Core.Parsing;
 using PgHaConsole.Core.Topology;
 
 namespace PgHaConsole.Core.Tests.History;
@@ -78,5 +79,55 @@ public sealed class EventDeriverTests
         Assert.Contains(events, e => e.Kind == HealthEventKinds.ReachabilityChanged && e.Message == "pg2 became unreachable");
         Assert.Contains(events, e => e.Kind == HealthEventKinds.RoleChanged && e.Message == "pg2: standby → down" && e.Severity == HealthEventSeverity.Critical);
         Assert.DoesNotContain(events, e => e.Kind == HealthEventKinds.TimelineChanged);
+    }
+
+    [Fact]
+    public void A_change_reported_live_is_dated_by_the_report_not_by_the_end_of_the_probe()
+    {
+        var before = Pictures.Cluster(Pictures.T0);
+        var reported = Pictures.T0.AddSeconds(3.2);
+        var after = Pictures.Cluster(Pictures.T0.AddSeconds(3.5), Pictures.Standby("pg1"), Pictures.Primary("pg2") with { HoldsWriteVip = true }) with
+        {
+            TriggeredAt = reported,
+            ProbeStartedAt = Pictures.T0.AddSeconds(3.25),
+        };
+
+        var events = EventDeriver.Derive(before, after);
+
+        Assert.NotEmpty(events);
+        Assert.All(events, e => Assert.Equal(reported.ToUnixTimeMilliseconds(), e.AtMs));
+
+        // Seen by the poll only: dated by the start of the probe that saw it.
+        var polled = after with { TriggeredAt = null };
+        Assert.All(EventDeriver.Derive(before, polled), e => Assert.Equal(Pictures.T0.AddSeconds(3.25).ToUnixTimeMilliseconds(), e.AtMs));
+    }
+
+    [Fact]
+    public void Keepalived_transitions_are_events_and_an_unreadable_state_is_not()
+    {
+        static ClusterTopology With(VrrpState state, int second) => Pictures.Cluster(Pictures.T0.AddSeconds(second),
+            Pictures.Primary() with { Keepalived = new KeepalivedNodeState(true, state, 100, null, null) }, Pictures.Standby());
+
+        var events = EventDeriver.Derive(With(VrrpState.Backup, 0), With(VrrpState.Master, 1));
+        var e = Assert.Single(events);
+        Assert.Equal((HealthEventKinds.KeepalivedChanged, "pg1", "pg1: keepalived BACKUP → MASTER"), (e.Kind, e.Node, e.Message));
+        Assert.Equal(HealthEventSeverity.Warning, Assert.Single(EventDeriver.Derive(With(VrrpState.Master, 0), With(VrrpState.Fault, 1))).Severity);
+        Assert.Empty(EventDeriver.Derive(With(VrrpState.Master, 0), With(VrrpState.Unknown, 1)));
+    }
+
+    [Fact]
+    public void An_unreadable_moment_between_two_roles_does_not_hide_the_change()
+    {
+        var standby = Pictures.Cluster(Pictures.T0, Pictures.Primary("pg1"), Pictures.Standby("pg2"));
+        var unknown = Pictures.Cluster(Pictures.T0.AddSeconds(0.3), Pictures.Primary("pg1"), Pictures.Standby("pg2") with { Role = NodeRole.Unknown, Timeline = null });
+        var primary = Pictures.Cluster(Pictures.T0.AddSeconds(0.6), Pictures.Standby("pg1"), Pictures.Primary("pg2") with { Timeline = 2 });
+
+        Assert.DoesNotContain(EventDeriver.Derive(standby, unknown), e => e.Node == "pg2");
+        var basis = EventDeriver.CarryForward(standby, unknown);
+        var events = EventDeriver.Derive(basis, primary);
+
+        Assert.Contains(events, e => e.Message == "pg2: standby → primary");
+        Assert.Contains(events, e => e.Message == "pg2: timeline 1 → 2");
+        Assert.Same(primary, EventDeriver.CarryForward(null, primary));
     }
 }

@@ -143,10 +143,12 @@ public abstract class HistoryStoreTests(IStoreHarness harness) : StoreTestBase(h
         var journal = new OperationJournal(Get<IStoreConnectionFactory>(), Time);
         var monitor = new FakeTopologyMonitor();
         var recorder = new HealthRecorder(monitor, Store, new StaticOptions<HistoryOptions>(new HistoryOptions()), journal);
+        var live = new LiveEventRecorder(monitor, Store);
 
         // Grid: 12:00:03.5 is recorded at 12:00:00.
         var now = T0.AddSeconds(3.5);
         monitor.Set(TestPictures.Healthy(cluster.Id, now.AddSeconds(-1)));
+        Assert.Equal(0, await live.ObserveAsync(monitor.GetLatest(cluster.Id)!, Ct));
         var first = await recorder.RecordAsync(now, Ct);
         Assert.Equal((T0.ToUnixTimeMilliseconds(), 2, 0), (first.AtMs, first.Samples, first.Events));
 
@@ -156,7 +158,10 @@ public abstract class HistoryStoreTests(IStoreHarness harness) : StoreTestBase(h
         await journal.SetOperationStatusAsync(op.Id, OperationStatus.Running, null, Ct);
         Time.SetUtcNow(T0.AddSeconds(9));
         await journal.SetOperationStatusAsync(op.Id, OperationStatus.Succeeded, null, Ct);
-        monitor.Set(TestPictures.Healthy(cluster.Id, T0.AddSeconds(14), primary: "pg2"));
+        // The live picture that shows the switchover, probed because a host reported it at 12:00:08.2.
+        monitor.Set(TestPictures.Healthy(cluster.Id, T0.AddSeconds(8.4), primary: "pg2") with { TriggeredAt = T0.AddSeconds(8.2) });
+        Assert.Equal(4, await live.ObserveAsync(monitor.GetLatest(cluster.Id)!, Ct));
+        Assert.Equal(0, await live.ObserveAsync(monitor.GetLatest(cluster.Id)!, Ct));
         var second = await recorder.RecordAsync(T0.AddSeconds(16), Ct);
         Assert.Equal(T0.AddSeconds(15).ToUnixTimeMilliseconds(), second.AtMs);
 
@@ -167,6 +172,9 @@ public abstract class HistoryStoreTests(IStoreHarness harness) : StoreTestBase(h
         var events = await Store.GetEventsAsync(cluster.Id, T0, T0.AddMinutes(1), 100, Ct);
         Assert.Equal(2, events.Count(e => e.Kind == HealthEventKinds.RoleChanged));
         Assert.Single(events, e => e.Kind == HealthEventKinds.WriteVipMoved);
+        // Dated by the live report, not by the snapshot that followed.
+        Assert.All(events.Where(e => e.Kind is HealthEventKinds.RoleChanged or HealthEventKinds.WriteVipMoved),
+            e => Assert.Equal(T0.AddSeconds(8.2).ToUnixTimeMilliseconds(), e.AtMs));
         var started = Assert.Single(events, e => e.Kind == HealthEventKinds.OperationStarted);
         var finished = Assert.Single(events, e => e.Kind == HealthEventKinds.OperationFinished);
         Assert.Equal((op.Id, op.Id), (started.OperationId, finished.OperationId));

@@ -89,9 +89,11 @@ public static class HostBootRenderer
     /// The peer's timeline is read with <c>IDENTIFY_SYSTEM</c> over a replication connection as the replication role
     /// (the pass file the standby uses), which a primary and a standby both answer.
     /// </summary>
-    public static string RenderBootGuard(ClusterSpec cluster, NodeSpec node, KeepalivedPaths? paths = null)
+    /// <param name="peerWaitSeconds">How long the peer may take to answer (tests shorten it).</param>
+    public static string RenderBootGuard(ClusterSpec cluster, NodeSpec node, KeepalivedPaths? paths = null, int peerWaitSeconds = PeerWaitSeconds)
     {
         RenderGuard.EnsureValid(cluster, node);
+        ArgumentOutOfRangeException.ThrowIfNegative(peerWaitSeconds);
         paths ??= new KeepalivedPaths();
         var pg = cluster.Postgres;
         var peer = cluster.Peer(node);
@@ -127,7 +129,7 @@ public static class HostBootRenderer
         sb.Append("FENCE_FILE=").Append(Quote(paths.FenceFile)).Append('\n');
         sb.Append("FENCE_SCRIPT=").Append(Quote(paths.FenceScript)).Append('\n');
         sb.Append("LOG_FILE=").Append(Quote(paths.LogFile)).Append('\n');
-        sb.Append("PEER_WAIT=").Append(PeerWaitSeconds.ToString(CultureInfo.InvariantCulture)).Append("\n\n");
+        sb.Append("PEER_WAIT=").Append(peerWaitSeconds.ToString(CultureInfo.InvariantCulture)).Append("\n\n");
         sb.Append("log() {\n");
         sb.Append("    echo \"boot guard ($NODE_NAME): $*\"\n");
         sb.Append("    mkdir -p -- \"$(dirname -- \"$LOG_FILE\")\" && printf '%s %s boot guard: %s\\n' \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$NODE_NAME\" \"$*\" >>\"$LOG_FILE\"\n");

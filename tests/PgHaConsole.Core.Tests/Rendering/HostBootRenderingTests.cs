@@ -227,4 +227,59 @@ public sealed class HostBootRenderingTests
 
         Assert.Throws<ArgumentException>(() => HostBootRenderer.RenderHaproxyEntry("/etc/haproxy/haproxy.cfg; reboot", "/run/haproxy.pid"));
     }
+
+    [Fact]
+    public async Task Firewall_openings_are_restored_at_boot_once_each()
+    {
+        var c = Sample.Cluster();
+        IReadOnlyList<IReadOnlyList<string>> rules =
+        [
+            ["INPUT", "-p", "tcp", "--dport", "5432", "-m", "comment", "--comment", "pghaconsole postgresql", "-j", "ACCEPT"],
+            ["INPUT", "-p", "vrrp", "-s", "198.18.4.12", "-m", "comment", "--comment", "pghaconsole vrrp", "-j", "ACCEPT"],
+        ];
+        var dir = Tool.TempDir();
+        try
+        {
+            // A stand-in iptables that keeps its chain in a file: -C looks a rule up, -I inserts it.
+            var state = Path.Combine(dir.FullName, "chain");
+            File.WriteAllText(state, "");
+            Tool.WriteExecutable(dir, "iptables", $$"""
+                #!/bin/bash
+                [ "$1" = -w ] && shift
+                op=$1; chain=$2; shift 2
+                [ "$op" = -I ] && shift
+                rule="$chain $*"
+                case "$op" in
+                  -C) grep -qxF -- "$rule" '{{state}}' ;;
+                  -I) echo "$rule" >>'{{state}}' ;;
+                  *) exit 2 ;;
+                esac
+                """);
+            var script = Tool.WriteExecutable(dir, "fw.sh", HostBootRenderer.RenderFirewallScript(rules));
+            var env = new Dictionary<string, string> { ["PATH"] = dir.FullName + ":/usr/bin:/bin" };
+            for (var boot = 0; boot < 2; boot++)
+            {
+                var result = await Tool.RunAsync("/bin/bash", [script], env);
+                Assert.True(result.ExitCode == 0, result.Output);
+            }
+
+            Assert.Equal(
+                ["INPUT -p tcp --dport 5432 -m comment --comment pghaconsole postgresql -j ACCEPT", "INPUT -p vrrp -s 198.18.4.12 -m comment --comment pghaconsole vrrp -j ACCEPT"],
+                File.ReadAllLines(state));
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+
+        var systemd = c with { Postgres = c.Postgres with { ServiceControl = ServiceControl.Systemd, SystemdUnit = "postgresql@15-main" } };
+        var unit = HostBootRenderer.RenderFirewallUnit(systemd);
+        Assert.Contains("ExecStart=/usr/local/sbin/pghaconsole-firewall\n", unit, StringComparison.Ordinal);
+        Assert.Contains("After=netfilter-persistent.service iptables.service network-pre.target\n", unit, StringComparison.Ordinal);
+        Assert.Contains("Before=keepalived.service postgresql@15-main.service\n", unit, StringComparison.Ordinal);
+        Assert.Contains("[Install]\nWantedBy=multi-user.target\n", unit, StringComparison.Ordinal);
+        Assert.Contains("exec /usr/local/sbin/pghaconsole-firewall\n", HostBootRenderer.RenderFirewallEntry(), StringComparison.Ordinal);
+        Assert.True(string.CompareOrdinal(HostBootRenderer.FirewallEntry, HostBootRenderer.RealServerEntry) < 0, "the openings come first");
+        Assert.Throws<ArgumentException>(() => HostBootRenderer.RenderFirewallScript([["INPUT"]]));
+    }
 }

@@ -15,7 +15,7 @@ public sealed class HostBootRenderingTests
 
     private sealed class GuardBench : IDisposable
     {
-        public GuardBench(int checkpointTimeline = 1, int peerWait = 2)
+        public GuardBench(int checkpointTimeline = 1, int peerWait = 2, bool systemd = false)
         {
             Dir = Tool.TempDir();
             if (!OperatingSystem.IsWindows())
@@ -40,7 +40,17 @@ public sealed class HostBootRenderingTests
             }
 
             var baseCluster = Sample.Cluster();
-            Cluster = baseCluster with { Postgres = baseCluster.Postgres with { BinDir = bin.FullName, DataDir = DataDir, OsUser = "postgres" } };
+            Cluster = baseCluster with
+            {
+                Postgres = baseCluster.Postgres with
+                {
+                    BinDir = bin.FullName, DataDir = DataDir, OsUser = "postgres",
+                    ServiceControl = systemd ? ServiceControl.Systemd : ServiceControl.PgCtl, SystemdUnit = systemd ? "postgresql@15-main" : null,
+                },
+            };
+
+            // systemctl answers is-active from the file "unit-state" and notes every call.
+            Tool.WriteExecutable(bin, "systemctl", $"#!/bin/sh\necho \"$*\" >>'{Dir.FullName}/systemctl-calls'\n[ \"$1\" = is-active ] && cat '{Dir.FullName}/unit-state'\nexit 0\n");
             Paths = new KeepalivedPaths
             {
                 FenceScript = Path.Combine(Dir.FullName, "fence.sh"),
@@ -71,7 +81,9 @@ public sealed class HostBootRenderingTests
 
         public string PsqlCalls => File.Exists(Path.Combine(Dir.FullName, "psql-calls")) ? File.ReadAllText(Path.Combine(Dir.FullName, "psql-calls")) : "";
 
-        public Task<Tool.Result> RunAsync() => Tool.RunAsync("/bin/bash", [Guard]);
+        public string SystemctlCalls => File.Exists(Path.Combine(Dir.FullName, "systemctl-calls")) ? File.ReadAllText(Path.Combine(Dir.FullName, "systemctl-calls")) : "";
+
+        public Task<Tool.Result> RunAsync() => Tool.RunAsync("/bin/bash", [Guard], new Dictionary<string, string> { ["PATH"] = Path.Combine(Dir.FullName, "bin") + ":/usr/sbin:/usr/bin:/sbin:/bin" });
 
         public void Dispose() => Dir.Delete(true);
     }
@@ -105,6 +117,21 @@ public sealed class HostBootRenderingTests
         Assert.Contains("boot guard", File.ReadAllText(bench.Paths.FenceFile), StringComparison.Ordinal);
         Assert.Contains("timeline 2, newer than this node's 1", result.Output, StringComparison.Ordinal);
         Assert.True(bench.StandbySignal, "the fence makes the next start a standby's");
+    }
+
+    [Theory]
+    [InlineData("activating", false)]
+    [InlineData("active", true)]
+    public async Task On_systemd_the_fence_run_by_the_guard_inside_the_units_start_does_not_stop_that_unit(string unitState, bool stops)
+    {
+        using var bench = new GuardBench(systemd: true);
+        File.WriteAllText(Path.Combine(bench.Dir.FullName, "unit-state"), unitState + "\n");
+        bench.PeerAnswers(timeline: 2);
+        var result = await bench.RunAsync();
+        Assert.True(result.ExitCode == 0, result.Output);
+        Assert.True(bench.Fenced, result.Output);
+        Assert.Contains("is-active -- postgresql@15-main", bench.SystemctlCalls, StringComparison.Ordinal);
+        Assert.Equal(stops, bench.SystemctlCalls.Contains("stop -- postgresql@15-main", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -34,6 +34,10 @@ for (var i = 0; i < args.Length; i++)
             command = args[i];
             host = args[++i];
             break;
+        case "restart-host" or "stop-host" or "start-host":
+            Console.Error.WriteLine($"{args[i]} needs a host name (pg1 or pg2), once");
+            Console.Error.WriteLine(Usage);
+            return 2;
         default:
             Console.Error.WriteLine($"unknown argument '{args[i]}'");
             Console.Error.WriteLine(Usage);

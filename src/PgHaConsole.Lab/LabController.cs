@@ -132,6 +132,53 @@ public sealed class LabController
         return new LabStatus(exists ? stateDir : null, exists, healthy, hosts, ipvs, detail);
     }
 
+    /// <summary>
+    /// Restarts one host of the namespace lab as a power cycle would: every process of the host killed by PID (never by
+    /// name: the hosts share the machine's process table), its network state (addresses such as the VIPs, sysctls,
+    /// iptables rules) gone with its network namespace, /run fresh; then it boots and starts only what it enables at
+    /// boot (<c>/etc/pghaconsole/boot.d</c>, in the background, as an init does). Returns once its sshd answers.
+    /// </summary>
+    public async Task RestartHostAsync(string host, CancellationToken cancellationToken)
+    {
+        await PowerOffHostAsync(host, cancellationToken).ConfigureAwait(false);
+        await PowerOnHostAsync(host, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The first half of <see cref="RestartHostAsync"/>: the host is lost (no process, no address) until <see cref="PowerOnHostAsync"/>.</summary>
+    public async Task PowerOffHostAsync(string host, CancellationToken cancellationToken)
+    {
+        var (stateDir, definition) = RunningNamespaceLabHost("stop-host", host);
+        await new LabHostPower(_log, _time).PowerOffAsync(stateDir, definition, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Boots a host that <see cref="PowerOffHostAsync"/> turned off.</summary>
+    public async Task PowerOnHostAsync(string host, CancellationToken cancellationToken)
+    {
+        var (stateDir, definition) = RunningNamespaceLabHost("start-host", host);
+        await new LabHostPower(_log, _time).PowerOnAsync(stateDir, definition, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static (string StateDir, LabHostDefinition Host) RunningNamespaceLabHost(string command, string host)
+    {
+        LabPrerequisites.EnsureRoot(command);
+        var definition = LabTopology.Host(host);
+        var owner = LabSystem.BridgeOwner()
+            ?? throw new LabException("No lab is running.", "Bring it up: sudo dotnet run --project src/PgHaConsole.Lab -- up");
+        if (LabStateFile.TryLoad(owner) is not { } state)
+        {
+            throw new LabException($"The lab's state.json in {owner} is missing or unreadable.", "Run `down` then `up`.");
+        }
+
+        if (state.IsUml)
+        {
+            throw new LabException(
+                $"`{command}` works on the namespace lab only: in the UML lab the hosts live inside the guest kernel.",
+                "Use the namespace lab (`up` without --ipvs) for host restarts.");
+        }
+
+        return (owner, definition);
+    }
+
     /// <summary>Runs a program inside a lab host: its network, mount (own /data10, /run) and UTS namespaces.</summary>
     public Task<CommandResult> ExecInHostAsync(string host, IReadOnlyList<string> argv, CancellationToken cancellationToken) =>
         ExecInHostAsync(host, argv, null, CommandRunner.DefaultTimeout, cancellationToken);

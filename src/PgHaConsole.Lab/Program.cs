@@ -1,10 +1,11 @@
 using PgHaConsole.Lab;
 
-// up | status | down [--state DIR] [--install-packages]; exit 0 on success, 1 on a refusal or failure,
+// up | status | down [--state DIR] [--install-packages] | restart-host|stop-host|start-host HOST; exit 0 on success, 1 on a refusal or failure,
 // 2 on bad usage, and `status` exits 3 when the lab is down or degraded (so scripts can test it).
-const string Usage = "usage: dotnet run --project src/PgHaConsole.Lab -- up|status|down [--ipvs] [--state DIR] [--install-packages]";
+const string Usage = "usage: dotnet run --project src/PgHaConsole.Lab -- up|status|down [--ipvs] [--state DIR] [--install-packages] | restart-host|stop-host|start-host pg1|pg2";
 
 string? command = null;
+string? host = null;
 string? stateDir = null;
 var install = false;
 var ipvs = false;
@@ -28,6 +29,15 @@ for (var i = 0; i < args.Length; i++)
         case "up" or "status" or "down" when command is null:
             command = args[i];
             break;
+        case "restart-host" or "stop-host" or "start-host" when command is null && i + 1 < args.Length:
+            // A power cycle of one host (namespace lab): stop-host kills every process of the host, start-host boots it.
+            command = args[i];
+            host = args[++i];
+            break;
+        case "restart-host" or "stop-host" or "start-host":
+            Console.Error.WriteLine($"{args[i]} needs a host name (pg1 or pg2), once");
+            Console.Error.WriteLine(Usage);
+            return 2;
         default:
             Console.Error.WriteLine($"unknown argument '{args[i]}'");
             Console.Error.WriteLine(Usage);
@@ -70,11 +80,25 @@ try
         case "down":
             await controller.DownAsync(options, cts.Token);
             return 0;
+        case "restart-host":
+            await controller.RestartHostAsync(host!, cts.Token);
+            return 0;
+        case "stop-host":
+            await controller.PowerOffHostAsync(host!, cts.Token);
+            return 0;
+        case "start-host":
+            await controller.PowerOnHostAsync(host!, cts.Token);
+            return 0;
         default:
             var status = await controller.StatusAsync(options, cts.Token);
             Console.Write(status.Render());
             return status.Healthy ? 0 : 3;
     }
+}
+catch (ArgumentException ex) when (host is not null)
+{
+    Console.Error.WriteLine($"lab {command}: {ex.Message}");
+    return 2;
 }
 catch (LabException ex)
 {

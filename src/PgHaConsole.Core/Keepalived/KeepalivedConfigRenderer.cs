@@ -25,6 +25,9 @@ public sealed record KeepalivedPaths
 
     public string NotifyScript { get; init; } = "/etc/keepalived/pghaconsole-notify.sh";
 
+    /// <summary>Runs before PostgreSQL starts at boot: a node failed over while it was down is fenced first (<see cref="Boot.HostBootRenderer.RenderBootGuard"/>).</summary>
+    public string BootGuardScript { get; init; } = "/etc/keepalived/pghaconsole-boot-guard.sh";
+
     /// <summary>
     /// Present while the node is fenced ("needs rejoin"): both checks fail, so it never holds a VIP again until the
     /// console's rejoin has made it a standby and removed the file. Beside the configuration: it must survive a reboot.

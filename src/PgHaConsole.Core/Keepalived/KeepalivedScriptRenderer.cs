@@ -206,9 +206,13 @@ public static class KeepalivedScriptRenderer
         sb.Append("    p=$(head -n 1 -- \"$DATA_DIR/postmaster.pid\" 2>/dev/null | tr -dc '0-9')\n");
         sb.Append("    [ -n \"$p\" ] && [ -d \"/proc/$p\" ] && ! grep -qE '^State:[[:space:]]*Z' \"/proc/$p/status\" 2>/dev/null && echo \"$p\"\n");
         sb.Append("}\n");
+        sb.Append("# A unit still activating is starting right now with this fence inside its own start (the boot guard runs in its\n");
+        sb.Append("# ExecStartPre): stopping it would kill the guard; its postmaster, if any, is killed below.\n");
         sb.Append("if [ -n \"$SYSTEMD_UNIT\" ]; then\n");
-        sb.Append("    timeout \"$STOP_SECONDS\" systemctl kill --signal=SIGQUIT -- \"$SYSTEMD_UNIT\" >/dev/null 2>&1\n");
-        sb.Append("    timeout \"$STOP_SECONDS\" systemctl stop -- \"$SYSTEMD_UNIT\" >/dev/null 2>&1\n");
+        sb.Append("    if [ \"$(timeout \"$STOP_SECONDS\" systemctl is-active -- \"$SYSTEMD_UNIT\" 2>/dev/null)\" != activating ]; then\n");
+        sb.Append("        timeout \"$STOP_SECONDS\" systemctl kill --signal=SIGQUIT -- \"$SYSTEMD_UNIT\" >/dev/null 2>&1\n");
+        sb.Append("        timeout \"$STOP_SECONDS\" systemctl stop -- \"$SYSTEMD_UNIT\" >/dev/null 2>&1\n");
+        sb.Append("    fi\n");
         sb.Append("elif [ -n \"$(postmaster_pid)\" ]; then\n");
         sb.Append("    (cd / && timeout \"$STOP_SECONDS\" runuser -u \"$PG_OS_USER\" -- \"$PG_CTL\" -D \"$DATA_DIR\" -m immediate -w -t \"$STOP_SECONDS\" stop >/dev/null 2>&1)\n");
         sb.Append("fi\n");

@@ -150,7 +150,7 @@ public static class LvsRenderer
             + "Description=PgHaConsole LVS-DR real server (VIPs on lo, ARP settings, read-VIP mangle mark)\n"
             + "Wants=network-online.target\n"
             + "After=network-online.target\n"
-            + "Before=keepalived.service postgresql.service\n"
+            + "Before=keepalived.service " + Boot.HostBootRenderer.PostgresUnit(cluster) + "\n"
             + "\n"
             + "[Service]\n"
             + "Type=oneshot\n"

@@ -78,15 +78,7 @@ public sealed class NodeHost
     public string Bin(string program) => Pg.BinDir.TrimEnd('/') + "/" + program;
 
     /// <summary>pg_ctl's server log: beside the data directory (the runbook's /data10/postgresql.log).</summary>
-    public string ServerLogFile
-    {
-        get
-        {
-            var dir = Pg.DataDir.TrimEnd('/');
-            var i = dir.LastIndexOf('/');
-            return (i > 0 ? dir[..i] : "/var/lib/postgresql") + "/postgresql.log";
-        }
-    }
+    public string ServerLogFile => Core.Boot.HostBootRenderer.ServerLogFile(Pg);
 
     /// <summary>The command as it would be sent, secrets masked (for plans).</summary>
     public string Display(RemoteCommand command) => _env.Masker.Apply(command.ToDisplayString(Node.Privilege));

@@ -35,6 +35,9 @@ public static class LabTopology
         // The console writes net.ipv4.ip_nonlocal_bind here; each host keeps its own, the machine's stays untouched.
         ("/etc/sysctl.d", "etc-sysctl.d"),
 
+        // What the host enables at boot (boot.d/, written by the console's setup wizard): the lab's hosts have no systemd.
+        ("/etc/pghaconsole", "etc-pghaconsole"),
+
         // root's home: a host of its own, not this machine's (whose shell start-up files would run in every SSH command).
         ("/root", "root-home"),
     ];

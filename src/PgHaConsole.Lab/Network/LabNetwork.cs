@@ -35,10 +35,14 @@ internal static class LabNetwork
         ];
     }
 
-    /// <summary>One host's namespace, its <c>mgt</c> end of a veth pair and the bridge end.</summary>
-    public static string[][] HostCommands(LabHostDefinition host)
+    /// <summary>
+    /// One host's namespace, its <c>mgt</c> end of a veth pair and the bridge end; <paramref name="mac"/> gives <c>mgt</c>
+    /// the MAC it had before a restart (a NIC keeps its address across a reboot).
+    /// </summary>
+    public static string[][] HostCommands(LabHostDefinition host, string? mac = null)
     {
         var cidr = $"{host.Address}/{LabTopology.PrefixLength.ToString(CultureInfo.InvariantCulture)}";
+        string[][] keepMac = mac is null ? [] : [["ip", "-n", host.Namespace, "link", "set", "dev", LabTopology.Interface, "address", mac]];
         return
         [
             ["ip", "netns", "add", host.Namespace],
@@ -46,6 +50,7 @@ internal static class LabNetwork
             ["ip", "link", "set", "dev", host.RootVeth, "addrgenmode", "none"],
             ["ip", "link", "set", "dev", host.RootVeth, "master", LabTopology.Bridge],
             ["ip", "link", "set", "dev", host.RootVeth, "up"],
+            .. keepMac,
             ["ip", "-n", host.Namespace, "link", "set", "dev", LabTopology.Interface, "addrgenmode", "none"],
             ["ip", "-n", host.Namespace, "addr", "add", cidr, "dev", LabTopology.Interface],
             ["ip", "-n", host.Namespace, "link", "set", "dev", "lo", "up"],

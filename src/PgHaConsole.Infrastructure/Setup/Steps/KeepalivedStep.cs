@@ -1,3 +1,4 @@
+using PgHaConsole.Core.Boot;
 using PgHaConsole.Core.Keepalived;
 using PgHaConsole.Core.Lvs;
 using PgHaConsole.Core.Model;
@@ -14,6 +15,9 @@ namespace PgHaConsole.Infrastructure.Setup.Steps;
 /// isolated primary), one that keeps the read VIP on any node whose PostgreSQL answers, HAProxy tracked by both in
 /// HAProxy mode, the node's fence script, and a notify script that records transitions and never promotes. A new configuration is tested with
 /// <c>keepalived -t</c> before it replaces the old one; then keepalived starts (or reloads) and the VIPs must sit on the primary.
+/// Also what starts at boot (the fence's boot-time counterpart lives here): the boot guard in front of PostgreSQL, and
+/// PostgreSQL and keepalived enabled at boot: <c>systemctl enable</c> plus a drop-in running the guard on systemd hosts,
+/// entries of <see cref="HostBootRenderer.BootDirectory"/> elsewhere (see <see cref="HostBootRenderer"/>).
 /// </summary>
 public sealed class KeepalivedStep(SetupRun run) : SetupStep(run)
 {
@@ -24,7 +28,10 @@ public sealed class KeepalivedStep(SetupRun run) : SetupStep(run)
 
     public override string Description => "keepalived on both hosts: a VRRP instance per VIP, check scripts (primary + self-fence, read, HAProxy), fence and notify scripts; write VIP verified on the primary, read VIP on a healthy node";
 
-    private sealed record KaFile(string Path, string Content, string Mode);
+    /// <param name="Reload">keepalived reads it (a change reloads keepalived); boot files are only read at boot.</param>
+    private sealed record KaFile(string Path, string Content, string Mode, bool Reload = true);
+
+    private bool Systemd => Cluster.Postgres.ServiceControl == ServiceControl.Systemd;
 
     private IReadOnlyList<KaFile> Files(NodeHost host, string vrrpPassword)
     {
@@ -39,6 +46,18 @@ public sealed class KeepalivedStep(SetupRun run) : SetupStep(run)
         if (Cluster.Balancer == BalancerMode.Haproxy)
         {
             files.Add(new(Paths.HaproxyCheckScript, KeepalivedScriptRenderer.RenderHaproxyCheckScript(Paths), "0755"));
+        }
+
+        // At boot: the guard first (the entries and the drop-in name it), then what runs it.
+        files.Add(new(Paths.BootGuardScript, HostBootRenderer.RenderBootGuard(Cluster, host.Node, Paths), "0755", Reload: false));
+        if (Systemd)
+        {
+            files.Add(new(HostBootRenderer.PostgresDropInPath(Cluster), HostBootRenderer.RenderPostgresDropIn(Cluster, Paths), "0644", Reload: false));
+        }
+        else
+        {
+            files.Add(new(HostBootRenderer.PostgresEntry, HostBootRenderer.RenderPostgresEntry(Cluster, Paths), "0755", Reload: false));
+            files.Add(new(HostBootRenderer.KeepalivedEntry, HostBootRenderer.RenderKeepalivedEntry(Paths.ConfigFile, NodeHost.KeepalivedPidFile), "0755", Reload: false));
         }
 
         // auth_pass is a secret: readable by root only. Last: the scripts it names are in place when it is installed.
@@ -56,7 +75,7 @@ public sealed class KeepalivedStep(SetupRun run) : SetupStep(run)
             new(Paths.Lvs.PassFile, LvsVirtualServerRenderer.RenderCheckPassFile(Cluster, Run.Env.Secrets.MonitorPassword ?? "(generated)"), "0600"),
         ];
 
-    private sealed record HostState(NodeHost Host, IReadOnlyList<(KaFile File, string? Current)> Files, bool Running, bool HoldsWrite, bool HoldsRead)
+    private sealed record HostState(NodeHost Host, IReadOnlyList<(KaFile File, string? Current)> Files, bool Running, bool HoldsWrite, bool HoldsRead, bool BootEnabled)
     {
         public bool FilesOk => Files.All(f => f.File.Content == f.Current);
     }
@@ -74,7 +93,9 @@ public sealed class KeepalivedStep(SetupRun run) : SetupStep(run)
 
             var running = await host.DaemonPidAsync(NodeHost.KeepalivedPidFile, "keepalived", ct) is not null;
             var addrs = await host.InterfacesAsync(ct);
-            list.Add(new HostState(host, files, running, IpAddrParser.HoldsAddress(addrs, Cluster.WriteVip), IpAddrParser.HoldsAddress(addrs, Cluster.ReadVip)));
+            // systemd: both units enabled (the files above cover the rest); elsewhere the boot entries are files above.
+            var enabled = !Systemd || (await host.RunAsync(RemoteCommand.Exec("systemctl", "is-enabled", "--quiet", "keepalived", HostBootRenderer.PostgresUnit(Cluster)), null, ct)).Succeeded;
+            list.Add(new HostState(host, files, running, IpAddrParser.HoldsAddress(addrs, Cluster.WriteVip), IpAddrParser.HoldsAddress(addrs, Cluster.ReadVip), enabled));
         }
 
         return list;
@@ -106,6 +127,9 @@ public sealed class KeepalivedStep(SetupRun run) : SetupStep(run)
             actions.AddRange(s.Files.Select(f => Run.FileChange(s.Host, f.File.Path, f.Current, f.File.Content, "mode " + f.File.Mode + ", root")));
             actions.Add(Run.Command(s.Host, RemoteCommand.Exec("keepalived", "-t", "-f", Paths.ConfigFile), "configuration test before it is installed"));
             actions.Add(Run.Note(s.Host.Name, s.Running ? "reload keepalived (SIGHUP) if its configuration changed" : StartDescription()));
+            actions.Add(Systemd
+                ? Run.Command(s.Host, RemoteCommand.Exec("systemctl", "enable", HostBootRenderer.PostgresUnit(Cluster)), "PostgreSQL at boot, the boot guard first (drop-in above)")
+                : Run.Note(s.Host.Name, $"at boot the host's init runs {HostBootRenderer.BootDirectory}/* in name order (run-parts; the lab's hosts do): PostgreSQL behind the boot guard, then keepalived"));
         }
 
         return new StepPlan(actions);
@@ -125,6 +149,7 @@ public sealed class KeepalivedStep(SetupRun run) : SetupStep(run)
 
         var states = await InspectAsync(password, ct);
         var problems = states.Where(s => !s.FilesOk).Select(s => $"{s.Host.Name}: files differ")
+            .Concat(states.Where(s => !s.BootEnabled).Select(s => $"{s.Host.Name}: keepalived or PostgreSQL not enabled at boot"))
             .Concat(states.Where(s => !s.Running).Select(s => $"{s.Host.Name}: keepalived not running")).ToList();
         var (vipsOk, detail) = await VipsOkAsync(states, ct);
         if (!vipsOk)
@@ -144,7 +169,10 @@ public sealed class KeepalivedStep(SetupRun run) : SetupStep(run)
         {
             var host = s.Host;
             await host.RunCheckedAsync("Creating /etc/keepalived", RemoteCommand.Exec("install", "-d", "-m", "0755", "--", "/etc/keepalived"), null, ct);
+            var bootDir = Systemd ? HostBootRenderer.PostgresDropInPath(Cluster)[..HostBootRenderer.PostgresDropInPath(Cluster).LastIndexOf('/')] : HostBootRenderer.BootDirectory;
+            await host.RunCheckedAsync("Creating " + bootDir, RemoteCommand.Exec("install", "-d", "-m", "0755", "--", bootDir), null, ct);
             var configChanged = false;
+            var bootChanged = false;
             foreach (var (file, current) in s.Files)
             {
                 if (file.Content == current)
@@ -175,12 +203,20 @@ public sealed class KeepalivedStep(SetupRun run) : SetupStep(run)
                 else
                 {
                     await host.WriteTextAsync(file.Path, file.Content, file.Mode, "root:root", log, ct);
-                    configChanged = true;
+                    configChanged |= file.Reload;
+                    bootChanged |= !file.Reload;
                 }
             }
 
-            if (Cluster.Postgres.ServiceControl == ServiceControl.Systemd)
+            if (Systemd)
             {
+                if (bootChanged)
+                {
+                    await host.RunCheckedAsync("Reloading systemd (the boot guard's drop-in)", RemoteCommand.Exec("systemctl", "daemon-reload"), log, ct);
+                }
+
+                // PostgreSQL's unit is started by the console's own steps; here it is only enabled at boot.
+                await host.RunCheckedAsync("Enabling PostgreSQL at boot", RemoteCommand.Exec("systemctl", "enable", HostBootRenderer.PostgresUnit(Cluster)), log, ct);
                 await host.RunCheckedAsync("Enabling keepalived", RemoteCommand.Exec("systemctl", "enable", "--now", "keepalived"), log, ct);
                 if (configChanged && s.Running)
                 {

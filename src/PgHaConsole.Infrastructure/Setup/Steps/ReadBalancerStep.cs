@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text.Json;
+using PgHaConsole.Core.Boot;
 using PgHaConsole.Core.Haproxy;
 using PgHaConsole.Core.Lvs;
 using PgHaConsole.Core.Model;
@@ -15,7 +16,9 @@ namespace PgHaConsole.Infrastructure.Setup.Steps;
 /// reads round robin), allowed to bind the VIPs where keepalived is BACKUP through ip_nonlocal_bind; PostgreSQL
 /// listens on the node's address and localhost only (step 5), so the VIP's port is free for HAProxy. LVS-DR mode (the
 /// runbook): keepalived's virtual servers (step 9), the mangle marks with the peer's MAC discovered over SSH, and the
-/// real-server loopback VIPs with arp_ignore/arp_announce; refused plainly where the kernel has no IPVS.
+/// real-server loopback VIPs with arp_ignore/arp_announce; refused plainly where the kernel has no IPVS. Either is
+/// enabled at boot: <c>systemctl enable</c> (HAProxy, the real-server unit) on systemd hosts, an entry of
+/// <see cref="HostBootRenderer.BootDirectory"/> elsewhere; the non-local binds HAProxy needs persist in /etc/sysctl.d.
 /// </summary>
 public sealed class ReadBalancerStep(SetupRun run) : SetupStep(run)
 {
@@ -35,7 +38,20 @@ public sealed class ReadBalancerStep(SetupRun run) : SetupStep(run)
 
     // ---------------- HAProxy ----------------
 
-    private sealed record HaState(NodeHost Host, string? Config, string? Sysctl, bool Running, string NonLocalBind);
+    private bool Systemd => Cluster.Postgres.ServiceControl == ServiceControl.Systemd;
+
+    private static readonly string HaproxyBootEntry = HostBootRenderer.RenderHaproxyEntry(Haproxy.ConfigFile, HaproxyPidFile);
+
+    private static readonly string RealServerBootEntry = HostBootRenderer.RenderRealServerEntry();
+
+    /// <param name="BootEntry">The boot directory's HAProxy entry (hosts without systemd), or whether HAProxy is enabled (systemd: "enabled").</param>
+    private sealed record HaState(NodeHost Host, string? Config, string? Sysctl, bool Running, string NonLocalBind, string? BootEntry);
+
+    private async Task<string?> HaproxyBootAsync(NodeHost host, CancellationToken ct) => Systemd
+        ? (await host.RunAsync(RemoteCommand.Exec("systemctl", "is-enabled", "--quiet", "haproxy"), null, ct)).Succeeded ? "enabled" : null
+        : await host.ReadTextAsync(HostBootRenderer.HaproxyEntry, ct);
+
+    private string DesiredHaproxyBoot => Systemd ? "enabled" : HaproxyBootEntry;
 
     private async Task<List<HaState>> InspectHaproxyAsync(CancellationToken ct)
     {
@@ -44,14 +60,15 @@ public sealed class ReadBalancerStep(SetupRun run) : SetupStep(run)
         {
             var nonlocal = (await host.RunAsync(RemoteCommand.Exec("sysctl", "-n", "net.ipv4.ip_nonlocal_bind"), null, ct)).StdOut.Trim();
             list.Add(new HaState(host, await host.ReadTextAsync(Haproxy.ConfigFile, ct), await host.ReadTextAsync(HaproxyConfigRenderer.SysctlFile, ct),
-                await host.DaemonPidAsync(HaproxyPidFile, "haproxy", ct) is not null, nonlocal));
+                await host.DaemonPidAsync(HaproxyPidFile, "haproxy", ct) is not null, nonlocal, await HaproxyBootAsync(host, ct)));
         }
 
         return list;
     }
 
     private bool HaproxyOk(HaState s) =>
-        s.Config == HaproxyConfigRenderer.Render(Cluster, s.Host.Node, Haproxy) && s.Sysctl == HaproxyConfigRenderer.SysctlContent && s.Running && s.NonLocalBind == "1";
+        s.Config == HaproxyConfigRenderer.Render(Cluster, s.Host.Node, Haproxy) && s.Sysctl == HaproxyConfigRenderer.SysctlContent && s.Running && s.NonLocalBind == "1"
+        && s.BootEntry == DesiredHaproxyBoot;
 
     private async Task RunHaproxyAsync(IOperationContext context)
     {
@@ -100,7 +117,12 @@ public sealed class ReadBalancerStep(SetupRun run) : SetupStep(run)
                     await host.RunCheckedAsync("Reloading HAProxy", RemoteCommand.Exec("systemctl", "reload", "haproxy"), log, ct);
                 }
             }
-            else if (!s.Running || changed)
+            else if (s.BootEntry != HaproxyBootEntry)
+            {
+                await WriteBootEntryAsync(host, HostBootRenderer.HaproxyEntry, HaproxyBootEntry, log, ct);
+            }
+
+            if (!Systemd && (!s.Running || changed))
             {
                 // -sf: a reload hands the listening sockets over to the new process and lets the old one finish its sessions.
                 const string script = """
@@ -116,6 +138,12 @@ public sealed class ReadBalancerStep(SetupRun run) : SetupStep(run)
                 await host.RunCheckedAsync(s.Running ? "Reloading HAProxy" : "Starting HAProxy", RemoteCommand.BashScript(script, Haproxy.ConfigFile, HaproxyPidFile), log, ct);
             }
         }
+    }
+
+    private static async Task WriteBootEntryAsync(NodeHost host, string path, string content, StepLog log, CancellationToken ct)
+    {
+        await host.RunCheckedAsync("Creating " + HostBootRenderer.BootDirectory, RemoteCommand.Exec("install", "-d", "-m", "0755", "--", HostBootRenderer.BootDirectory), null, ct);
+        await host.WriteTextAsync(path, content, "0755", "root:root", log, ct);
     }
 
     // ---------------- LVS-DR ----------------
@@ -157,6 +185,11 @@ public sealed class ReadBalancerStep(SetupRun run) : SetupStep(run)
             {
                 problems.Add($"{host.Name}: boot unit {LvsRenderer.RealServerUnitName} missing or not enabled");
             }
+
+            if (!Systemd && await host.ReadTextAsync(HostBootRenderer.RealServerEntry, ct) != RealServerBootEntry)
+            {
+                problems.Add($"{host.Name}: boot entry {HostBootRenderer.RealServerEntry} missing or different");
+            }
         }
 
         return problems;
@@ -178,6 +211,10 @@ public sealed class ReadBalancerStep(SetupRun run) : SetupStep(run)
                 await host.RunCheckedAsync("Reloading systemd", RemoteCommand.Exec("systemctl", "daemon-reload"), log, ct);
                 await host.RunCheckedAsync("Enabling the real-server unit", RemoteCommand.Exec("systemctl", "enable", LvsRenderer.RealServerUnitName), log, ct);
             }
+            else
+            {
+                await WriteBootEntryAsync(host, HostBootRenderer.RealServerEntry, RealServerBootEntry, log, ct);
+            }
         }
     }
 
@@ -195,6 +232,9 @@ public sealed class ReadBalancerStep(SetupRun run) : SetupStep(run)
                 actions.Add(Run.Command(s.Host, RemoteCommand.Exec(HaproxyConfigRenderer.SysctlApplyArgs[0], HaproxyConfigRenderer.SysctlApplyArgs.Skip(1))));
                 actions.Add(Run.FileChange(s.Host, Haproxy.ConfigFile, s.Config, HaproxyConfigRenderer.Render(Cluster, s.Host.Node, Haproxy), "tested with haproxy -c before it is installed"));
                 actions.Add(Run.Note(s.Host.Name, s.Running ? "reload HAProxy (-sf) if its configuration changed" : $"haproxy -f {Haproxy.ConfigFile} -D -p {HaproxyPidFile}"));
+                actions.Add(Systemd
+                    ? Run.Command(s.Host, RemoteCommand.Exec("systemctl", "enable", "--now", "haproxy"))
+                    : Run.FileChange(s.Host, HostBootRenderer.HaproxyEntry, s.BootEntry, HaproxyBootEntry, "HAProxy at boot (the host's init runs " + HostBootRenderer.BootDirectory + ")"));
             }
         }
         else
@@ -212,7 +252,8 @@ public sealed class ReadBalancerStep(SetupRun run) : SetupStep(run)
                 }
                 else
                 {
-                    actions.Add(Run.Note(host.Name, $"no systemd (PostgreSQL is run by pg_ctl): have the host's init run '{LvsRenderer.RealServerScriptPath} start' at boot, before keepalived"));
+                    actions.Add(Run.FileChange(host, HostBootRenderer.RealServerEntry, await host.ReadTextAsync(HostBootRenderer.RealServerEntry, ct), RealServerBootEntry,
+                        "restores the above at boot, before PostgreSQL and keepalived (the host's init runs " + HostBootRenderer.BootDirectory + ")"));
                 }
             }
         }

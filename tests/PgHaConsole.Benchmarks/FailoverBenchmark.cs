@@ -120,6 +120,7 @@ internal static class FailoverBenchmark
         var before = DateTimeOffset.UtcNow;
         var faultAt = DateTimeOffset.UtcNow;
         await s.Fault(h, primary, ct);
+        Console.WriteLine($"  fault on {primary} at {faultAt:HH:mm:ss.fff}");
         OperationRecord? failover = null;
         try
         {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -74,7 +75,15 @@ internal sealed class LabPairHarness : IAsyncDisposable
         await ResetLabAsync(ct);
         var services = new ServiceCollection();
         services
-            .AddLogging()
+            .AddLogging(b =>
+            {
+                // PGHA_BENCH_LOG=Failover (a category prefix after "PgHaConsole."): those logs on the console, to see
+                // where a figure's time went.
+                if (Environment.GetEnvironmentVariable("PGHA_BENCH_LOG") is { Length: > 0 } prefix)
+                {
+                    b.AddProvider(new ConsoleLogProvider("PgHaConsole." + prefix));
+                }
+            })
             .AddSingleton(TimeProvider.System)
             .AddSingleton<IHostApplicationLifetime, BenchmarkLifetime>()
             .AddPgHaConsoleDataProtection(Path.Combine(_scratch, "keys"))
@@ -240,6 +249,32 @@ internal sealed class LabPairHarness : IAsyncDisposable
 
         public void StopApplication()
         {
+        }
+    }
+}
+
+/// <summary>Writes log lines whose category starts with a prefix to the console, with the time (benchmark diagnostics).</summary>
+internal sealed class ConsoleLogProvider(string prefix) : ILoggerProvider
+{
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, categoryName.StartsWith(prefix, StringComparison.Ordinal));
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(string category, bool enabled) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => enabled && logLevel >= LogLevel.Information;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                Console.WriteLine($"    {DateTimeOffset.UtcNow:HH:mm:ss.fff} {category[(category.LastIndexOf('.') + 1)..]}: {formatter(state, exception)}");
+            }
         }
     }
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using PgHaConsole.Core.History;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Core.Topology;
+using PgHaConsole.Infrastructure.Instances;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Topology;
 
@@ -28,6 +29,7 @@ public sealed class HealthRecorder
     private readonly AlertDispatcher? _alerts;
     private readonly IOptionsMonitor<HistoryOptions> _options;
     private readonly ILogger<HealthRecorder> _logger;
+    private readonly IClusterLeases? _leases;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<Guid, ClusterTopology> _previous = [];
 
@@ -37,8 +39,10 @@ public sealed class HealthRecorder
         IOptionsMonitor<HistoryOptions> options,
         IOperationJournal? journal = null,
         AlertDispatcher? alerts = null,
-        ILogger<HealthRecorder>? logger = null)
+        ILogger<HealthRecorder>? logger = null,
+        IClusterLeases? leases = null)
     {
+        _leases = leases;
         _monitor = monitor;
         _store = store;
         _options = options;
@@ -64,6 +68,14 @@ public sealed class HealthRecorder
             var stale = 0;
             foreach (var picture in _monitor.GetAll())
             {
+                if (_leases is not null && !_leases.Holds(picture.ClusterId))
+                {
+                    // Another instance decides for it. Forget the last picture: after a takeover the first picture is
+                    // compared with nothing, so changes the previous holder recorded are not recorded again.
+                    _previous.Remove(picture.ClusterId);
+                    continue;
+                }
+
                 if (now - picture.ObservedAt > options.StaleAfter)
                 {
                     stale++;

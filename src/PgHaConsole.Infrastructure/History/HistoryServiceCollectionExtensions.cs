@@ -46,9 +46,11 @@ public static class HistoryServiceCollectionExtensions
             sp.GetRequiredService<IOptionsMonitor<HistoryOptions>>(),
             sp.GetService<IOperationJournal>(),
             sp.GetRequiredService<AlertDispatcher>(),
-            sp.GetService<ILogger<HealthRecorder>>()));
+            sp.GetService<ILogger<HealthRecorder>>(),
+            sp.GetService<Instances.IClusterLeases>()));
         services.AddTransient<HistoryJobs>();
         services.AddHostedService<HistoryJobRegistrar>();
+        services.AddHostedService<HealthRecordingService>();
         return services;
     }
 

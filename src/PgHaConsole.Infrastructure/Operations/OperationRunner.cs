@@ -345,6 +345,7 @@ public sealed partial class OperationRunner
         private readonly Guid _operationId;
         private readonly CancellationTokenSource _run;
         private readonly CancellationTokenSource _stop = new();
+        private readonly PeriodicTimer _timer;
         private readonly Task _loop;
 
         public Heartbeat(OperationRunner owner, Guid operationId, CancellationToken ct)
@@ -352,6 +353,8 @@ public sealed partial class OperationRunner
             _owner = owner;
             _operationId = operationId;
             _run = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            // The timer counts from now (the claim's heartbeat), not from whenever the loop's task first runs.
+            _timer = new PeriodicTimer(owner._instanceOptions.Value.HeartbeatInterval, owner._time);
             _loop = Task.Run(LoopAsync, CancellationToken.None);
         }
 
@@ -361,10 +364,9 @@ public sealed partial class OperationRunner
 
         private async Task LoopAsync()
         {
-            using var timer = new PeriodicTimer(_owner._instanceOptions.Value.HeartbeatInterval, _owner._time);
             try
             {
-                while (await timer.WaitForNextTickAsync(_stop.Token))
+                while (await _timer.WaitForNextTickAsync(_stop.Token))
                 {
                     try
                     {
@@ -393,6 +395,7 @@ public sealed partial class OperationRunner
         {
             await _stop.CancelAsync();
             await _loop;
+            _timer.Dispose();
             _stop.Dispose();
             _run.Dispose();
         }

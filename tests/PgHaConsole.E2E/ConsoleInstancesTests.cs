@@ -35,6 +35,9 @@ public sealed class ConsoleInstancesTests(ITestOutputHelper output)
             ["PgHaConsole__DataProtection__KeyRingDirectory"] = keyRing,
             ["PgHaConsole__Instances__Name"] = name,
             ["PgHaConsole__Alerts__WebhookUrl"] = webhook,
+            // Quick alerts and snapshots, so the test sees changes recorded and alerted within seconds.
+            ["PgHaConsole__Alerts__For"] = "00:00:05",
+            ["PgHaConsole__History__SnapshotInterval"] = "00:00:05",
         }, ct);
 
     private static HttpClient Api(ConsoleProcess console)
@@ -66,14 +69,14 @@ public sealed class ConsoleInstancesTests(ITestOutputHelper output)
             var clusterId = (await imported.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("id").GetGuid();
 
             // Let both instances probe the un-set-up pair for a while: its alarms fire (once, by the lease holder).
-            await Task.Delay(TimeSpan.FromSeconds(20), ct);
+            await Task.Delay(TimeSpan.FromSeconds(25), ct);
 
             var start = await httpA.PostAsJsonAsync($"api/clusters/{clusterId}/setup", new { }, ct);
             Assert.Equal(HttpStatusCode.Accepted, start.StatusCode);
             var operationId = (await start.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("operationId").GetGuid();
 
             // Which instance runs it (Hangfire's shared storage hands the job to either).
-            var op = await WaitForAsync(httpA, operationId, o => o.GetProperty("status").GetString() == "running", TimeSpan.FromSeconds(30), ct);
+            var op = await WaitForAsync(httpA, operationId, o => o.GetProperty("status").GetString() == "running", TimeSpan.FromSeconds(60), ct);
             var owner = op.GetProperty("runningOn").GetString()!;
             var survivor = owner == "a" ? "b" : "a";
             output.WriteLine($"the setup runs on {owner}; following it on {survivor}");

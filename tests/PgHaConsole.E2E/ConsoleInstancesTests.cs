@@ -59,14 +59,15 @@ public sealed class ConsoleInstancesTests(ITestOutputHelper output)
         try
         {
             consoles["a"] = await StartConsoleAsync("a", store.ConnectionString, keyRing, webhook.Url, ct);
-            consoles["b"] = await StartConsoleAsync("b", store.ConnectionString, keyRing, webhook.Url, ct);
             using var httpA = Api(consoles["a"]);
-            using var httpB = Api(consoles["b"]);
-
             using var body = new StringContent(await File.ReadAllTextAsync(LabReset.LabFile, ct), Encoding.UTF8, "application/json");
             using var imported = await httpA.PostAsync("api/clusters/import-lab?name=lab", body, ct);
             Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
             var clusterId = (await imported.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("id").GetGuid();
+
+            // The second instance starts on the store that now holds secrets (its start checks it can read them).
+            consoles["b"] = await StartConsoleAsync("b", store.ConnectionString, keyRing, webhook.Url, ct);
+            using var httpB = Api(consoles["b"]);
 
             // Let both instances probe the un-set-up pair for a while: its alarms fire (once, by the lease holder).
             await Task.Delay(TimeSpan.FromSeconds(25), ct);

@@ -42,7 +42,7 @@ public sealed class ConsoleInstancesWebTests : IDisposable
     [Fact]
     public async Task Starting_another_instance_leaves_a_live_instances_operation_running()
     {
-        var (_, operationId) = await RunningOnAAsync();
+        var (clusterId, operationId) = await RunningOnAAsync();
 
         // What a restart of any other instance does at start (before #17 it marked every running operation interrupted).
         using var b = ConsoleFactory.OnStoreOf(_a.DataDirectory);
@@ -51,6 +51,21 @@ public sealed class ConsoleInstancesWebTests : IDisposable
         Assert.Equal("running", op.GetProperty("status").GetString());
         Assert.Equal(_a.Services.GetRequiredService<ConsoleInstance>().Name, op.GetProperty("runningOn").GetString());
         Assert.NotEqual(_a.Services.GetRequiredService<ConsoleInstance>().Id, b.Services.GetRequiredService<ConsoleInstance>().Id);
+
+        // Exactly one of the two decides for the cluster (the lease), and the other knows it does not.
+        var leasesA = _a.Services.GetRequiredService<IClusterLeases>();
+        var leasesB = b.Services.GetRequiredService<IClusterLeases>();
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (!(leasesA.Holds(clusterId) || leasesB.Holds(clusterId)) && DateTime.UtcNow < until)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.True(leasesA.Holds(clusterId) ^ leasesB.Holds(clusterId), "one instance holds the lease");
+        var held = Assert.Single(await _a.Services.GetRequiredService<ClusterLeaseStore>().ListAsync(CancellationToken.None), l => l.ClusterId == clusterId);
+        var holder = leasesA.Holds(clusterId) ? _a : b;
+        Assert.Equal(holder.Services.GetRequiredService<ConsoleInstance>().Id, held.HolderInstance);
+        Assert.Contains(holder.Logs, l => l.Contains("now decides for cluster " + clusterId, StringComparison.Ordinal));
 
         // Resume from b is refused while a runs it.
         using var resume = await client.PostAsJsonAsync($"/api/operations/{operationId}/resume", new { });

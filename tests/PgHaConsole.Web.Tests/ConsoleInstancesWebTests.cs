@@ -40,6 +40,29 @@ public sealed class ConsoleInstancesWebTests : IDisposable
     private static OperationLogLine Line(long seq, string text) => new(seq, DateTimeOffset.UtcNow, 1, "pg1", LogStream.Stdout, text);
 
     [Fact]
+    public async Task A_single_instance_takes_the_lease_of_a_new_cluster_and_keeps_it_beyond_one_lease_duration()
+    {
+        var (clusterId, _) = await RunningOnAAsync();
+        var leases = _a.Services.GetRequiredService<IClusterLeases>();
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(8);
+        while (!leases.Holds(clusterId))
+        {
+            Assert.True(DateTime.UtcNow < until, "the lease of a cluster added after the start was not taken by the renewal loop");
+            await Task.Delay(100);
+        }
+
+        var since = leases.HeldSince(clusterId);
+        var end = DateTime.UtcNow + new InstanceOptions().LeaseDuration + TimeSpan.FromSeconds(3);
+        while (DateTime.UtcNow < end)
+        {
+            Assert.True(leases.Holds(clusterId), "the lease lapsed: it was not renewed");
+            await Task.Delay(200);
+        }
+
+        Assert.Equal(since, leases.HeldSince(clusterId));
+    }
+
+    [Fact]
     public async Task Starting_another_instance_leaves_a_live_instances_operation_running()
     {
         var (clusterId, operationId) = await RunningOnAAsync();

@@ -140,6 +140,7 @@ public sealed partial class ClusterLeaseManager(
             _held = next;
         }
 
+        LogRenewed(logger, instance.Name, next.Count);
         foreach (var id in next.Keys.Where(id => !previous.ContainsKey(id)))
         {
             LogTaken(logger, id, instance.Name);
@@ -194,6 +195,9 @@ public sealed partial class ClusterLeaseManager(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Instance {Instance} no longer decides for cluster {ClusterId} (lease lost)")]
     private static partial void LogLost(ILogger logger, Guid clusterId, string instance);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Instance {Instance} holds {Count} cluster lease(s)")]
+    private static partial void LogRenewed(ILogger logger, string instance, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing the cluster leases failed")]
     private static partial void LogRenewFailed(ILogger logger, Exception exception);

@@ -10,6 +10,7 @@ using PgHaConsole.Core.History;
 using PgHaConsole.Core.Postgres;
 using PgHaConsole.Core.Topology;
 using PgHaConsole.Infrastructure.History;
+using PgHaConsole.Infrastructure.Instances;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Store;
 using PgHaConsole.Infrastructure.Topology;
@@ -22,7 +23,9 @@ namespace PgHaConsole.Infrastructure.Failover;
 /// (enable while the standby streams, degrade after a bounded time without it, return when it streams again), and
 /// starts the failover itself when the policy is automatic and <see cref="PrimaryLoss.Evaluate"/> says so, recorded as
 /// automatic (audit, event, alert). It never opens connections to the nodes to decide: only the prober does; the
-/// failover operation's own preflight checks the hosts again before anything changes.
+/// failover operation's own preflight checks the hosts again before anything changes. With several console instances
+/// on one store every instance observes (its memory is ready when it takes over) but only the holder of the cluster's
+/// lease (<see cref="IClusterLeases"/>) changes synchronous replication, starts a failover, records and alerts.
 /// </summary>
 public sealed class FailoverWitness(
     ITopologyMonitor monitor,
@@ -34,7 +37,8 @@ public sealed class FailoverWitness(
     TimeProvider time,
     ILogger<FailoverWitness> logger,
     IHistoryStore? history = null,
-    IEnumerable<IAlertSender>? alertSenders = null) : BackgroundService
+    IEnumerable<IAlertSender>? alertSenders = null,
+    IClusterLeases? leases = null) : BackgroundService
 {
     public const string Actor = "automatic failover (console witness)";
 
@@ -94,6 +98,12 @@ public sealed class FailoverWitness(
         var now = picture.ObservedAt;
         var memory = PrimaryLoss.Observe(_memory.GetValueOrDefault(picture.ClusterId) ?? new WitnessMemory(), picture, now);
         _memory[picture.ClusterId] = memory;
+        if (leases is not null && !leases.Holds(picture.ClusterId))
+        {
+            // Another instance decides for this cluster.
+            return;
+        }
+
         var policy = await PolicyAsync(picture.ClusterId, ct);
 
         await SynchronousAsync(picture, memory, policy, ct);

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using PgHaConsole.Core.History;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Core.Topology;
+using PgHaConsole.Infrastructure.Instances;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Topology;
 
@@ -28,6 +29,7 @@ public sealed class HealthRecorder
     private readonly AlertDispatcher? _alerts;
     private readonly IOptionsMonitor<HistoryOptions> _options;
     private readonly ILogger<HealthRecorder> _logger;
+    private readonly IClusterLeases? _leases;
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     public HealthRecorder(
@@ -36,8 +38,10 @@ public sealed class HealthRecorder
         IOptionsMonitor<HistoryOptions> options,
         IOperationJournal? journal = null,
         AlertDispatcher? alerts = null,
-        ILogger<HealthRecorder>? logger = null)
+        ILogger<HealthRecorder>? logger = null,
+        IClusterLeases? leases = null)
     {
+        _leases = leases;
         _monitor = monitor;
         _store = store;
         _options = options;
@@ -63,6 +67,12 @@ public sealed class HealthRecorder
             var stale = 0;
             foreach (var picture in _monitor.GetAll())
             {
+                if (_leases is not null && !_leases.Holds(picture.ClusterId))
+                {
+                    // Another instance records its samples and sends its alerts.
+                    continue;
+                }
+
                 if (now - picture.ObservedAt > options.StaleAfter)
                 {
                     stale++;

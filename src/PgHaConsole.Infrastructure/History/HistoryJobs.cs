@@ -7,15 +7,10 @@ using Microsoft.Extensions.Options;
 namespace PgHaConsole.Infrastructure.History;
 
 /// <summary>Hangfire job adapters: thin, no arguments but the cancellation token.</summary>
-public sealed class HistoryJobs(HealthRecorder recorder, IHistoryStore store, TimeProvider time, IOptionsMonitor<HistoryOptions> options, ILogger<HistoryJobs> logger)
+public sealed class HistoryJobs(IHistoryStore store, TimeProvider time, IOptionsMonitor<HistoryOptions> options, ILogger<HistoryJobs> logger)
 {
     public const string SnapshotJobId = "history-snapshot";
     public const string MaintenanceJobId = "history-maintenance";
-
-    /// <summary>One snapshot of every cluster. A run still going when the next is due makes the next wait a little, never overlap.</summary>
-    [DisableConcurrentExecution(timeoutInSeconds: 10)]
-    [AutomaticRetry(Attempts = 0, LogEvents = false, OnAttemptsExceeded = AttemptsExceededAction.Delete)]
-    public Task SnapshotAsync(CancellationToken ct) => recorder.RecordAsync(time.GetUtcNow(), ct);
 
     /// <summary>Rollups (complete minutes and hours) then retention.</summary>
     [DisableConcurrentExecution(timeoutInSeconds: 60)]
@@ -31,32 +26,52 @@ public sealed class HistoryJobs(HealthRecorder recorder, IHistoryStore store, Ti
 }
 
 /// <summary>
-/// Registers the two recurring jobs at start.
-/// <para>
-/// Why a Hangfire recurring job with a seconds cron (<c>*/15 * * * * *</c>) rather than a hosted-service timer: with a
-/// PostgreSQL store several console processes can share one Hangfire storage, and a recurring job fires once per
-/// slot across all of them (a timer would record in each); the dashboard shows it and its failures. The console's
-/// Hangfire server polls schedules every second, which is what a seconds-level cron needs. Samples stay evenly spaced
-/// because the recorder snaps each sample's time to the interval grid (and ignores a second run in the same slot).
-/// Rollups and retention run every minute.
-/// </para>
+/// Registers the maintenance job (rollups and retention, every minute, idempotent: one run per minute across the
+/// instances sharing a Hangfire storage) and removes the snapshot job of earlier versions: snapshots are taken by
+/// <see cref="HealthRecordingService"/> in each instance, for the clusters whose lease it holds.
 /// </summary>
-public sealed class HistoryJobRegistrar(IServiceProvider services, IOptionsMonitor<HistoryOptions> options, ILogger<HistoryJobRegistrar> logger) : IHostedService
+public sealed class HistoryJobRegistrar(IServiceProvider services, ILogger<HistoryJobRegistrar> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var manager = services.GetService<IRecurringJobManager>();
         if (manager is null)
         {
-            logger.LogWarning("Hangfire is not configured: the health history is not recorded");
+            logger.LogWarning("Hangfire is not configured: the health history is not rolled up");
             return Task.CompletedTask;
         }
 
-        var utc = new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc };
-        manager.AddOrUpdate<HistoryJobs>(HistoryJobs.SnapshotJobId, j => j.SnapshotAsync(CancellationToken.None), options.CurrentValue.SnapshotCron(), utc);
-        manager.AddOrUpdate<HistoryJobs>(HistoryJobs.MaintenanceJobId, j => j.MaintainAsync(CancellationToken.None), Cron.Minutely(), utc);
+        manager.RemoveIfExists(HistoryJobs.SnapshotJobId);
+        manager.AddOrUpdate<HistoryJobs>(HistoryJobs.MaintenanceJobId, j => j.MaintainAsync(CancellationToken.None), Cron.Minutely(), new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc });
         return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>
+/// Takes a snapshot every <see cref="HistoryOptions.SnapshotInterval"/> (on the grid: samples stay evenly spaced) in
+/// this instance. Not a Hangfire recurring job: that fires once per slot on whichever instance picks it up, while each
+/// cluster must be recorded by the instance that holds its lease (the only one whose recorder compares its pictures).
+/// </summary>
+public sealed class HealthRecordingService(HealthRecorder recorder, TimeProvider time, IOptionsMonitor<HistoryOptions> options, ILogger<HealthRecordingService> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var interval = options.CurrentValue.SnapshotInterval;
+            var now = time.GetUtcNow();
+            var next = interval.Ticks - (now.UtcTicks % interval.Ticks);
+            await Task.Delay(TimeSpan.FromTicks(next), time, stoppingToken);
+            try
+            {
+                await recorder.RecordAsync(time.GetUtcNow(), stoppingToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogWarning(ex, "Recording the health history failed");
+            }
+        }
+    }
 }

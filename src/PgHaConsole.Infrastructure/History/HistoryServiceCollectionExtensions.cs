@@ -46,14 +46,17 @@ public static class HistoryServiceCollectionExtensions
             sp.GetRequiredService<IOptionsMonitor<HistoryOptions>>(),
             sp.GetService<IOperationJournal>(),
             sp.GetRequiredService<AlertDispatcher>(),
-            sp.GetService<ILogger<HealthRecorder>>()));
+            sp.GetService<ILogger<HealthRecorder>>(),
+            sp.GetService<Instances.IClusterLeases>()));
         services.AddSingleton(sp => new LiveEventRecorder(
             sp.GetService<ITopologyMonitor>() ?? NoTopology.Instance,
             sp.GetRequiredService<IHistoryStore>(),
-            sp.GetService<ILogger<LiveEventRecorder>>()));
+            sp.GetService<ILogger<LiveEventRecorder>>(),
+            sp.GetService<Instances.IClusterLeases>()));
         services.AddHostedService(sp => sp.GetRequiredService<LiveEventRecorder>());
         services.AddTransient<HistoryJobs>();
         services.AddHostedService<HistoryJobRegistrar>();
+        services.AddHostedService<HealthRecordingService>();
         return services;
     }
 

@@ -20,12 +20,15 @@ public sealed class LiveEventRecorder : BackgroundService
     private readonly ILogger<LiveEventRecorder> _logger;
     private readonly Dictionary<Guid, ClusterTopology> _previous = [];
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Instances.IClusterLeases? _leases;
 
-    public LiveEventRecorder(ITopologyMonitor monitor, IHistoryStore store, ILogger<LiveEventRecorder>? logger = null)
+    /// <param name="leases">With several console instances on one store, only the holder of a cluster's lease records its events.</param>
+    public LiveEventRecorder(ITopologyMonitor monitor, IHistoryStore store, ILogger<LiveEventRecorder>? logger = null, Instances.IClusterLeases? leases = null)
     {
         _monitor = monitor;
         _store = store;
         _logger = logger ?? NullLogger<LiveEventRecorder>.Instance;
+        _leases = leases;
     }
 
     /// <summary>Records what changed between the cluster's previous picture and this one; returns how many events were written.</summary>
@@ -35,6 +38,14 @@ public sealed class LiveEventRecorder : BackgroundService
         await _gate.WaitAsync(ct);
         try
         {
+            if (_leases is not null && !_leases.Holds(picture.ClusterId))
+            {
+                // Another instance records this cluster's events. Forget the last picture: after a takeover the first
+                // picture is compared with nothing, so what the previous holder recorded is not recorded again.
+                _previous.Remove(picture.ClusterId);
+                return 0;
+            }
+
             _previous.TryGetValue(picture.ClusterId, out var previous);
             if (previous is not null && picture.ObservedAt <= previous.ObservedAt)
             {

@@ -38,6 +38,14 @@ public sealed record OperationRecord
     /// <summary>The operator's request (JSON) it was started or last resumed with.</summary>
     public string? ParametersJson { get; init; }
 
+    /// <summary>The console instance that runs (or last ran) it: its id and its name.</summary>
+    public Guid? OwnerInstance { get; init; }
+
+    public string? OwnerName { get; init; }
+
+    /// <summary>The owner's last heartbeat while it ran.</summary>
+    public DateTimeOffset? HeartbeatAt { get; init; }
+
     public required IReadOnlyList<OperationStepRecord> Steps { get; init; }
 }
 
@@ -82,11 +90,23 @@ public interface IOperationJournal
     Task<long> GetLastLogSeqAsync(Guid operationId, CancellationToken ct);
 
     /// <summary>
-    /// Run once at start, before any job runs: every Running operation becomes Interrupted with the error
-    /// "Interrupted at step N (name)". Locks are kept on purpose: the operator decides to resume or roll back.
-    /// Returns the ids changed.
+    /// Makes the operation Running as <paramref name="instanceId"/>'s (owner, first heartbeat now) unless it is Running
+    /// or Succeeded already: one compare-and-set, so of two instances (or two deliveries of one job) only one runs it.
+    /// False when another holds it or it is done.
     /// </summary>
-    Task<IReadOnlyList<Guid>> MarkInterruptedAsync(CancellationToken ct);
+    Task<bool> ClaimAsync(Guid operationId, Guid instanceId, string instanceName, CancellationToken ct);
+
+    /// <summary>Renews the heartbeat of an operation this instance runs; false when it is no longer Running as this instance's.</summary>
+    Task<bool> HeartbeatAsync(Guid operationId, Guid instanceId, CancellationToken ct);
+
+    /// <summary>
+    /// Every Running operation whose heartbeat is older than <paramref name="heartbeatBefore"/> (or has none: journaled
+    /// before instances had heartbeats) becomes Interrupted with the error "Interrupted at step N (name)" and the name
+    /// of the instance that stopped renewing it. Run at start and by every instance's sweeper: an operation whose
+    /// instance died becomes resumable from any instance, and a live instance's operation is never touched. Locks are
+    /// kept on purpose: the operator decides to resume or roll back. Returns the ids changed.
+    /// </summary>
+    Task<IReadOnlyList<Guid>> MarkStaleInterruptedAsync(DateTimeOffset heartbeatBefore, CancellationToken ct);
 }
 
 public sealed class OperationJournal : IOperationJournal
@@ -96,7 +116,8 @@ public sealed class OperationJournal : IOperationJournal
     private const string OperationColumns = """
         id AS Id, cluster_id AS ClusterId, kind AS Kind, status AS Status, current_step AS CurrentStep,
         requested_by AS RequestedBy, created_at AS CreatedAt, started_at AS StartedAt, finished_at AS FinishedAt,
-        error AS Error, report_json AS ReportJson, parameters_json AS ParametersJson
+        error AS Error, report_json AS ReportJson, parameters_json AS ParametersJson,
+        owner_instance AS OwnerInstance, owner_name AS OwnerName, heartbeat_at AS HeartbeatAt
         """;
 
     private readonly IStoreConnectionFactory _factory;
@@ -293,35 +314,71 @@ public sealed class OperationJournal : IOperationJournal
             "SELECT MAX(seq) FROM operation_log WHERE operation_id = @Id", new { Id = operationId }, cancellationToken: ct)) ?? 0;
     }
 
-    public async Task<IReadOnlyList<Guid>> MarkInterruptedAsync(CancellationToken ct)
+    public async Task<bool> ClaimAsync(Guid operationId, Guid instanceId, string instanceName, CancellationToken ct)
     {
         await using var connection = await _factory.OpenAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE operations SET status = @Running, started_at = COALESCE(started_at, @Now), finished_at = NULL, error = NULL,
+                owner_instance = @Instance, owner_name = @Name, heartbeat_at = @Now
+            WHERE id = @Id AND status <> @Running AND status <> @Succeeded
+            """,
+            new
+            {
+                Id = operationId,
+                Running = nameof(OperationStatus.Running),
+                Succeeded = nameof(OperationStatus.Succeeded),
+                Now,
+                Instance = instanceId,
+                Name = instanceName,
+            },
+            cancellationToken: ct)) == 1;
+    }
+
+    public async Task<bool> HeartbeatAsync(Guid operationId, Guid instanceId, CancellationToken ct)
+    {
+        await using var connection = await _factory.OpenAsync(ct);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE operations SET heartbeat_at = @Now WHERE id = @Id AND owner_instance = @Instance AND status = @Running",
+            new { Id = operationId, Instance = instanceId, Running = nameof(OperationStatus.Running), Now },
+            cancellationToken: ct)) == 1;
+    }
+
+    public async Task<IReadOnlyList<Guid>> MarkStaleInterruptedAsync(DateTimeOffset heartbeatBefore, CancellationToken ct)
+    {
+        var before = StoreTypeHandlers.ToStoreTime(heartbeatBefore);
+        await using var connection = await _factory.OpenAsync(ct);
         var running = (await connection.QueryAsync<RunningRow>(new CommandDefinition(
             """
-            SELECT o.id AS Id, o.current_step AS Step, s.name AS Name
+            SELECT o.id AS Id, o.current_step AS Step, s.name AS Name, o.owner_name AS Owner
             FROM operations o LEFT JOIN operation_steps s ON s.operation_id = o.id AND s.ordinal = o.current_step
-            WHERE o.status = @Running
+            WHERE o.status = @Running AND (o.heartbeat_at IS NULL OR o.heartbeat_at < @Before)
             """,
-            new { Running = nameof(OperationStatus.Running) },
-            tx,
+            new { Running = nameof(OperationStatus.Running), Before = before },
             cancellationToken: ct))).ToList();
         var now = Now;
+        var changed = new List<Guid>();
         foreach (var r in running)
         {
-            var (id, step, name) = (r.Id, r.Step, r.Name);
             // The running step keeps its Running state: whether its effect landed is unknown, and its check decides
             // on resume.
-            var error = step is null ? "Interrupted before its first step." : $"Interrupted at step {step} ({name}).";
-            await connection.ExecuteAsync(new CommandDefinition(
-                "UPDATE operations SET status = @Status, finished_at = @Now, error = @Error WHERE id = @Id AND status = @Running",
-                new { Id = id, Status = nameof(OperationStatus.Interrupted), Now = now, Error = error, Running = nameof(OperationStatus.Running) },
-                tx,
+            var where = r.Step is null ? "Interrupted before its first step" : $"Interrupted at step {r.Step} ({r.Name})";
+            var why = r.Owner is null ? "." : $": the console instance {r.Owner} running it stopped renewing its heartbeat.";
+            // Guarded by the same condition: a heartbeat renewed meanwhile keeps it running.
+            var updated = await connection.ExecuteAsync(new CommandDefinition(
+                """
+                UPDATE operations SET status = @Status, finished_at = @Now, error = @Error
+                WHERE id = @Id AND status = @Running AND (heartbeat_at IS NULL OR heartbeat_at < @Before)
+                """,
+                new { r.Id, Status = nameof(OperationStatus.Interrupted), Now = now, Error = where + why, Running = nameof(OperationStatus.Running), Before = before },
                 cancellationToken: ct));
+            if (updated == 1)
+            {
+                changed.Add(r.Id);
+            }
         }
 
-        await tx.CommitAsync(ct);
-        return running.Select(r => r.Id).ToList();
+        return changed;
     }
 
     private static async Task<OperationRecord?> GetAsync(DbConnection connection, Guid operationId, CancellationToken ct)
@@ -357,6 +414,9 @@ public sealed class OperationJournal : IOperationJournal
         Error = row.Error,
         ReportJson = row.ReportJson,
         ParametersJson = row.ParametersJson,
+        OwnerInstance = row.OwnerInstance,
+        OwnerName = row.OwnerName,
+        HeartbeatAt = row.HeartbeatAt,
         Steps = steps,
     };
 
@@ -385,6 +445,12 @@ public sealed class OperationJournal : IOperationJournal
         public string? ReportJson { get; init; }
 
         public string? ParametersJson { get; init; }
+
+        public Guid? OwnerInstance { get; init; }
+
+        public string? OwnerName { get; init; }
+
+        public DateTimeOffset? HeartbeatAt { get; init; }
     }
 
     private sealed class StepRow
@@ -409,6 +475,8 @@ public sealed class OperationJournal : IOperationJournal
         public int? Step { get; init; }
 
         public string? Name { get; init; }
+
+        public string? Owner { get; init; }
     }
 
     private sealed class LogRow

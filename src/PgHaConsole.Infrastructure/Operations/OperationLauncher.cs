@@ -149,12 +149,27 @@ public sealed partial class OperationLauncher(
 /// The Hangfire job that runs an operation (through <see cref="OperationExecutor"/>). Never retried by Hangfire: a
 /// cluster-changing job is resumed only by an operator, after looking (the runner then skips what was done).
 /// </summary>
-public sealed class OperationJob(OperationExecutor executor, IHostApplicationLifetime lifetime)
+public sealed partial class OperationJob(OperationExecutor executor, IOperationJournal journal, IHostApplicationLifetime lifetime, ILogger<OperationJob> logger)
 {
     // No [DisableConcurrentExecution]: Hangfire's lock is per method, so it made every operation on every cluster wait
     // for the one running (#17). The cluster lock in the store, taken when the operation is created, is the right one:
     // one operation per cluster, clusters in parallel.
     [AutomaticRetry(Attempts = 0, OnAttemptsExceeded = AttemptsExceededAction.Fail)]
-    public Task RunAsync(Guid operationId, string parametersJson, CancellationToken cancellationToken) =>
-        executor.ExecuteAsync(operationId, parametersJson, lifetime.ApplicationStopping, cancellationToken);
+    public async Task RunAsync(Guid operationId, string parametersJson, CancellationToken cancellationToken)
+    {
+        // Only a Pending operation (just started or resumed by an operator) runs. A job Hangfire delivers again on its
+        // own (its server died mid-run: a shared storage re-queues it) finds it Running, Interrupted or finished and
+        // does nothing: an interrupted operation is resumed by an operator only.
+        var op = await journal.GetAsync(operationId, cancellationToken);
+        if (op is null || op.Status != Core.Operations.OperationStatus.Pending)
+        {
+            LogNotPending(logger, operationId, op?.Status.ToString() ?? "missing");
+            return;
+        }
+
+        await executor.ExecuteAsync(operationId, parametersJson, lifetime.ApplicationStopping, cancellationToken);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job for operation {OperationId} not run: the operation is {Status}, not pending (never re-run without an operator)")]
+    private static partial void LogNotPending(ILogger logger, Guid operationId, string status);
 }

@@ -9,11 +9,15 @@ namespace PgHaConsole.Infrastructure.Operations;
 /// In-process fan-out of operation log lines (the pattern of Aspire's ResourceLoggerService): the runner publishes,
 /// pages, the SignalR hub and the REST API watch. A watcher gets the backlog (journal, then the lines still only in
 /// memory) and then live lines, and its enumeration completes when the operation finishes. Lines published here are
-/// already masked. Register as a singleton.
+/// already masked. An operation run by another console instance is followed through the journal in the store
+/// (polled by sequence number), so its log is live from any instance. Register as a singleton.
 /// </summary>
 public sealed class OperationLogStore
 {
     private const int JournalPage = 1000;
+
+    /// <summary>How often a watcher with no local line reads the journal (an operation run by another instance).</summary>
+    public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
 
     private readonly IOperationJournal _journal;
     private readonly ConcurrentDictionary<Guid, OperationLogState> _states = new();
@@ -90,12 +94,61 @@ public sealed class OperationLogStore
                 }
             }
 
-            await foreach (var line in channel.Reader.ReadAllAsync(ct))
+            // Live lines come from this process's runner through the channel at once. An operation run by another
+            // instance publishes nothing here: when no line arrived for a poll interval, read the journal after the last
+            // line seen (its runner journals every line within a moment) and check whether it has finished.
+            var reader = channel.Reader;
+            while (true)
             {
-                if (line.Seq > last)
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                wait.CancelAfter(PollInterval);
+                var local = false;
+                var completed = false;
+                try
                 {
-                    last = line.Seq;
-                    yield return line;
+                    completed = !await reader.WaitToReadAsync(wait.Token);
+                    local = !completed;
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    // a poll interval without a local line
+                }
+
+                if (local)
+                {
+                    while (reader.TryRead(out var line))
+                    {
+                        if (line.Seq > last)
+                        {
+                            last = line.Seq;
+                            yield return line;
+                        }
+                    }
+
+                    continue;
+                }
+
+                // Finished is read before the lines: a runner journals its lines before its final status.
+                var now = await _journal.GetAsync(operationId, ct);
+                var done = completed || now is null || now.Status.IsFinished();
+                while (true)
+                {
+                    var page = await _journal.ReadLogAsync(operationId, last, JournalPage, ct);
+                    foreach (var line in page)
+                    {
+                        last = line.Seq;
+                        yield return line;
+                    }
+
+                    if (page.Count < JournalPage)
+                    {
+                        break;
+                    }
+                }
+
+                if (done)
+                {
+                    yield break;
                 }
             }
         }

@@ -2,7 +2,9 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using PgHaConsole.Core.Model;
 using PgHaConsole.Core.Operations;
+using Microsoft.Extensions.Options;
 using PgHaConsole.Core.Shell;
+using PgHaConsole.Infrastructure.Instances;
 using PgHaConsole.Infrastructure.Store;
 
 namespace PgHaConsole.Infrastructure.Operations;
@@ -34,11 +36,20 @@ public sealed partial class OperationRunner
     private readonly IClusterLock _lock;
     private readonly OperationLogStore _logStore;
     private readonly TimeProvider _time;
+    private readonly ConsoleInstance _instance;
+    private readonly IOptions<InstanceOptions> _instanceOptions;
     private readonly ILogger<OperationRunner> _logger;
 
     private readonly Topology.ITopologyMonitor? _monitor;
 
-    public OperationRunner(IOperationJournal journal, IClusterLock clusterLock, OperationLogStore logStore, TimeProvider time, ILogger<OperationRunner> logger,
+    public OperationRunner(
+        IOperationJournal journal,
+        IClusterLock clusterLock,
+        OperationLogStore logStore,
+        TimeProvider time,
+        ConsoleInstance instance,
+        IOptions<InstanceOptions> instanceOptions,
+        ILogger<OperationRunner> logger,
         Topology.ITopologyMonitor? monitor = null)
     {
         _monitor = monitor;
@@ -46,6 +57,8 @@ public sealed partial class OperationRunner
         _lock = clusterLock;
         _logStore = logStore;
         _time = time;
+        _instance = instance;
+        _instanceOptions = instanceOptions;
         _logger = logger;
     }
 
@@ -68,10 +81,18 @@ public sealed partial class OperationRunner
         }
 
         await _lock.AcquireAsync(operation.ClusterId, operationId, ct);
+        if (!await _journal.ClaimAsync(operationId, _instance.Id, _instance.Name, ct))
+        {
+            // Another instance runs it (or a second delivery of the same job): never run twice.
+            var now = await _journal.GetAsync(operationId, ct);
+            LogNotClaimed(_logger, operationId, now?.OwnerName ?? "another instance", now?.Status ?? OperationStatus.Running);
+            return now?.Status ?? OperationStatus.Running;
+        }
 
+        await using var heartbeat = new Heartbeat(this, operationId, ct);
         try
         {
-            return await RunLockedAsync(operation, definition, context, ct);
+            return await RunLockedAsync(operation, definition, context, heartbeat, heartbeat.Token);
         }
         finally
         {
@@ -94,6 +115,16 @@ public sealed partial class OperationRunner
         var operation = await _journal.GetAsync(operationId, ct)
             ?? throw new InvalidOperationException($"The operation {operationId} does not exist.");
         await _lock.AcquireAsync(operation.ClusterId, operationId, ct);
+        // Running as this instance's while the step runs, so no other instance resumes it meanwhile; put back as it was
+        // when the step does not verify.
+        if (!await _journal.ClaimAsync(operationId, _instance.Id, _instance.Name, ct))
+        {
+            throw new StepFailedException($"The operation is running on {operation.OwnerName ?? "another console instance"}; try again when it has stopped.");
+        }
+
+        var verified = false;
+        await using var heartbeat = new Heartbeat(this, operationId, ct);
+        ct = heartbeat.Token;
         try
         {
             string verdict;
@@ -118,6 +149,7 @@ public sealed partial class OperationRunner
                 }
             }
 
+            verified = true;
             await _journal.SetOperationStatusAsync(operationId, endStatus, verdict, CancellationToken.None);
             await _lock.ReleaseAsync(operation.ClusterId, operationId, CancellationToken.None);
             LogFinished(_logger, step.Name, operationId, endStatus);
@@ -125,11 +157,16 @@ public sealed partial class OperationRunner
         }
         finally
         {
+            if (!verified && !heartbeat.Lost)
+            {
+                await _journal.SetOperationStatusAsync(operationId, operation.Status, operation.Error, CancellationToken.None);
+            }
+
             _logStore.Complete(operationId);
         }
     }
 
-    private async Task<OperationStatus> RunLockedAsync(OperationRecord operation, OperationDefinition definition, OperationRunContext context, CancellationToken ct)
+    private async Task<OperationStatus> RunLockedAsync(OperationRecord operation, OperationDefinition definition, OperationRunContext context, Heartbeat heartbeat, CancellationToken ct)
     {
         var operationId = operation.Id;
         await using var sink = new LogSink(this, operationId, definition.OrdinalOf, context.Masker, await _journal.GetLastLogSeqAsync(operationId, ct));
@@ -139,7 +176,7 @@ public sealed partial class OperationRunner
         var current = 0;
         try
         {
-            await _journal.SetOperationStatusAsync(operationId, OperationStatus.Running, null, ct);
+            // Running (and owned by this instance) since the claim.
             LogRunning(_logger, definition.Kind, operationId);
             for (var i = 0; i < definition.Steps.Count; i++)
             {
@@ -169,6 +206,14 @@ public sealed partial class OperationRunner
                 status = OperationStatus.Succeeded;
             }
         }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested && heartbeat.Lost)
+        {
+            // Another instance found the heartbeat stale and marked the operation interrupted: it is no longer this
+            // instance's, and whoever resumes it owns its status and lock now.
+            await sink.FlushAsync();
+            LogOwnershipLost(_logger, definition.Kind, operationId);
+            return OperationStatus.Interrupted;
+        }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             var stopping = context.ApplicationStopping.IsCancellationRequested;
@@ -185,6 +230,12 @@ public sealed partial class OperationRunner
             // Lines first, then the status, then the log store: a watcher that sees the finished status finds every
             // line in the journal.
             await sink.FlushAsync();
+        }
+
+        if (heartbeat.Lost)
+        {
+            LogOwnershipLost(_logger, definition.Kind, operationId);
+            return OperationStatus.Interrupted;
         }
 
         var masked = error is null ? null : context.Masker.Apply(error);
@@ -270,6 +321,15 @@ public sealed partial class OperationRunner
         }
     }
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Operation {OperationId} not run here: {Owner} has it ({Status})")]
+    private static partial void LogNotClaimed(ILogger logger, Guid operationId, string owner, OperationStatus status);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Kind} operation {OperationId} stopped here: its heartbeat was not renewed in time and another instance marked it interrupted")]
+    private static partial void LogOwnershipLost(ILogger logger, string kind, Guid operationId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not renew the heartbeat of operation {OperationId}")]
+    private static partial void LogHeartbeatFailed(ILogger logger, Exception exception, Guid operationId);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Running {Kind} operation {OperationId}")]
     private static partial void LogRunning(ILogger logger, string kind, Guid operationId);
 
@@ -281,6 +341,73 @@ public sealed partial class OperationRunner
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not journal {Count} log lines of operation {OperationId}")]
     private static partial void LogJournalFailed(ILogger logger, Exception exception, int count, Guid operationId);
+
+    /// <summary>
+    /// Renews the operation's heartbeat every <see cref="InstanceOptions.HeartbeatInterval"/> while it runs here. When the
+    /// store says it is no longer this instance's (another instance found it stale and marked it interrupted),
+    /// <see cref="Token"/> is cancelled and <see cref="Lost"/> set: the run stops without touching its status or lock.
+    /// </summary>
+    private sealed class Heartbeat : IAsyncDisposable
+    {
+        private readonly OperationRunner _owner;
+        private readonly Guid _operationId;
+        private readonly CancellationTokenSource _run;
+        private readonly CancellationTokenSource _stop = new();
+        private readonly PeriodicTimer _timer;
+        private readonly Task _loop;
+
+        public Heartbeat(OperationRunner owner, Guid operationId, CancellationToken ct)
+        {
+            _owner = owner;
+            _operationId = operationId;
+            _run = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            // The timer counts from now (the claim's heartbeat), not from whenever the loop's task first runs.
+            _timer = new PeriodicTimer(owner._instanceOptions.Value.HeartbeatInterval, owner._time);
+            _loop = Task.Run(LoopAsync, CancellationToken.None);
+        }
+
+        public CancellationToken Token => _run.Token;
+
+        public bool Lost { get; private set; }
+
+        private async Task LoopAsync()
+        {
+            try
+            {
+                while (await _timer.WaitForNextTickAsync(_stop.Token))
+                {
+                    try
+                    {
+                        if (!await _owner._journal.HeartbeatAsync(_operationId, _owner._instance.Id, _stop.Token))
+                        {
+                            Lost = true;
+                            await _run.CancelAsync();
+                            return;
+                        }
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        // The store is unreachable: keep trying; if it stays so past the bound, another instance marks
+                        // the operation interrupted and the next renewal says so.
+                        LogHeartbeatFailed(_owner._logger, ex, _operationId);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                // the run ended
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            await _loop;
+            _timer.Dispose();
+            _stop.Dispose();
+            _run.Dispose();
+        }
+    }
 
     private sealed class StepContext(Guid operationId, OperationRunContext run, LogSink sink, CancellationToken ct) : IOperationContext
     {

@@ -8,6 +8,7 @@ using MudBlazor.Services;
 using PgHaConsole.Infrastructure.Failover;
 using PgHaConsole.Infrastructure.History;
 using PgHaConsole.Infrastructure.Identity;
+using PgHaConsole.Infrastructure.Instances;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Secrets;
 using PgHaConsole.Infrastructure.Setup;
@@ -136,6 +137,8 @@ public static class HostingExtensions
 
         services.AddSshLayer();
         services.AddPgHaConsoleOperations();
+        services.AddOperationSweeper();
+        services.AddClusterLeases();
         services.AddPgHaConsoleOperationKinds();
         services.AddPgHaConsoleTopology();
         services.AddPgHaConsoleHistory();
@@ -181,13 +184,17 @@ public static class HostingExtensions
         // A key ring that cannot read the store's secrets stops the start here, saying how to fix it.
         await app.Services.GetRequiredService<KeyRingCheck>().EnsureStoreSecretsReadableAsync(
             app.Services.GetRequiredService<IOptions<ConsoleOptions>>().Value.ResolvedKeyRingDirectory, CancellationToken.None);
-        // An operation that was running when the console stopped is shown as interrupted (its cluster lock kept)
-        // for the operator to resume or roll back; nothing is re-run blindly.
-        var interrupted = await app.Services.GetRequiredService<IOperationJournal>().MarkInterruptedAsync(CancellationToken.None);
+        // An operation whose instance stopped (this console's last run, or another instance sharing the store) is
+        // shown as interrupted once its heartbeat is stale, its cluster lock kept, for the operator to resume or roll
+        // back; nothing is re-run blindly. A live instance's operation keeps running (its heartbeat is fresh); the
+        // sweeper repeats this every few seconds.
+        var interrupted = await app.Services.GetRequiredService<OperationSweeper>().SweepAsync(CancellationToken.None);
         if (interrupted.Count > 0)
         {
-            app.Logger.LogWarning("{Count} operation(s) were interrupted by the last stop of the console", interrupted.Count);
+            app.Logger.LogWarning("{Count} operation(s) were interrupted: their console instance stopped", interrupted.Count);
         }
+
+        app.Logger.LogInformation("Console instance {Instance}", app.Services.GetRequiredService<ConsoleInstance>());
 
         await using var scope = app.Services.CreateAsyncScope();
         var firstAdmin = scope.ServiceProvider.GetRequiredService<FirstAdminService>();

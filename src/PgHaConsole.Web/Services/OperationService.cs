@@ -27,12 +27,17 @@ public sealed record OperationView(
     DateTimeOffset? FinishedAt,
     string? Error,
     IReadOnlyList<OperationStepView> Steps,
-    JsonElement? Report)
+    JsonElement? Report,
+    string? RunningOn = null,
+    DateTimeOffset? HeartbeatAt = null)
 {
+    /// <param name="r">The journal's record; <c>runningOn</c> names the console instance that runs (or last ran) it.</param>
     public static OperationView From(OperationRecord r) => new(
         r.Id, r.ClusterId, r.Kind, ApiStatus(r.Status), r.CurrentStep, r.RequestedBy, r.CreatedAt, r.StartedAt, r.FinishedAt, r.Error,
         [.. r.Steps.Select(s => new OperationStepView(s.Ordinal, s.Name, s.Status.ToString().ToLowerInvariant(), s.StartedAt, s.FinishedAt, s.Message))],
-        r.ReportJson is { Length: > 0 } json ? JsonDocument.Parse(json).RootElement.Clone() : null);
+        r.ReportJson is { Length: > 0 } json ? JsonDocument.Parse(json).RootElement.Clone() : null,
+        r.OwnerName,
+        r.HeartbeatAt);
 
     /// <summary>running, succeeded, failed, interrupted (and pending, cancelled).</summary>
     public static string ApiStatus(OperationStatus status) => status.ToString().ToLowerInvariant();

@@ -23,58 +23,6 @@ public sealed class ConsoleProcess : IAsyncDisposable
         _ownsDataDirectory = ownsDataDirectory;
     }
 
-    /// <summary>The PID of the console itself (the process <c>dotnet run</c> started), not of the <c>dotnet run</c> wrapper.</summary>
-    public int? AppPid
-    {
-        get
-        {
-            foreach (var dir in Directory.EnumerateDirectories("/proc"))
-            {
-                if (int.TryParse(Path.GetFileName(dir), out var pid) && pid != _process.Id
-                    && File.Exists(Path.Combine(dir, "stat")) && ParentOf(dir) == _process.Id)
-                {
-                    return pid;
-                }
-            }
-
-            return null;
-        }
-    }
-
-    private static int? ParentOf(string procDir)
-    {
-        try
-        {
-            // /proc/PID/stat: "pid (comm) state ppid ..."; comm may contain spaces, so split after the last ')'.
-            var stat = File.ReadAllText(Path.Combine(procDir, "stat"));
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture);
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>
-    /// <c>kill -9</c> of the console (the application process, then the <c>dotnet run</c> wrapper), as a crash or an
-    /// OOM kill would end it: no shutdown code runs. The data directory (its store) stays for a restart.
-    /// </summary>
-    public async Task KillHardAsync()
-    {
-        if (AppPid is { } app)
-        {
-            Process.GetProcessById(app).Kill();
-        }
-
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-        }
-
-        await _process.WaitForExitAsync();
-    }
-
     public Uri BaseUri { get; }
 
     public string DataDirectory { get; }
@@ -127,6 +75,69 @@ public sealed class ConsoleProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         await console.WaitHealthyAsync(TimeSpan.FromSeconds(90), ct);
         return console;
+    }
+
+    /// <summary>
+    /// The console's own process: <c>dotnet run</c> starts it as a child (the process this class started is the SDK's).
+    /// Found through <c>/proc</c> by parent id and its command line.
+    /// </summary>
+    public int AppPid()
+    {
+        var children = new Queue<int>([_process.Id]);
+        while (children.TryDequeue(out var parent))
+        {
+            foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            {
+                if (!int.TryParse(Path.GetFileName(dir), out var pid))
+                {
+                    continue;
+                }
+
+                string stat;
+                string cmdline;
+                try
+                {
+                    stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                    cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+                }
+                catch (IOException)
+                {
+                    continue;
+                }
+                catch (UnauthorizedAccessException)
+                {
+                    continue;
+                }
+
+                // Fields after the command name in parentheses: state, then the parent's id.
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture) != parent)
+                {
+                    continue;
+                }
+
+                if (cmdline.Contains("PgHaConsole.Web", StringComparison.Ordinal) && !cmdline.Contains(" run ", StringComparison.Ordinal))
+                {
+                    return pid;
+                }
+
+                children.Enqueue(pid);
+            }
+        }
+
+        throw new InvalidOperationException("The console's process was not found under the dotnet run process " + _process.Id);
+    }
+
+    /// <summary><c>kill -9</c> of the console's own process (by its PID): no shutdown code runs.</summary>
+    public async Task KillHardAsync()
+    {
+        var pid = AppPid();
+        using (var kill = Process.Start("kill", ["-9", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
     }
 
     private void Append(string? line)

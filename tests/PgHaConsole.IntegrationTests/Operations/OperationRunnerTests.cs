@@ -221,7 +221,7 @@ public abstract class OperationRunnerTests(IStoreHarness harness) : StoreTestBas
 
         await using var restarted = BuildServices(Options);
         var journalAfterRestart = new OperationJournal(restarted.GetRequiredService<IStoreConnectionFactory>(), Time);
-        var changed = await journalAfterRestart.MarkInterruptedAsync(Ct);
+        var changed = await journalAfterRestart.MarkStaleInterruptedAsync(Time.GetUtcNow(), Ct);
 
         Assert.Equal([id], changed);
         var op = (await journalAfterRestart.GetAsync(id, Ct))!;
@@ -230,7 +230,7 @@ public abstract class OperationRunnerTests(IStoreHarness harness) : StoreTestBas
         Assert.Equal(2, op.CurrentStep);
         Assert.Equal(OperationStatus.Pending, (await journalAfterRestart.GetAsync(untouched, Ct))!.Status);
         Assert.Equal(id, await _lock.GetHolderAsync(_cluster.Id, Ct));
-        Assert.Empty(await journalAfterRestart.MarkInterruptedAsync(Ct));
+        Assert.Empty(await journalAfterRestart.MarkStaleInterruptedAsync(Time.GetUtcNow(), Ct));
 
         Assert.Equal(OperationStatus.Succeeded, await _runner.RunAsync(id, definition, Context(), Ct));
 

@@ -1,0 +1,16 @@
+-- Several console instances on one store (#17 item 3).
+-- A running operation names the instance running it and that instance renews its heartbeat every few seconds; an
+-- operation whose heartbeat is older than the bound (15 s by default) is marked interrupted by any instance.
+ALTER TABLE operations ADD COLUMN owner_instance uuid NULL;
+ALTER TABLE operations ADD COLUMN owner_name text NULL;
+ALTER TABLE operations ADD COLUMN heartbeat_at timestamptz NULL;
+
+-- One decider per cluster: the instance holding a cluster's lease records its events and snapshots, sends its alerts
+-- and may start its automatic failover. The holder renews it; anyone may take it once expires_at has passed.
+CREATE TABLE cluster_leases (
+    cluster_id       uuid        NOT NULL PRIMARY KEY REFERENCES clusters (id) ON DELETE CASCADE,
+    holder_instance  uuid        NOT NULL,
+    holder_name      text        NOT NULL,
+    acquired_at      timestamptz NOT NULL,
+    expires_at       timestamptz NOT NULL
+);

@@ -43,14 +43,13 @@ public sealed class FailoverWitness(
     public const string Actor = "automatic failover (console witness)";
 
     private static readonly TimeSpan PolicyRefresh = TimeSpan.FromSeconds(3);
-    private static readonly TimeSpan LaunchBackoff = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan SynchronousCooldown = TimeSpan.FromSeconds(3);
 
     private readonly ConcurrentDictionary<Guid, WitnessMemory> _memory = new();
     private readonly ConcurrentDictionary<Guid, DateTimeOffset> _reprobes = new();
     private readonly Dictionary<Guid, ClusterTopology> _processed = [];
     private readonly Dictionary<Guid, (FailoverPolicy Policy, DateTimeOffset At)> _policies = [];
-    private readonly Dictionary<Guid, DateTimeOffset> _lastLaunch = [];
+    private readonly Dictionary<Guid, FailoverLaunch> _lastLaunch = [];
     private readonly Dictionary<Guid, DateTimeOffset> _lastSynchronousChange = [];
     private readonly Dictionary<Guid, string> _lastVerdict = [];
 
@@ -98,6 +97,10 @@ public sealed class FailoverWitness(
         var now = picture.ObservedAt;
         var memory = PrimaryLoss.Observe(_memory.GetValueOrDefault(picture.ClusterId) ?? new WitnessMemory(), picture, now);
         _memory[picture.ClusterId] = memory;
+        if (LaunchBackoff.AfterPicture(_lastLaunch.GetValueOrDefault(picture.ClusterId), picture) is null)
+        {
+            _lastLaunch.Remove(picture.ClusterId);
+        }
         if (leases is not null && !leases.Holds(picture.ClusterId))
         {
             // Another instance decides for this cluster.
@@ -121,12 +124,12 @@ public sealed class FailoverWitness(
             return;
         }
 
-        if (_lastLaunch.TryGetValue(picture.ClusterId, out var last) && now - last < LaunchBackoff)
+        if (!LaunchBackoff.MayLaunch(_lastLaunch.GetValueOrDefault(picture.ClusterId), a.Primary ?? "", now, LaunchBackoff.Default))
         {
             return;
         }
 
-        _lastLaunch[picture.ClusterId] = now;
+        _lastLaunch[picture.ClusterId] = new FailoverLaunch(a.Primary ?? "", now);
         await LaunchAsync(picture, memory, a, verdict.Reason, ct);
     }
 

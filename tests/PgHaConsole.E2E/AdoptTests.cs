@@ -81,7 +81,7 @@ public sealed class AdoptTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task A_second_console_adopts_the_running_pair_without_rotating_anything_and_both_keep_working()
+    public async Task A_second_console_adopts_the_running_pair_without_rotating_anything_and_both_keep_working_while_another_cluster_is_busy()
     {
         var ct = new CancellationTokenSource(TimeSpan.FromMinutes(8)).Token;
         await LabReset.ResetAsync(ct);
@@ -124,9 +124,32 @@ public sealed class AdoptTests(ITestOutputHelper output)
         var topologyB = await WaitTopologyAsync(b, clusterB, "pg1", ct);
         output.WriteLine(topologyB.ToString());
 
-        // The first console keeps working: a switchover with the secrets it always had.
+        // #17.2: operations on different clusters run side by side. A second cluster on the first console whose hosts do
+        // not exist (unused lab addresses): its setup's preflight waits on SSH connections that never answer...
+        var ghostLab = (await File.ReadAllTextAsync(LabReset.LabFile, ct))
+            .Replace("198.18.4.247", "198.18.4.200", StringComparison.Ordinal).Replace("198.18.4.248", "198.18.4.201", StringComparison.Ordinal)
+            .Replace("198.18.4.251", "198.18.4.203", StringComparison.Ordinal).Replace("198.18.4.252", "198.18.4.204", StringComparison.Ordinal);
+        Guid ghost;
+        using (var body = new StringContent(ghostLab, Encoding.UTF8, "application/json"))
+        using (var imported = await a.PostAsync("api/clusters/import-lab?name=ghost", body, ct))
+        {
+            Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
+            ghost = (await imported.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("id").GetGuid();
+        }
+
+        using var ghostStart = await a.PostAsJsonAsync($"api/clusters/{ghost}/setup", new { }, ct);
+        Assert.Equal(HttpStatusCode.Accepted, ghostStart.StatusCode);
+        var ghostOp = (await ghostStart.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("operationId").GetGuid();
+
+        // ...while the first console switches the lab pair over with the secrets it always had (nothing was rotated).
         var switched = await RunAsync(a, $"api/clusters/{clusterA}/switchover", new { confirm = "lab" }, ct);
         Assert.True(switched.GetProperty("status").GetString() == "succeeded", switched.ToString());
+        var ghostAfter = await a.GetFromJsonAsync<JsonElement>($"api/operations/{ghostOp}", ct);
+        output.WriteLine($"the other cluster's setup: {ghostAfter.GetProperty("status").GetString()}, {ghostAfter.GetProperty("finishedAt")}; the switchover started {switched.GetProperty("startedAt")}");
+        Assert.True(ghostAfter.GetProperty("startedAt").ValueKind == JsonValueKind.String, ghostAfter.ToString());
+        var switchStarted = switched.GetProperty("startedAt").GetDateTimeOffset();
+        Assert.True(ghostAfter.GetProperty("finishedAt").ValueKind == JsonValueKind.Null || ghostAfter.GetProperty("finishedAt").GetDateTimeOffset() > switchStarted,
+            $"the switchover waited for the other cluster's operation: {ghostAfter}");
         await WaitTopologyAsync(a, clusterA, "pg2", ct);
         await WaitTopologyAsync(b, clusterB, "pg2", ct);
 

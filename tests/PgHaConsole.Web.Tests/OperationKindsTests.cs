@@ -20,8 +20,8 @@ public class OperationKindsTests
         Assert.Equal(
             ["preflight", "firewall", "roles", "pg-hba", "postgresql-conf", "clone-standby", "recovery-config", "start-standby", "keepalived", "read-balancer", "final-verification"],
             SetupOperation.StepNames);
-        Assert.Equal(["preflight", "fence-old-primary", "wait-for-standby", "promote", "move-vips", "rejoin-old-primary", "report"], SwitchoverOperation.StepNames);
-        Assert.Equal(["preflight", "fence-node", "rewind-or-reclone", "recovery-config", "start-standby", "keepalived"], RejoinOperation.StepNames);
+        Assert.Equal(["preflight", "fence-old-primary", "wait-for-standby", "promote", "move-vips", "rejoin-old-primary", "verify", "report"], SwitchoverOperation.StepNames);
+        Assert.Equal(["preflight", "fence-node", "rewind-or-reclone", "recovery-config", "start-standby", "keepalived", "verify"], RejoinOperation.StepNames);
         Assert.Equal(["preflight", "fence-old-primary", "promote", "move-vips", "verify", "report"], FailoverOperation.StepNames);
         Assert.Equal(["discover", "store-secrets", "monitoring-role", "pg-hba", "verify"], AdoptOperation.StepNames);
     }

@@ -5,6 +5,7 @@ using PgHaConsole.Core.Failover;
 using PgHaConsole.Core.Keepalived;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Core.Shell;
+using PgHaConsole.Core.Topology;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Pair;
 using PgHaConsole.Infrastructure.Postgres;
@@ -247,8 +248,11 @@ public sealed class FailoverVerifyStep(FailoverRun run) : FailoverStep(run)
 
         // After the writes are back (not inside the gap): the new timeline in the control file, for a later pg_rewind.
         await New.PsqlAsync("CHECKPOINT", Log(context), ct, echoSql: true);
-        Run.ClientView = $"a write through {cluster.WriteVip} committed on {New.Name}; a read through {cluster.ReadVip} was answered by {NameOf(read)}";
-        Log(context).Info(null, Run.ClientView);
+        Log(context).Info(null, $"a write through {cluster.WriteVip} committed on {New.Name}; a read through {cluster.ReadVip} was answered by {NameOf(read)}");
+
+        // The new primary on its own address, and the console's own probe agrees (the old one is lost: the rejoin checks it later).
+        var node = await ClientCheck.VerifyAsync(Run.Env, [new(New, NodeRole.Primary)], Log(context), ct);
+        Run.ClientView = $"a write through {cluster.WriteVip} committed on {New.Name}; a read through {cluster.ReadVip} was answered by {NameOf(read)}; {node}";
     }
 
     private string NameOf(string? address) => Run.Env.Cluster.Nodes.FirstOrDefault(n => n.Address == address)?.Name ?? address ?? "?";

@@ -19,8 +19,9 @@ public sealed class ClusterEnvironment
     private readonly Lock _gate = new();
 
     internal ClusterEnvironment(StoredCluster stored, ClusterSecrets secrets, IReadOnlyDictionary<Guid, NodeSecrets> nodeSecrets,
-        ISshSessionPool pool, IClusterRepository clusters, TimeProvider time)
+        ISshSessionPool pool, IClusterRepository clusters, TimeProvider time, Topology.INodeProber prober)
     {
+        Prober = prober;
         Stored = stored;
         Secrets = secrets;
         NodeSecrets = nodeSecrets;
@@ -51,6 +52,12 @@ public sealed class ClusterEnvironment
     public SecretMasker Masker { get; }
 
     public TimeProvider Time { get; }
+
+    /// <summary>The console's own probe (the topology monitor's): what an operation's result must agree with.</summary>
+    public Topology.INodeProber Prober { get; }
+
+    /// <summary>What the prober needs of this cluster.</summary>
+    public Topology.ProbeTarget ProbeTarget => new(Cluster, Secrets, NodeSecrets.ToDictionary(p => p.Key, p => (NodeSecrets?)p.Value));
 
     public NodeHost Host(NodeSpec node) => _hosts[node.Id];
 
@@ -107,8 +114,15 @@ public enum SecretKind
 }
 
 /// <summary>Builds a <see cref="ClusterEnvironment"/> from the store.</summary>
-public sealed class ClusterEnvironmentFactory(IClusterRepository clusters, ISshSessionPool pool, TimeProvider time)
+/// <remarks>
+/// Takes the console's <see cref="Topology.INodeProber"/> when one is registered (the web app); elsewhere (tools, lab
+/// test harnesses) it makes its own instance of the same prober, so verification always uses the console's probe code.
+/// </remarks>
+public sealed class ClusterEnvironmentFactory(IClusterRepository clusters, ISshSessionPool pool, TimeProvider time, Topology.INodeProber? prober = null)
 {
+    private readonly Topology.INodeProber _prober = prober
+        ?? new Topology.NodeProber(pool, Microsoft.Extensions.Options.Options.Create(new Topology.TopologyOptions()));
+
     public async Task<ClusterEnvironment?> CreateAsync(Guid clusterId, CancellationToken ct)
     {
         var stored = await clusters.GetAsync(clusterId, ct);
@@ -124,7 +138,7 @@ public sealed class ClusterEnvironmentFactory(IClusterRepository clusters, ISshS
             nodeSecrets[node.Id] = await clusters.GetNodeSecretsAsync(node.Id, ct) ?? new NodeSecrets();
         }
 
-        return new ClusterEnvironment(stored, secrets, nodeSecrets, pool, clusters, time);
+        return new ClusterEnvironment(stored, secrets, nodeSecrets, pool, clusters, time, _prober);
     }
 }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using PgHaConsole.Core.Operations;
+using PgHaConsole.Core.Topology;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Pair;
 
@@ -59,7 +60,8 @@ public static class RejoinOperation
         r => new RewindOrRecloneStep(r),
         r => new RejoinRecoveryConfigStep(r),
         r => new RejoinStartStep(r),
-        r => new RejoinKeepalivedStep(r));
+        r => new RejoinKeepalivedStep(r),
+        r => new ClientVerifyStep<RejoinRun>(r, x => x.Env, x => [new(x.Target, NodeRole.Standby, x.Primary), new(x.Primary, NodeRole.Primary)]));
 
     public static IReadOnlyList<string> StepNames => Steps.Names;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using PgHaConsole.Core.Operations;
+using PgHaConsole.Core.Topology;
 using PgHaConsole.Core.Parsing;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Pair;
@@ -53,6 +54,7 @@ public static class SwitchoverOperation
         r => new PromoteStep(r),
         r => new MoveVipsStep(r),
         r => new RejoinOldPrimaryStep(r),
+        r => new ClientVerifyStep<SwitchoverRun>(r, x => x.Env, x => [new(x.NewPrimary, NodeRole.Primary), new(x.OldPrimary, NodeRole.Standby, x.NewPrimary)]),
         r => new ReportStep(r));
 
     public static IReadOnlyList<string> StepNames => Steps.Names;

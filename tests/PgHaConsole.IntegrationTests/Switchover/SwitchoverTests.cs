@@ -260,6 +260,45 @@ public sealed class SwitchoverFailureTests(PairFixture pair, ITestOutputHelper o
         Assert.True(await StreamingAsync(primary, standby, ct));
     }
 
+    [Fact, TestPriority(5)]
+    public async Task E2_a_rejoin_whose_standby_streams_but_answers_on_no_address_of_its_own_fails_at_verify()
+    {
+        // #13 item 3: the rejoin used to report success once the primary's pg_stat_replication said 'streaming'; a
+        // node that answers no client on its own address (here: listen_addresses = 'localhost' in its
+        // postgresql.auto.conf; in the bug, the peer's address copied by pg_rewind) still streams, as replication
+        // connects outwards. The operation must say so, as a client sees it.
+        var ct = Timeout();
+        await EnsurePairAsync(ct);
+        var primary = await PrimaryAsync(ct);
+        var standby = primary == "pg1" ? "pg2" : "pg1";
+        var address = pair.Cluster.Nodes.Single(n => n.Name == standby).Address;
+        const string auto = "/data10/pgdata/postgresql.auto.conf";
+        Assert.Equal(0, (await pair.ExecAsync(standby, ct, "runuser", "-u", "postgres", "--", "bash", "-c", $"echo \"listen_addresses = 'localhost'\" >> {auto}")).ExitCode);
+        Assert.Equal(0, (await pair.ExecAsync(standby, ct, "runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "-D", "/data10/pgdata", "-m", "fast", "-w", "stop")).ExitCode);
+        try
+        {
+            var op = await pair.RunAsync(RejoinOperation.RejoinKind, new RejoinParameters { Node = standby }, ct);
+            var log = await pair.LogTextAsync(op.Id, ct);
+            output.WriteLine(log);
+            Assert.Equal(OperationStatus.Failed, op.Status);
+            Assert.Equal("verify", op.Steps.Single(s => s.Status == StepStatus.Failed).Name);
+            Assert.True(await StreamingAsync(primary, standby, ct), "the broken node should still stream (what the old check saw)");
+            Assert.Contains($"{standby}: a connection to {address}:5432 failed", op.Error, StringComparison.Ordinal);
+            Assert.Contains($"{standby}: PostgreSQL does not answer the probe on {address}", op.Error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await pair.ExecAsync(standby, ct, "sed", "-i", "/^listen_addresses = 'localhost'$/d", auto);
+            await pair.ExecAsync(standby, ct, "runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "-D", "/data10/pgdata", "-m", "fast", "-w", "restart");
+        }
+
+        // Repaired (and restarted): the same rejoin passes its verification.
+        var again = await pair.RunAsync(RejoinOperation.RejoinKind, new RejoinParameters { Node = standby }, ct);
+        var againLog = await pair.LogTextAsync(again.Id, ct);
+        Assert.True(again.Status == OperationStatus.Succeeded, $"{again.Status}: {again.Error}\n{againLog}");
+        Assert.Contains($"{standby} answers on {address} as the standby streaming from {primary}, and the console's probe agrees", againLog, StringComparison.Ordinal);
+    }
+
     [Fact, TestPriority(6)]
     public async Task F_a_switchover_interrupted_by_a_console_stop_is_shown_interrupted_keeps_its_lock_and_resumes()
     {

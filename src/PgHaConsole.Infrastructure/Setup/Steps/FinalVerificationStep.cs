@@ -1,7 +1,9 @@
 using System.Globalization;
 using Npgsql;
 using PgHaConsole.Core.Operations;
+using PgHaConsole.Core.Topology;
 using PgHaConsole.Infrastructure.Operations;
+using PgHaConsole.Infrastructure.Pair;
 using PgHaConsole.Infrastructure.Postgres;
 
 namespace PgHaConsole.Infrastructure.Setup.Steps;
@@ -24,7 +26,7 @@ public sealed class FinalVerificationStep(SetupRun run) : SetupStep(run)
     private NpgsqlConnectionStringBuilder Connection(string host) =>
         NodeConnections.Monitor(Cluster, host, Run.Env.Secrets.MonitorPassword, "pghaconsole-setup-verify", timeout: 5, commandTimeout: 5);
 
-    private async Task<(bool Ok, string Detail)> VerifyEndToEndAsync(StepLog? log, CancellationToken ct)
+    private async Task<(bool Ok, string Detail)> VerifyEndToEndAsync(StepLog log, CancellationToken ct)
     {
         if (Run.Env.Secrets.MonitorPassword is null)
         {
@@ -51,7 +53,7 @@ public sealed class FinalVerificationStep(SetupRun run) : SetupStep(run)
         }
 
         var writeNode = NodeName(writtenOn, recovery, primary, standby);
-        log?.Info(null, $"write through {Cluster.WriteVip}: committed on {writeNode} (in recovery: {(recovery ? "yes" : "no")})");
+        log.Info(null, $"write through {Cluster.WriteVip}: committed on {writeNode} (in recovery: {(recovery ? "yes" : "no")})");
         if (writeNode != primary.Name || recovery)
         {
             return (false, $"a write through the write VIP landed on {writeNode}, not on the primary {primary.Name}");
@@ -69,10 +71,22 @@ public sealed class FinalVerificationStep(SetupRun run) : SetupStep(run)
             }
 
             var counts = string.Join(", ", seen.GroupBy(s => s).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Count().ToString(CultureInfo.InvariantCulture)}"));
-            log?.Info(null, $"{ReadConnections.ToString(CultureInfo.InvariantCulture)} connections through {Cluster.ReadVip} answered by: {counts}");
+            log.Info(null, $"{ReadConnections.ToString(CultureInfo.InvariantCulture)} connections through {Cluster.ReadVip} answered by: {counts}");
             if (Cluster.Nodes.All(n => seen.Contains(n.Name)))
             {
-                return (true, $"write through {Cluster.WriteVip} landed on the primary {primary.Name}; reads through {Cluster.ReadVip} answered by {counts}");
+                // Each node on its own address, in its role, and the console's own probe agrees (#13: the VIPs alone
+                // can hide a node that answers on no address of its own).
+                string nodes;
+                try
+                {
+                    nodes = await ClientCheck.VerifyAsync(Run.Env, [new(primary, NodeRole.Primary), new(standby, NodeRole.Standby, primary)], log, ct);
+                }
+                catch (StepFailedException ex)
+                {
+                    return (false, ex.Message);
+                }
+
+                return (true, $"write through {Cluster.WriteVip} landed on the primary {primary.Name}; reads through {Cluster.ReadVip} answered by {counts}; {nodes}");
             }
 
             if (Run.Env.Time.GetElapsedTime(started) >= BalanceWait)

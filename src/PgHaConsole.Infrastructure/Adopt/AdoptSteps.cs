@@ -376,17 +376,9 @@ public sealed class AdoptPgHbaStep(AdoptRun run) : AdoptStep(run)
     {
         var ct = context.CancellationToken;
         var log = Log(context);
-        var stamp = Run.Env.Time.GetUtcNow().ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
-        foreach (var s in (await InspectAsync(ct)).Where(s => s.Edit.Changed))
+        foreach (var s in await InspectAsync(ct))
         {
-            await s.Host.RunCheckedAsync("Keeping a copy of pg_hba.conf", RemoteCommand.Exec("cp", "-p", "--", s.Path, s.Path + ".pghaconsole-" + stamp), log, ct);
-            foreach (var added in s.Edit.Added)
-            {
-                log.Info(s.Host.Name, "+ " + added);
-            }
-
-            await s.Host.WriteTextAsync(s.Path, s.Edit.Text, "0600", s.Host.PgOwner, log, ct);
-            await s.Host.PsqlAsync("SELECT pg_reload_conf()", log, ct, echoSql: true);
+            await PgHbaFiles.WriteAsync(s.Host, s.Path, s.Edit, running: true, log, ct);
         }
     }
 }

@@ -165,6 +165,17 @@ public sealed class NodeHost
         log?.Info(Name, $"wrote {path} ({content.Length.ToString(CultureInfo.InvariantCulture)} bytes, mode {stat.Mode}, {stat.Owner}:{stat.Group})");
     }
 
+    /// <summary>
+    /// Replaces a file the host already had (pg_hba.conf, postgresql.conf): the previous one is kept beside it as
+    /// <c>&lt;path&gt;.pghaconsole-&lt;UTC time&gt;</c> (mode and owner preserved) before the new content is written.
+    /// </summary>
+    public async Task ReplaceKeepingCopyAsync(string path, string content, string mode, string owner, StepLog log, CancellationToken ct)
+    {
+        var stamp = _env.Time.GetUtcNow().ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+        await RunCheckedAsync("Keeping a copy of " + Path.GetFileName(path), RemoteCommand.Exec("cp", "-p", "--", path, path + ".pghaconsole-" + stamp), log, ct);
+        await WriteTextAsync(path, content, mode, owner, log, ct);
+    }
+
     private readonly Dictionary<string, string> _groups = new(StringComparer.Ordinal);
 
     private async Task<string> LoginGroupAsync(string user, CancellationToken ct)

@@ -88,9 +88,7 @@ public sealed class PostgresConfFiles(ClusterEnvironment env)
         var withDirectives = WithDirectives(conf);
         if (withDirectives != conf)
         {
-            var stamp = env.Time.GetUtcNow().ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
-            await host.RunCheckedAsync("Keeping a copy of postgresql.conf", Core.Shell.RemoteCommand.Exec("cp", "-p", "--", configFile, configFile + ".pghaconsole-" + stamp), log, ct);
-            await host.WriteTextAsync(configFile, withDirectives, "0600", host.PgOwner, log, ct);
+            await host.ReplaceKeepingCopyAsync(configFile, withDirectives, "0600", host.PgOwner, log, ct);
             changed = true;
         }
 

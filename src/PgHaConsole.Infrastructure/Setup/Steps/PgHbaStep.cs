@@ -3,6 +3,7 @@ using PgHaConsole.Core.Operations;
 using PgHaConsole.Core.Postgres;
 using PgHaConsole.Core.Shell;
 using PgHaConsole.Infrastructure.Operations;
+using PgHaConsole.Infrastructure.Pair;
 
 namespace PgHaConsole.Infrastructure.Setup.Steps;
 
@@ -101,7 +102,6 @@ public sealed class PgHbaStep(SetupRun run) : SetupStep(run)
     {
         var ct = context.CancellationToken;
         var log = Log(context);
-        var stamp = Run.Env.Time.GetUtcNow().ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
         foreach (var s in await InspectAsync(ct))
         {
             foreach (var line in s.Edit.Shadowed)
@@ -109,22 +109,7 @@ public sealed class PgHbaStep(SetupRun run) : SetupStep(run)
                 log.Info(s.Host.Name, $"warning: an earlier line for {line.Type} {line.Database} {line.User} {line.Address} uses another method and takes precedence");
             }
 
-            if (!s.Edit.Changed)
-            {
-                continue;
-            }
-
-            await s.Host.RunCheckedAsync("Keeping a copy of pg_hba.conf", RemoteCommand.Exec("cp", "-p", "--", s.Path, s.Path + ".pghaconsole-" + stamp), log, ct);
-            foreach (var added in s.Edit.Added)
-            {
-                log.Info(s.Host.Name, "+ " + added);
-            }
-
-            await s.Host.WriteTextAsync(s.Path, s.Edit.Text, "0600", s.Host.PgOwner, log, ct);
-            if (s.Running)
-            {
-                await s.Host.PsqlAsync("SELECT pg_reload_conf()", log, ct, echoSql: true);
-            }
+            await PgHbaFiles.WriteAsync(s.Host, s.Path, s.Edit, s.Running, log, ct);
         }
     }
 

@@ -132,6 +132,42 @@ public class PairFixture : IAsyncLifetime
         return string.Join('\n', lines.Select(l => $"{l.At:HH:mm:ss.fff} [{l.Step}] {l.Host ?? "console"} {l.Stream}: {l.Line}"));
     }
 
+    /// <summary>The wizard's pair, set up once per fixture: runs the setup unless one already succeeded on it.</summary>
+    public async Task EnsureSetUpAsync(CancellationToken ct)
+    {
+        var ops = await Get<IOperationJournal>().ListByClusterAsync(Cluster.Id, 50, ct);
+        if (!ops.Any(o => o.Kind == SetupOperation.Kind && o.Status == OperationStatus.Succeeded))
+        {
+            var setup = await RunAsync(SetupOperation.Kind, new SetupParameters(), ct);
+            Assert.True(setup.Status == OperationStatus.Succeeded, await LogTextAsync(setup.Id, ct));
+        }
+    }
+
+    /// <summary>psql as postgres on a lab host, unaligned and tuples only (the test's own view of the node).</summary>
+    public Task<PgHaConsole.Lab.CommandResult> SqlAsync(string host, string sql, CancellationToken ct) =>
+        ExecAsync(host, ct, "runuser", "-u", "postgres", "--", "psql", "-XAtc", sql);
+
+    /// <summary>Which of pg1 and pg2 runs as the primary now (asked of pg1).</summary>
+    public async Task<string> PrimaryAsync(CancellationToken ct) =>
+        (await SqlAsync("pg1", "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim() == "f" ? "pg1" : "pg2";
+
+    /// <summary>Whether the primary's pg_stat_replication shows the standby streaming.</summary>
+    public async Task<bool> StreamingAsync(string primary, string standby, CancellationToken ct) =>
+        (await SqlAsync(primary, $"SELECT state FROM pg_stat_replication WHERE application_name = '{standby}'", ct)).StandardOutput.Trim() == "streaming";
+
+    /// <summary>Polls <paramref name="condition"/> until it holds; fails the test naming <paramref name="what"/> after <paramref name="timeout"/>.</summary>
+    public static async Task WaitUntilAsync(string what, Func<Task<bool>> condition, TimeSpan timeout, CancellationToken ct, Xunit.Abstractions.ITestOutputHelper? output = null)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(clock.Elapsed < timeout, "timed out waiting for " + what);
+            await Task.Delay(250, ct);
+        }
+
+        output?.WriteLine($"{what}: {clock.Elapsed.TotalSeconds:0.0} s");
+    }
+
     /// <summary>Runs a command as root inside a lab host (the test's own hands on the machine, not the console's).</summary>
     public Task<PgHaConsole.Lab.CommandResult> ExecAsync(string host, CancellationToken ct, params string[] argv) =>
         Controller.ExecInHostAsync(host, argv, ct);

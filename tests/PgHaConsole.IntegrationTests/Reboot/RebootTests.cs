@@ -47,30 +47,8 @@ public sealed class RebootTests(FailoverPairFixture pair, ITestOutputHelper outp
     private Task<string> Sql(string host, string sql, CancellationToken ct) =>
         RunAsync(host, ct, "runuser", "-u", "postgres", "--", "psql", "-XAtc", sql);
 
-    private async Task EnsurePairAsync(CancellationToken ct)
-    {
-        var ops = await pair.Get<IOperationJournal>().ListByClusterAsync(pair.Cluster.Id, 50, ct);
-        if (!ops.Any(o => o.Kind == SetupOperation.Kind && o.Status == OperationStatus.Succeeded))
-        {
-            var setup = await pair.RunAsync(SetupOperation.Kind, new SetupParameters(), ct);
-            Assert.True(setup.Status == OperationStatus.Succeeded, await pair.LogTextAsync(setup.Id, ct));
-        }
-    }
-
     private async Task<(string Primary, string Standby)> RolesAsync(CancellationToken ct) =>
         await Sql("pg1", "SELECT pg_is_in_recovery()", ct) == "f" ? ("pg1", "pg2") : ("pg2", "pg1");
-
-    private async Task WaitAsync(string what, Func<Task<bool>> condition, TimeSpan timeout, CancellationToken ct)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(clock.Elapsed < timeout, "timed out waiting for " + what);
-            await Task.Delay(300, ct);
-        }
-
-        output.WriteLine($"{what}: {clock.Elapsed.TotalSeconds:0.0} s");
-    }
 
     private async Task<bool> HoldsAsync(string host, string vip, CancellationToken ct) =>
         (await pair.ExecAsync(host, ct, "ip", "-o", "addr", "show", "dev", "mgt")).StandardOutput.Contains($" {vip}/", StringComparison.Ordinal);
@@ -136,7 +114,7 @@ public sealed class RebootTests(FailoverPairFixture pair, ITestOutputHelper outp
     public async Task A_a_restarted_standby_host_comes_back_streaming_with_keepalived_haproxy_and_serving_reads()
     {
         var ct = Timeout();
-        await EnsurePairAsync(ct);
+        await pair.EnsureSetUpAsync(ct);
         var (primary, standby) = await RolesAsync(ct);
         var password = await MonitorPasswordAsync(ct);
         var postmasterBefore = await RunAsync(standby, ct, "head", "-n", "1", "/data10/pgdata/postmaster.pid");
@@ -146,17 +124,17 @@ public sealed class RebootTests(FailoverPairFixture pair, ITestOutputHelper outp
         // A new postmaster (the old one was killed with the host), streaming; HAProxy could bind the VIPs it does not
         // hold only because the host's boot applied its /etc/sysctl.d again (the namespace, and its sysctls, are new).
         Assert.False(await HoldsAsync(standby, pair.Cluster.WriteVip, ct));
-        await WaitAsync("the standby streaming again", async () => await StreamsAsync(primary, standby, ct), BootWait, ct);
+        await PairFixture.WaitUntilAsync("the standby streaming again", async () => await StreamsAsync(primary, standby, ct), BootWait, ct, output);
         Assert.Equal("t", await Sql(standby, "SELECT pg_is_in_recovery()", ct));
         Assert.NotEqual(postmasterBefore, await RunAsync(standby, ct, "head", "-n", "1", "/data10/pgdata/postmaster.pid"));
-        await WaitAsync("keepalived and HAProxy running on the standby", async () =>
-            await DaemonRunsAsync(standby, "/run/keepalived.pid", "keepalived", ct) && await DaemonRunsAsync(standby, "/run/haproxy.pid", "haproxy", ct), BootWait, ct);
+        await PairFixture.WaitUntilAsync("keepalived and HAProxy running on the standby", async () =>
+            await DaemonRunsAsync(standby, "/run/keepalived.pid", "keepalived", ct) && await DaemonRunsAsync(standby, "/run/haproxy.pid", "haproxy", ct), BootWait, ct, output);
         Assert.Equal("1", await RunAsync(standby, ct, "sysctl", "-n", "net.ipv4.ip_nonlocal_bind"));
         Assert.False(await FencedAsync(standby, ct));
 
         // Reads through the read VIP reach the restarted standby again (HAProxy balances over both nodes).
-        await WaitAsync("a read through the read VIP answered by the standby", async () =>
-            await ProbeAsync(pair.Cluster.ReadVip, password, ct) is { } answer && answer.Server == AddressOf(standby), BootWait, ct);
+        await PairFixture.WaitUntilAsync("a read through the read VIP answered by the standby", async () =>
+            await ProbeAsync(pair.Cluster.ReadVip, password, ct) is { } answer && answer.Server == AddressOf(standby), BootWait, ct, output);
         Assert.Equal(AddressOf(primary), await WriteThroughVipAsync(password, ct));
     }
 
@@ -164,7 +142,7 @@ public sealed class RebootTests(FailoverPairFixture pair, ITestOutputHelper outp
     public async Task B_a_restarted_primary_host_with_no_failover_comes_back_as_the_primary_with_the_write_vip()
     {
         var ct = Timeout();
-        await EnsurePairAsync(ct);
+        await pair.EnsureSetUpAsync(ct);
         var (primary, standby) = await RolesAsync(ct);
         var password = await MonitorPasswordAsync(ct);
 
@@ -172,16 +150,16 @@ public sealed class RebootTests(FailoverPairFixture pair, ITestOutputHelper outp
         var booted = Stopwatch.StartNew();
 
         // Its peer is a standby on the same timeline: the boot guard lets it start as the primary it was.
-        await WaitAsync("writes through the write VIP on the restarted primary", async () => await WriteThroughVipAsync(password, ct) == AddressOf(primary), BootWait, ct);
+        await PairFixture.WaitUntilAsync("writes through the write VIP on the restarted primary", async () => await WriteThroughVipAsync(password, ct) == AddressOf(primary), BootWait, ct, output);
         output.WriteLine($"writes back {booted.Elapsed.TotalSeconds:0.0} s after the host answered SSH");
         Assert.Equal("f", await Sql(primary, "SELECT pg_is_in_recovery()", ct));
         Assert.Equal("t", await Sql(standby, "SELECT pg_is_in_recovery()", ct));
         Assert.True(await HoldsAsync(primary, pair.Cluster.WriteVip, ct));
         Assert.False(await HoldsAsync(standby, pair.Cluster.WriteVip, ct));
         Assert.False(await FencedAsync(primary, ct));
-        await WaitAsync("the standby streaming from it again", async () => await StreamsAsync(primary, standby, ct), BootWait, ct);
-        await WaitAsync("HAProxy and keepalived running on it", async () =>
-            await DaemonRunsAsync(primary, "/run/keepalived.pid", "keepalived", ct) && await DaemonRunsAsync(primary, "/run/haproxy.pid", "haproxy", ct), BootWait, ct);
+        await PairFixture.WaitUntilAsync("the standby streaming from it again", async () => await StreamsAsync(primary, standby, ct), BootWait, ct, output);
+        await PairFixture.WaitUntilAsync("HAProxy and keepalived running on it", async () =>
+            await DaemonRunsAsync(primary, "/run/keepalived.pid", "keepalived", ct) && await DaemonRunsAsync(primary, "/run/haproxy.pid", "haproxy", ct), BootWait, ct, output);
         Assert.Contains("no failover happened", await RunAsync(primary, ct, "bash", "-c", $"grep ' {primary} boot guard: ' /var/log/pghaconsole-keepalived.log | tail -n 1"), StringComparison.Ordinal);
     }
 
@@ -189,19 +167,19 @@ public sealed class RebootTests(FailoverPairFixture pair, ITestOutputHelper outp
     public async Task C_a_primary_failed_over_while_its_host_was_down_boots_read_only_and_fenced_until_the_rejoin()
     {
         var ct = Timeout();
-        await EnsurePairAsync(ct);
+        await pair.EnsureSetUpAsync(ct);
         var (primary, standby) = await RolesAsync(ct);
         var password = await MonitorPasswordAsync(ct);
         await pair.StartWitnessAsync(ct);
         var env = (await pair.Get<ClusterEnvironmentFactory>().CreateAsync(pair.Cluster.Id, ct))!;
-        await WaitAsync("the console watching a caught-up standby", async () => await StreamsAsync(primary, standby, ct)
-            && pair.Get<ITopologyMonitor>().GetLatest(pair.Cluster.Id) is { } t && t.Nodes.All(n => n.PgReachable), TimeSpan.FromSeconds(30), ct);
+        await PairFixture.WaitUntilAsync("the console watching a caught-up standby", async () => await StreamsAsync(primary, standby, ct)
+            && pair.Get<ITopologyMonitor>().GetLatest(pair.Cluster.Id) is { } t && t.Nodes.All(n => n.PgReachable), TimeSpan.FromSeconds(30), ct, output);
         await Task.Delay(TimeSpan.FromSeconds(3), ct);
 
         // The primary's host is lost: every process, every address.
         await pair.Controller.PowerOffHostAsync(primary, ct);
         var lost = Stopwatch.StartNew();
-        await WaitAsync("the preflight allows the failover", async () => (await FailoverPreflight.RunAsync(env, new FailoverParameters(), ct)).CanFailOver, TimeSpan.FromSeconds(90), ct);
+        await PairFixture.WaitUntilAsync("the preflight allows the failover", async () => (await FailoverPreflight.RunAsync(env, new FailoverParameters(), ct)).CanFailOver, TimeSpan.FromSeconds(90), ct, output);
         var op = await pair.RunAsync(FailoverOperation.Kind, new FailoverParameters { Confirm = pair.Cluster.Name, From = primary, To = standby }, ct);
         output.WriteLine(await pair.LogTextAsync(op.Id, ct));
         Assert.True(op.Status == OperationStatus.Succeeded, op.Error);
@@ -240,13 +218,13 @@ public sealed class RebootTests(FailoverPairFixture pair, ITestOutputHelper outp
         {
             await pair.Controller.PowerOnHostAsync(primary, ct);
             var booted = Stopwatch.StartNew();
-            await WaitAsync("the old primary answering read-only", async () => await ProbeAsync(AddressOf(primary), password, ct) is { InRecovery: true }, BootWait, ct);
+            await PairFixture.WaitUntilAsync("the old primary answering read-only", async () => await ProbeAsync(AddressOf(primary), password, ct) is { InRecovery: true }, BootWait, ct, output);
             Assert.True(await FencedAsync(primary, ct), "the old primary must carry the fence marker");
             output.WriteLine("old primary's WAL receiver: " + await Sql(primary, "SELECT coalesce((SELECT status || ' on timeline ' || received_tli FROM pg_stat_wal_receiver), 'none')", ct));
             // Fenced by its boot guard because the peer answered on a newer timeline (not merely because it did not answer).
             Assert.Contains("boot guard", await RunAsync(primary, ct, "cat", FenceFile), StringComparison.Ordinal);
             Assert.Contains("promoted while this node was down", await RunAsync(primary, ct, "cat", FenceFile), StringComparison.Ordinal);
-            await WaitAsync("keepalived running on the old primary", async () => await DaemonRunsAsync(primary, "/run/keepalived.pid", "keepalived", ct), BootWait, ct);
+            await PairFixture.WaitUntilAsync("keepalived running on the old primary", async () => await DaemonRunsAsync(primary, "/run/keepalived.pid", "keepalived", ct), BootWait, ct, output);
 
             // Its keepalived runs with failing checks: give VRRP time to do anything wrong it could.
             await Task.Delay(TimeSpan.FromSeconds(8), ct);
@@ -254,8 +232,8 @@ public sealed class RebootTests(FailoverPairFixture pair, ITestOutputHelper outp
             Assert.False(await HoldsAsync(primary, pair.Cluster.WriteVip, ct));
             Assert.False(await HoldsAsync(primary, pair.Cluster.ReadVip, ct));
             Assert.Equal(AddressOf(standby), await WriteThroughVipAsync(password, ct));
-            await WaitAsync("the topology showing it fenced, needs rejoin", async () => (await pair.Get<ITopologyMonitor>().ProbeNowAsync(pair.Cluster.Id, ct))!.Alarms
-                .Any(a => a.Code == AlarmCodes.NodeFenced && a.Node == primary), TimeSpan.FromSeconds(30), ct);
+            await PairFixture.WaitUntilAsync("the topology showing it fenced, needs rejoin", async () => (await pair.Get<ITopologyMonitor>().ProbeNowAsync(pair.Cluster.Id, ct))!.Alarms
+                .Any(a => a.Code == AlarmCodes.NodeFenced && a.Node == primary), TimeSpan.FromSeconds(30), ct, output);
         }
         finally
         {
@@ -285,9 +263,9 @@ public sealed class RebootTests(FailoverPairFixture pair, ITestOutputHelper outp
 
         Assert.True(rejoin.Status == OperationStatus.Succeeded, await pair.LogTextAsync(rejoin.Id, ct));
         Assert.False(await FencedAsync(primary, ct));
-        await WaitAsync("the old primary streaming from the new one", async () => await StreamsAsync(standby, primary, ct), TimeSpan.FromSeconds(30), ct);
-        await WaitAsync("no alarm left about it", async () => (await pair.Get<ITopologyMonitor>().ProbeNowAsync(pair.Cluster.Id, ct))!.Alarms
-            .All(a => a.Code != AlarmCodes.NodeFenced), TimeSpan.FromSeconds(30), ct);
+        await PairFixture.WaitUntilAsync("the old primary streaming from the new one", async () => await StreamsAsync(standby, primary, ct), TimeSpan.FromSeconds(30), ct, output);
+        await PairFixture.WaitUntilAsync("no alarm left about it", async () => (await pair.Get<ITopologyMonitor>().ProbeNowAsync(pair.Cluster.Id, ct))!.Alarms
+            .All(a => a.Code != AlarmCodes.NodeFenced), TimeSpan.FromSeconds(30), ct, output);
         Assert.Equal(AddressOf(standby), await WriteThroughVipAsync(password, ct));
     }
 }

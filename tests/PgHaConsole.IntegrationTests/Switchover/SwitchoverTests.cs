@@ -24,16 +24,6 @@ public sealed class SwitchoverTests(PairFixture pair, ITestOutputHelper output)
 {
     private static CancellationToken Timeout() => new CancellationTokenSource(TimeSpan.FromMinutes(4)).Token;
 
-    private async Task EnsurePairAsync(CancellationToken ct)
-    {
-        var ops = await pair.Get<IOperationJournal>().ListByClusterAsync(pair.Cluster.Id, 50, ct);
-        if (!ops.Any(o => o.Kind == SetupOperation.Kind && o.Status == OperationStatus.Succeeded))
-        {
-            var setup = await pair.RunAsync(SetupOperation.Kind, new SetupParameters(), ct);
-            Assert.True(setup.Status == OperationStatus.Succeeded, await pair.LogTextAsync(setup.Id, ct));
-        }
-    }
-
     private async Task<OperationRecord> SwitchAsync(string from, string to, CancellationToken ct)
     {
         var op = await pair.RunAsync(SwitchoverOperation.Kind, new SwitchoverParameters { Confirm = pair.Cluster.Name, From = from, To = to }, ct);
@@ -57,7 +47,7 @@ public sealed class SwitchoverTests(PairFixture pair, ITestOutputHelper output)
     public async Task A_switchover_and_back_swaps_the_roles_moves_the_vips_and_loses_no_acknowledged_write()
     {
         var ct = Timeout();
-        await EnsurePairAsync(ct);
+        await pair.EnsureSetUpAsync(ct);
         // A test-owned application writing through the write VIP throughout both switchovers (fresh connection per
         // insert every 10 ms), besides the product's own write probe.
         var password = (await pair.Get<ClusterEnvironmentFactory>().CreateAsync(pair.Cluster.Id, ct))!.Secrets.MonitorPassword!;
@@ -98,7 +88,7 @@ public sealed class SwitchoverTests(PairFixture pair, ITestOutputHelper output)
     public async Task B_a_refused_preflight_changes_nothing()
     {
         var ct = Timeout();
-        await EnsurePairAsync(ct);
+        await pair.EnsureSetUpAsync(ct);
         // Asked from the standby: the preflight sees pg1 is the primary and stops before fencing anything.
         var op = await pair.RunAsync(SwitchoverOperation.Kind, new SwitchoverParameters { Confirm = pair.Cluster.Name, From = "pg2", To = "pg1" }, ct);
         Assert.Equal(OperationStatus.Failed, op.Status);
@@ -122,41 +112,12 @@ public sealed class SwitchoverFailureTests(PairFixture pair, ITestOutputHelper o
 {
     private static CancellationToken Timeout() => new CancellationTokenSource(TimeSpan.FromMinutes(4)).Token;
 
-    private Task<PgHaConsole.Lab.CommandResult> Sql(string host, string sql, CancellationToken ct) =>
-        pair.ExecAsync(host, ct, "runuser", "-u", "postgres", "--", "psql", "-XAtc", sql);
-
-    private async Task EnsurePairAsync(CancellationToken ct)
-    {
-        var ops = await pair.Get<IOperationJournal>().ListByClusterAsync(pair.Cluster.Id, 50, ct);
-        if (!ops.Any(o => o.Kind == SetupOperation.Kind && o.Status == OperationStatus.Succeeded))
-        {
-            var setup = await pair.RunAsync(SetupOperation.Kind, new SetupParameters(), ct);
-            Assert.True(setup.Status == OperationStatus.Succeeded, await pair.LogTextAsync(setup.Id, ct));
-        }
-    }
-
-    private async Task<string> PrimaryAsync(CancellationToken ct) =>
-        (await Sql("pg1", "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim() == "f" ? "pg1" : "pg2";
-
-    private async Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout, string what, CancellationToken ct)
-    {
-        var until = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < until, "timed out waiting for " + what);
-            await Task.Delay(250, ct);
-        }
-    }
-
-    private async Task<bool> StreamingAsync(string primary, string standby, CancellationToken ct) =>
-        (await Sql(primary, $"SELECT state FROM pg_stat_replication WHERE application_name = '{standby}'", ct)).StandardOutput.Trim() == "streaming";
-
     [Fact, TestPriority(3)]
     public async Task C_when_the_standby_cannot_receive_the_shutdown_checkpoint_the_old_primary_is_restarted_and_nothing_is_promoted()
     {
         var ct = Timeout();
-        await EnsurePairAsync(ct);
-        var primary = await PrimaryAsync(ct);
+        await pair.EnsureSetUpAsync(ct);
+        var primary = await pair.PrimaryAsync(ct);
         var standby = primary == "pg1" ? "pg2" : "pg1";
         var primaryAddress = primary == "pg1" ? "198.18.4.247" : "198.18.4.248";
         // The preflight passed (journaled as done), then the network between the nodes broke: the primary's PostgreSQL
@@ -176,8 +137,8 @@ public sealed class SwitchoverFailureTests(PairFixture pair, ITestOutputHelper o
             Assert.Equal(StepStatus.Failed, wait.Status);
             Assert.Contains("nothing was promoted, nothing was lost", wait.Message, StringComparison.Ordinal);
             Assert.All(result.Steps.Where(s => s.Ordinal > wait.Ordinal), s => Assert.Equal(StepStatus.Pending, s.Status));
-            Assert.Equal("f", (await Sql(primary, "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim());
-            Assert.Equal("t", (await Sql(standby, "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim());
+            Assert.Equal("f", (await pair.SqlAsync(primary, "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim());
+            Assert.Equal("t", (await pair.SqlAsync(standby, "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim());
         }
         finally
         {
@@ -186,23 +147,21 @@ public sealed class SwitchoverFailureTests(PairFixture pair, ITestOutputHelper o
 
         // The pair heals: the old primary writes again and the VIP comes back to it (keepalived restarted by the rollback).
         await pair.ExecAsync(standby, ct, "runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "-D", "/data10/pgdata", "-l", "/data10/postgresql.log", "-m", "fast", "-w", "restart");
-        await WaitAsync(() => StreamingAsync(primary, standby, ct), TimeSpan.FromSeconds(60), "streaming again", ct);
-        await WaitAsync(async () => (await pair.ExecAsync(primary, ct, "ip", "-o", "addr", "show", "dev", "mgt")).StandardOutput.Contains("198.18.4.251/", StringComparison.Ordinal),
-            TimeSpan.FromSeconds(30), "the write VIP back on " + primary, ct);
+        await PairFixture.WaitUntilAsync("streaming again", () => pair.StreamingAsync(primary, standby, ct), TimeSpan.FromSeconds(60), ct);
+        await PairFixture.WaitUntilAsync("the write VIP back on " + primary, async () => (await pair.ExecAsync(primary, ct, "ip", "-o", "addr", "show", "dev", "mgt")).StandardOutput.Contains("198.18.4.251/", StringComparison.Ordinal), TimeSpan.FromSeconds(30), ct);
     }
 
     [Fact, TestPriority(4)]
     public async Task D_after_kill_9_of_the_primary_and_a_manual_promotion_rejoin_rewinds_the_old_primary()
     {
         var ct = Timeout();
-        await EnsurePairAsync(ct);
-        var old = await PrimaryAsync(ct);
+        await pair.EnsureSetUpAsync(ct);
+        var old = await pair.PrimaryAsync(ct);
         var survivor = old == "pg1" ? "pg2" : "pg1";
-        await Sql(old, "INSERT INTO pghaconsole.heartbeat (written_by) VALUES ('before-crash')", ct);
+        await pair.SqlAsync(old, "INSERT INTO pghaconsole.heartbeat (written_by) VALUES ('before-crash')", ct);
         var pid = (await pair.ExecAsync(old, ct, "head", "-n", "1", "/data10/pgdata/postmaster.pid")).StandardOutput.Trim();
         Assert.Equal(0, (await pair.ExecAsync(old, ct, "kill", "-9", pid)).ExitCode);
-        await WaitAsync(async () => (await pair.ExecAsync(old, ct, "bash", "-c", "[ ! -d /proc/$1 ] || grep -qE '^State:[[:space:]]*Z' /proc/$1/status", "_", pid)).ExitCode == 0,
-            TimeSpan.FromSeconds(10), "the killed postmaster to be gone", ct);
+        await PairFixture.WaitUntilAsync("the killed postmaster to be gone", async () => (await pair.ExecAsync(old, ct, "bash", "-c", "[ ! -d /proc/$1 ] || grep -qE '^State:[[:space:]]*Z' /proc/$1/status", "_", pid)).ExitCode == 0, TimeSpan.FromSeconds(10), ct);
         // The dead postmaster's lock files stay behind. Until its parent reaps it the postmaster is a zombie, and a PID
         // can be reused: either way PostgreSQL refuses to start ("lock file … already exists") while the process named
         // there exists. Both lock files name a live process that is not PostgreSQL (this test's own) from here on.
@@ -212,7 +171,7 @@ public sealed class SwitchoverFailureTests(PairFixture pair, ITestOutputHelper o
         Assert.Equal("2", planted.StandardOutput.Trim());
         Assert.Equal(0, (await pair.ExecAsync(survivor, ct, "runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "-D", "/data10/pgdata", "-w", "promote")).ExitCode);
         // A write on the new timeline, so the old primary's WAL has diverged from it.
-        await Sql(survivor, "INSERT INTO pghaconsole.heartbeat (written_by) VALUES ('after-promotion'); CHECKPOINT", ct);
+        await pair.SqlAsync(survivor, "INSERT INTO pghaconsole.heartbeat (written_by) VALUES ('after-promotion'); CHECKPOINT", ct);
 
         var refused = await pair.RunAsync(RejoinOperation.RejoinKind, new RejoinParameters { Node = survivor }, ct);
         Assert.Equal(OperationStatus.Failed, refused.Status);
@@ -230,20 +189,18 @@ public sealed class SwitchoverFailureTests(PairFixture pair, ITestOutputHelper o
         Assert.Contains(toolLines, l => l.Contains("pg_rewind: Done!", StringComparison.Ordinal));
         Assert.Contains("removed the stale lock file /data10/pgdata/postmaster.pid", log, StringComparison.Ordinal);
         Assert.Contains("removed the stale socket lock file /run/postgresql/.s.PGSQL.5432.lock", log, StringComparison.Ordinal);
-        Assert.Equal("t", (await Sql(old, "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim());
-        Assert.True(await StreamingAsync(survivor, old, ct));
-        await WaitAsync(async () => (await Sql(old, "SELECT count(*) FROM pghaconsole.heartbeat WHERE written_by = 'after-promotion'", ct)).StandardOutput.Trim() == "1",
-            TimeSpan.FromSeconds(10), "the new timeline's write on the rejoined node", ct);
-        await WaitAsync(async () => (await pair.ExecAsync(survivor, ct, "ip", "-o", "addr", "show", "dev", "mgt")).StandardOutput.Contains("198.18.4.251/", StringComparison.Ordinal),
-            TimeSpan.FromSeconds(30), "the write VIP on " + survivor, ct);
+        Assert.Equal("t", (await pair.SqlAsync(old, "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim());
+        Assert.True(await pair.StreamingAsync(survivor, old, ct));
+        await PairFixture.WaitUntilAsync("the new timeline's write on the rejoined node", async () => (await pair.SqlAsync(old, "SELECT count(*) FROM pghaconsole.heartbeat WHERE written_by = 'after-promotion'", ct)).StandardOutput.Trim() == "1", TimeSpan.FromSeconds(10), ct);
+        await PairFixture.WaitUntilAsync("the write VIP on " + survivor, async () => (await pair.ExecAsync(survivor, ct, "ip", "-o", "addr", "show", "dev", "mgt")).StandardOutput.Contains("198.18.4.251/", StringComparison.Ordinal), TimeSpan.FromSeconds(30), ct);
     }
 
     [Fact, TestPriority(5)]
     public async Task E_rebuild_reclones_the_standby_only_with_the_typed_host_name()
     {
         var ct = Timeout();
-        await EnsurePairAsync(ct);
-        var primary = await PrimaryAsync(ct);
+        await pair.EnsureSetUpAsync(ct);
+        var primary = await pair.PrimaryAsync(ct);
         var standby = primary == "pg1" ? "pg2" : "pg1";
         var marker = "rebuild-" + Guid.NewGuid().ToString("N")[..8];
         await pair.ExecAsync(standby, ct, "runuser", "-u", "postgres", "--", "touch", "/data10/pgdata/" + marker);
@@ -257,7 +214,7 @@ public sealed class SwitchoverFailureTests(PairFixture pair, ITestOutputHelper o
         output.WriteLine(await pair.LogTextAsync(op.Id, ct));
         Assert.True(op.Status == OperationStatus.Succeeded, $"{op.Status}: {op.Error}");
         Assert.NotEqual(0, (await pair.ExecAsync(standby, ct, "test", "-f", "/data10/pgdata/" + marker)).ExitCode);
-        Assert.True(await StreamingAsync(primary, standby, ct));
+        Assert.True(await pair.StreamingAsync(primary, standby, ct));
     }
 
     [Fact, TestPriority(5)]
@@ -268,8 +225,8 @@ public sealed class SwitchoverFailureTests(PairFixture pair, ITestOutputHelper o
         // postgresql.auto.conf; in the bug, the peer's address copied by pg_rewind) still streams, as replication
         // connects outwards. The operation must say so, as a client sees it.
         var ct = Timeout();
-        await EnsurePairAsync(ct);
-        var primary = await PrimaryAsync(ct);
+        await pair.EnsureSetUpAsync(ct);
+        var primary = await pair.PrimaryAsync(ct);
         var standby = primary == "pg1" ? "pg2" : "pg1";
         var address = pair.Cluster.Nodes.Single(n => n.Name == standby).Address;
         const string auto = "/data10/pgdata/postgresql.auto.conf";
@@ -282,7 +239,7 @@ public sealed class SwitchoverFailureTests(PairFixture pair, ITestOutputHelper o
             output.WriteLine(log);
             Assert.Equal(OperationStatus.Failed, op.Status);
             Assert.Equal("verify", op.Steps.Single(s => s.Status == StepStatus.Failed).Name);
-            Assert.True(await StreamingAsync(primary, standby, ct), "the broken node should still stream (what the old check saw)");
+            Assert.True(await pair.StreamingAsync(primary, standby, ct), "the broken node should still stream (what the old check saw)");
             Assert.Contains($"{standby}: a connection to {address}:5432 failed", op.Error, StringComparison.Ordinal);
             Assert.Contains($"{standby}: PostgreSQL does not answer the probe on {address}", op.Error, StringComparison.Ordinal);
         }
@@ -303,8 +260,8 @@ public sealed class SwitchoverFailureTests(PairFixture pair, ITestOutputHelper o
     public async Task F_a_switchover_interrupted_by_a_console_stop_is_shown_interrupted_keeps_its_lock_and_resumes()
     {
         var ct = Timeout();
-        await EnsurePairAsync(ct);
-        var primary = await PrimaryAsync(ct);
+        await pair.EnsureSetUpAsync(ct);
+        var primary = await pair.PrimaryAsync(ct);
         var standby = primary == "pg1" ? "pg2" : "pg1";
         var parameters = new SwitchoverParameters { Confirm = pair.Cluster.Name, From = primary, To = standby };
         var op = await pair.CreateAsync(SwitchoverOperation.Kind, parameters, ct);
@@ -330,8 +287,8 @@ public sealed class SwitchoverFailureTests(PairFixture pair, ITestOutputHelper o
         Assert.Equal(StepStatus.Succeeded, interrupted.Steps[1].Status);
 
         // Fenced, nothing promoted: no primary at all now, never two.
-        Assert.NotEqual("f", (await Sql(primary, "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim());
-        Assert.Equal("t", (await Sql(standby, "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim());
+        Assert.NotEqual("f", (await pair.SqlAsync(primary, "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim());
+        Assert.Equal("t", (await pair.SqlAsync(standby, "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim());
 
         var resumed = await pair.RunExistingAsync(op.Id, new { }, ct);
         var log = await pair.LogTextAsync(op.Id, ct);
@@ -339,8 +296,8 @@ public sealed class SwitchoverFailureTests(PairFixture pair, ITestOutputHelper o
         Assert.True(resumed.Status == OperationStatus.Succeeded, $"{resumed.Status}: {resumed.Error}");
         Assert.Contains("Step 2 (fence-old-primary) was completed by an earlier run; not redone.", log, StringComparison.Ordinal);
         Assert.Null(await pair.Get<IClusterLock>().GetHolderAsync(pair.Cluster.Id, ct));
-        Assert.Equal("f", (await Sql(standby, "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim());
-        Assert.True(await StreamingAsync(standby, primary, ct));
+        Assert.Equal("f", (await pair.SqlAsync(standby, "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim());
+        Assert.True(await pair.StreamingAsync(standby, primary, ct));
     }
 }
 
@@ -352,14 +309,8 @@ public sealed class SwitchoverRollbackTests(PairFixture pair, ITestOutputHelper 
     public async Task An_interrupted_switchover_rolls_back_to_the_old_primary_until_the_standby_is_promoted()
     {
         var ct = new CancellationTokenSource(TimeSpan.FromMinutes(4)).Token;
-        var ops = await pair.Get<IOperationJournal>().ListByClusterAsync(pair.Cluster.Id, 50, ct);
-        if (!ops.Any(o => o.Kind == SetupOperation.Kind && o.Status == OperationStatus.Succeeded))
-        {
-            Assert.Equal(OperationStatus.Succeeded, (await pair.RunAsync(SetupOperation.Kind, new SetupParameters(), ct)).Status);
-        }
-
-        string Sql(string host, string sql) => pair.ExecAsync(host, ct, "runuser", "-u", "postgres", "--", "psql", "-XAtc", sql).Result.StandardOutput.Trim();
-        var primary = Sql("pg1", "SELECT pg_is_in_recovery()") == "f" ? "pg1" : "pg2";
+        await pair.EnsureSetUpAsync(ct);
+        var primary = await pair.PrimaryAsync(ct);
         var standby = primary == "pg1" ? "pg2" : "pg1";
         var journal = pair.Get<IOperationJournal>();
         var parameters = new SwitchoverParameters { Confirm = pair.Cluster.Name, From = primary, To = standby };
@@ -389,8 +340,8 @@ public sealed class SwitchoverRollbackTests(PairFixture pair, ITestOutputHelper 
         Assert.Equal(OperationStatus.Cancelled, after.Status);
         Assert.Contains("Rolled back", after.Error, StringComparison.Ordinal);
         Assert.Null(await pair.Get<IClusterLock>().GetHolderAsync(pair.Cluster.Id, ct));
-        Assert.Equal("f", Sql(primary, "SELECT pg_is_in_recovery()"));
-        Assert.Equal("t", Sql(standby, "SELECT pg_is_in_recovery()"));
+        Assert.Equal("f", (await pair.SqlAsync(primary, "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim());
+        Assert.Equal("t", (await pair.SqlAsync(standby, "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim());
 
         // keepalived brings the VIPs back to the old primary, and the standby streams from it again.
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);

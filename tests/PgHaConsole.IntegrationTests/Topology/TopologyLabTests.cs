@@ -53,16 +53,6 @@ public sealed class TopologyLabTests(TopologyPairFixture pair, ITestOutputHelper
 
     private ITopologyMonitor Monitor => pair.Get<ITopologyMonitor>();
 
-    private async Task EnsurePairAsync(CancellationToken ct)
-    {
-        var ops = await pair.Get<IOperationJournal>().ListByClusterAsync(pair.Cluster.Id, 50, ct);
-        if (!ops.Any(o => o.Kind == SetupOperation.Kind && o.Status == OperationStatus.Succeeded))
-        {
-            var setup = await pair.RunAsync(SetupOperation.Kind, new SetupParameters(), ct);
-            Assert.True(setup.Status == OperationStatus.Succeeded, await pair.LogTextAsync(setup.Id, ct));
-        }
-    }
-
     private static string Describe(ClusterTopology? t) => t is null
         ? "(no picture)"
         : string.Join("; ", t.Nodes.Select(n =>
@@ -121,7 +111,7 @@ public sealed class TopologyLabTests(TopologyPairFixture pair, ITestOutputHelper
     public async Task A_after_setup_the_picture_is_healthy_and_serializes_as_the_api_shape()
     {
         var ct = Timeout();
-        await EnsurePairAsync(ct);
+        await pair.EnsureSetUpAsync(ct);
         var t = await WaitHealthyAsync("healthy after setup", TimeSpan.FromSeconds(20), ct);
 
         var pg1 = t.Nodes.Single(n => n.Name == "pg1");
@@ -171,7 +161,7 @@ public sealed class TopologyLabTests(TopologyPairFixture pair, ITestOutputHelper
     public async Task B_postgres_stopped_on_the_standby_raises_postgres_down_and_clears_when_started()
     {
         var ct = Timeout();
-        await EnsurePairAsync(ct);
+        await pair.EnsureSetUpAsync(ct);
         await WaitHealthyAsync("healthy before", TimeSpan.FromSeconds(20), ct);
 
         await PgCtlAsync("pg2", "stop", ct);
@@ -191,7 +181,7 @@ public sealed class TopologyLabTests(TopologyPairFixture pair, ITestOutputHelper
     public async Task C_keepalived_stopped_on_the_vip_holder_raises_write_vip_alarm_and_clears_when_restarted()
     {
         var ct = Timeout();
-        await EnsurePairAsync(ct);
+        await pair.EnsureSetUpAsync(ct);
         await WaitHealthyAsync("healthy before", TimeSpan.FromSeconds(20), ct);
 
         await RunAsync("pg1", ct, "bash", "-c", "kill \"$(cat /run/keepalived.pid)\"");
@@ -210,7 +200,7 @@ public sealed class TopologyLabTests(TopologyPairFixture pair, ITestOutputHelper
     public async Task D_standby_network_down_raises_host_unreachable_and_clears_when_up()
     {
         var ct = Timeout();
-        await EnsurePairAsync(ct);
+        await pair.EnsureSetUpAsync(ct);
         await WaitHealthyAsync("healthy before", TimeSpan.FromSeconds(20), ct);
 
         try
@@ -237,7 +227,7 @@ public sealed class TopologyLabTests(TopologyPairFixture pair, ITestOutputHelper
     public async Task E_a_standby_promoted_by_hand_raises_split_brain()
     {
         var ct = Timeout();
-        await EnsurePairAsync(ct);
+        await pair.EnsureSetUpAsync(ct);
         await WaitHealthyAsync("healthy before", TimeSpan.FromSeconds(20), ct);
 
         // Last test: the fixture resets the lab afterwards.

@@ -32,12 +32,13 @@ internal static class PatroniFailoverBenchmark
             return 2;
         }
 
-        var which = StringOption(args, "--timings") ?? "both";
+        var which = StringOption(args, "--timings") ?? "all";
         PatroniTimings[] timings = which switch
         {
             "defaults" => [PatroniTimings.Defaults],
             "tuned" => [PatroniTimings.Tuned],
-            _ => [PatroniTimings.Defaults, PatroniTimings.Tuned],
+            "minimums" => [PatroniTimings.Minimums],
+            _ => [PatroniTimings.Defaults, PatroniTimings.Tuned, PatroniTimings.Minimums],
         };
         var only = StringOption(args, "--only")?.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToHashSet();
         Scenario[] scenarios =

@@ -20,6 +20,12 @@ internal sealed record PatroniTimings(string Label, int Ttl, int LoopWait, int R
     /// </summary>
     public static readonly PatroniTimings Tuned = new("tuned", 5, 1, 2, 250);
 
+    /// <summary>
+    /// The smallest values current Patroni documents as allowed (ttl ≥ 20, loop_wait ≥ 1, retry_timeout ≥ 3; 3.0.2,
+    /// Debian bookworm's, does not enforce them, hence <see cref="Tuned"/>): the tuned set a user of a current Patroni gets.
+    /// </summary>
+    public static readonly PatroniTimings Minimums = new("minimums", 20, 1, 3, 250);
+
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
         $"{Label}: ttl {Ttl}, loop_wait {LoopWait}, retry_timeout {RetryTimeout}, vip-manager interval {VipIntervalMs} ms");
 }

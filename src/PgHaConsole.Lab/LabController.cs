@@ -23,7 +23,7 @@ public sealed class LabController
 
     /// <summary>True when any namespace, bridge or veth of the lab exists.</summary>
     public static bool AnyLabResourceExists() =>
-        LabTopology.Hosts.Any(h => LabSystem.NamespaceExists(h.Namespace)) || LabSystem.LabLinks().Count > 0;
+        LabTopology.AllNamespaces.Any(LabSystem.NamespaceExists) || LabSystem.LabLinks().Count > 0;
 
     public async Task<LabUpResult> UpAsync(LabOptions options, CancellationToken cancellationToken)
     {
@@ -178,6 +178,30 @@ public sealed class LabController
 
         return (owner, definition);
     }
+
+    /// <summary>
+    /// Adds the witness host (<see cref="LabTopology.Witness"/>, 198.18.4.249) to the running namespace lab, for a
+    /// benchmark's own store; idempotent. Programs run in it with <see cref="WitnessArgv"/>; `down` removes it.
+    /// </summary>
+    public async Task AddWitnessAsync(CancellationToken cancellationToken)
+    {
+        RunningNamespaceLabHost("add-witness", LabTopology.Hosts[0].Name);
+        var witness = LabTopology.Witness;
+        if (LabSystem.NamespaceExists(witness.Namespace))
+        {
+            return;
+        }
+
+        _log.WriteLine($"lab: adding the witness host {witness.Name} ({witness.Address})");
+        foreach (var argv in LabNetwork.HostCommands(witness))
+        {
+            await CommandRunner.RunCheckedAsync("Creating the witness host's network", argv, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The command line that runs <paramref name="argv"/> in the witness host's network namespace (same files as the machine).</summary>
+    public static IReadOnlyList<string> WitnessArgv(IReadOnlyList<string> argv) =>
+        ["ip", "netns", "exec", LabTopology.Witness.Namespace, .. argv];
 
     /// <summary>Runs a program inside a lab host: its network, mount (own /data10, /run) and UTS namespaces.</summary>
     public Task<CommandResult> ExecInHostAsync(string host, IReadOnlyList<string> argv, CancellationToken cancellationToken) =>

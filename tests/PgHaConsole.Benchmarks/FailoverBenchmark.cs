@@ -231,7 +231,7 @@ internal static class FailoverBenchmark
     }
 
     /// <summary>A client through a VIP: a fresh connection per statement every 10 ms; records successes (with the answering server) and failures.</summary>
-    private sealed class Client(string connectionString, string sql) : IAsyncDisposable
+    internal sealed class Client(string connectionString, string sql) : IAsyncDisposable
     {
         private readonly CancellationTokenSource _stop = new();
         private readonly ConcurrentQueue<(long N, DateTimeOffset At, string? Server)> _oks = new();

@@ -48,6 +48,17 @@ public static class LabTopology
         new("pg2", "198.18.4.248", "pghalab-pg2", "pghalab-v2"),
     ];
 
+    /// <summary>
+    /// A third, bare host for the benchmarks' distributed configuration store (etcd for Patroni, so that losing pg1 or
+    /// pg2 does not take the store with it): a network namespace on the bridge with <c>mgt</c> 198.18.4.249, no sshd,
+    /// no mounts, nothing started by the lab. Made on demand by <see cref="LabController.AddWitnessAsync"/>; `down`
+    /// stops its processes by PID and removes it with the rest.
+    /// </summary>
+    public static LabHostDefinition Witness { get; } = new("dcs", "198.18.4.249", "pghalab-dcs", "pghalab-v3");
+
+    /// <summary>Every network namespace the lab may have made: the hosts' and the witness's.</summary>
+    internal static IEnumerable<string> AllNamespaces => Hosts.Select(h => h.Namespace).Append(Witness.Namespace);
+
     public static LabHostDefinition Host(string name) =>
         Hosts.FirstOrDefault(h => string.Equals(h.Name, name, StringComparison.Ordinal))
         ?? throw new ArgumentException($"Unknown lab host '{name}'; the lab has pg1 and pg2.", nameof(name));

@@ -16,17 +16,17 @@ internal sealed class LabTeardown(TextWriter log, TimeProvider time)
             await CommandRunner.RunAsync(["ip", "link", "del", "dev", link], ct).ConfigureAwait(false);
         }
 
-        foreach (var host in LabTopology.Hosts.Where(h => LabSystem.NamespaceExists(h.Namespace)))
+        foreach (var ns in LabTopology.AllNamespaces.Where(LabSystem.NamespaceExists))
         {
-            await CommandRunner.RunCheckedAsync("Deleting namespace " + host.Namespace, ["ip", "netns", "del", host.Namespace], ct).ConfigureAwait(false);
+            await CommandRunner.RunCheckedAsync("Deleting namespace " + ns, ["ip", "netns", "del", ns], ct).ConfigureAwait(false);
         }
 
         var remaining = LabSystem.LabLinks();
-        if (remaining.Count > 0 || LabTopology.Hosts.Any(h => LabSystem.NamespaceExists(h.Namespace)))
+        if (remaining.Count > 0 || LabTopology.AllNamespaces.Any(LabSystem.NamespaceExists))
         {
             throw new LabException(
                 "Could not remove the lab's network: still present: " + string.Join(", ", remaining) + ".",
-                "Remove them by hand (ip link del DEV; ip netns del pghalab-pg1 pghalab-pg2) and run `down` again.");
+                "Remove them by hand (ip link del DEV; ip netns del pghalab-pg1 pghalab-pg2 pghalab-dcs) and run `down` again.");
         }
 
         foreach (var dir in stateDirs)
@@ -58,9 +58,9 @@ internal sealed class LabTeardown(TextWriter log, TimeProvider time)
         async Task<List<int>> AllLabPidsAsync(CancellationToken token)
         {
             var all = new List<int>();
-            foreach (var host in LabTopology.Hosts)
+            foreach (var ns in LabTopology.AllNamespaces)
             {
-                all.AddRange(await LabSystem.NamespacePidsAsync(host.Namespace, token).ConfigureAwait(false));
+                all.AddRange(await LabSystem.NamespacePidsAsync(ns, token).ConfigureAwait(false));
             }
 
             all.AddRange(launchers.Where(LabSystem.IsAlive));

@@ -44,6 +44,13 @@ public sealed record ChaosScenario(
     /// <summary>Undoes a fault that heals by itself in real life (a link back up), after the failover.</summary>
     public Func<ChaosRun, CancellationToken, Task>? Heal { get; init; }
 
+    /// <summary>
+    /// Writes come back only with the console's recovery action (no failover applies: the primary is healthy, but its
+    /// write path is not): the recovery runs while the clients still run, and writes must be back within
+    /// <see cref="ChaosSuite.AfterOperationSeconds"/> of its end.
+    /// </summary>
+    public bool WritesNeedRecovery { get; init; }
+
     /// <summary>The host is gone for good (no boot in this suite): no recovery, and the scenario must come last.</summary>
     public bool HostLost { get; init; }
 }
@@ -69,6 +76,32 @@ public sealed class ChaosRun(IChaosPair pair, string primary, string standby, Ac
         var r = await Pair.ExecAsync(host, ct, argv);
         Log($"[{host}] {string.Join(' ', argv)} → {r.ExitCode} {r.StandardOutput.Trim()} {r.StandardError.Trim()}".TrimEnd());
         return r.StandardOutput.Trim();
+    }
+
+    /// <summary>Logs what each host runs of the pair's daemons and which addresses it holds (for the reader of a failed run).</summary>
+    public async Task DescribeAsync(string when, CancellationToken ct)
+    {
+        const string script = """
+            self=$(readlink /proc/self/ns/net)
+            for d in /proc/[0-9]*; do
+              [ "$(readlink "$d/ns/net" 2>/dev/null)" = "$self" ] || continue
+              c=$(cat "$d/comm" 2>/dev/null)
+              case "$c" in keepalived|haproxy) printf '%s(%s<-%s) ' "$c" "${d#/proc/}" "$(awk '{print $4}' "$d/stat" 2>/dev/null)" ;; esac
+            done
+            printf '| addresses: %s' "$(ip -o -4 addr show dev "$1" | awk '{print $4}' | tr '\n' ' ')"
+            """;
+        foreach (var node in Pair.Cluster.Nodes)
+        {
+            try
+            {
+                var r = await Pair.ExecAsync(node.Name, ct, "bash", "-c", script, "_", Pair.Cluster.Vrrp.Interface);
+                Log($"{when}: {node.Name}: {r.StandardOutput.Trim()}");
+            }
+            catch (LabException ex)
+            {
+                Log($"{when}: {node.Name}: {ex.Message}");
+            }
+        }
     }
 
     public async Task<OperationRecord> OperationAsync(string kind, object parameters, CancellationToken ct)
@@ -198,7 +231,12 @@ public static class ChaosSuite
         "HAProxy down on the VIP holder",
         ChaosFailover.None,
         Synchronous: false,
-        (run, ct) => OperationsAsync(ct, run.OperationAsync(SetupOperation.Kind, new SetupParameters(), ct)));
+        (run, ct) => OperationsAsync(ct, run.OperationAsync(SetupOperation.Kind, new SetupParameters(), ct)))
+    {
+        // The write VIP leads only to the local HAProxy, whose backend is the local primary alone (split-brain safety:
+        // no HAProxy ever sends writes to the peer), and it tracks that HAProxy: with it dead, no node may hold it.
+        WritesNeedRecovery = true,
+    };
 
     public static ChaosScenario PrimaryLinkDownAndUp { get; } = new(
         "the primary's link down, up again after the failover",
@@ -312,9 +350,12 @@ public static class ChaosSuite
             }
         }, CancellationToken.None);
 
+        await run.DescribeAsync("before", ct);
         faultAt = DateTimeOffset.UtcNow;
         await s.Fault(run, ct);
         log($"fault at {faultAt:HH:mm:ss.fff}");
+        await Task.Delay(TimeSpan.FromSeconds(1), ct);
+        await run.DescribeAsync("1 s after", ct);
 
         double writesBound;
         string boundText;
@@ -383,6 +424,18 @@ public static class ChaosSuite
                 && writer.BackAfter(faultAt) is { } wb && DateTimeOffset.UtcNow - wb > TimeSpan.FromSeconds(1)
                 && DateTimeOffset.UtcNow - faultAt > TimeSpan.FromSeconds(TopologyTruthSeconds + 1))), TimeSpan.FromSeconds(120), ct);
         var readsBack = Seconds(reader.BackAfter(faultAt), faultAt);
+        await run.DescribeAsync("settled", ct);
+        IReadOnlyList<OperationRecord>? recovery = null;
+        if (s.WritesNeedRecovery)
+        {
+            recovery = await s.Recover(run, ct);
+            var recovered = recovery.Select(o => o.FinishedAt).Max() ?? DateTimeOffset.UtcNow;
+            writesBound = (recovered - faultAt).TotalSeconds + AfterOperationSeconds;
+            boundText = $"{AfterOperationSeconds} s after the console's recovery ({string.Join(", ", recovery.Select(o => o.Kind))}) ended";
+            await WaitAsync("writes after the recovery", () => Task.FromResult(writer.FirstAckAfter(recovered) is not null || DateTimeOffset.UtcNow > recovered + TimeSpan.FromSeconds(AfterOperationSeconds + 1)),
+                TimeSpan.FromSeconds(30), ct);
+        }
+
         var writesBack = Seconds(writer.BackAfter(faultAt), faultAt);
         log($"reads back {ChaosOutcome.Fmt(readsBack)} s, writes back {ChaosOutcome.Fmt(writesBack)} s (bound {writesBound:0.0} s: {boundText})");
 
@@ -437,12 +490,13 @@ public static class ChaosSuite
         }
         else
         {
-            var ops = await s.Recover(run, ct);
+            var ops = recovery ?? await s.Recover(run, ct);
             var (ok, detail) = await HealthAsync(pair, ct, TimeSpan.FromSeconds(30), s.Synchronous);
             healthy = ok && ops.All(o => o.Status == OperationStatus.Succeeded);
             end = (ops.Count == 0 ? "" : string.Join(", ", ops.Select(o => $"{o.Kind} {o.Status.ToString().ToLowerInvariant()}")) + "; ") + (ok ? "healthy: " : "NOT healthy: ") + detail;
         }
 
+        await run.DescribeAsync("end", ct);
         log("end state: " + end);
         return new ChaosOutcome(s.Name, readsBack, writesBack, writesBound, boundText, writer.Acknowledged.Count, lost, s.Synchronous,
             twoWritable, truthSeconds, s.TruthText, healthy, end, problems);

@@ -307,7 +307,7 @@ internal static class FailoverBenchmark
     }
 
     /// <summary>Runs what the launcher enqueues (the witness's failover) at once, in-process, through the harness's runner.</summary>
-    private sealed class InProcessJobs(LabPairHarness harness, ConcurrentBag<Task> jobs) : IBackgroundJobClient
+    internal sealed class InProcessJobs(LabPairHarness harness, ConcurrentBag<Task> jobs) : IBackgroundJobClient
     {
         public string Create(Job job, IState state)
         {

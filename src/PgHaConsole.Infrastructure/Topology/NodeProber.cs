@@ -198,7 +198,9 @@ public sealed class NodeProber : INodeProber, IAsyncDisposable
             var result = await session.RunAsync(command, timeout, null, probeToken);
             if (result.TimedOut)
             {
-                return (null, true, false, string.Create(CultureInfo.InvariantCulture, $"The probe script on {node.Name} did not finish within {timeout.TotalSeconds:0.#} s."));
+                // Over a pooled connection whose link was cut the command just never answers (SSH.NET notices the dead
+                // session only ~10 s later): the host did not answer the console, whatever the old session claims.
+                return (null, false, false, string.Create(CultureInfo.InvariantCulture, $"SSH to {node.Name}: the probe script did not answer within {timeout.TotalSeconds:0.#} s."));
             }
 
             var observation = HostProbeScript.Parse(result.StdOut, cluster);

@@ -219,14 +219,19 @@ public static class ChaosSuite
     public static ChaosScenario KeepalivedKilled { get; } = new(
         "kill -9 of keepalived on the VIP holder",
         HitsPrimary: true,
-        (run, ct) => run.ExecAsync(run.Victim, ct, "bash", "-c",
-            "p=$(head -n 1 \"$1\"); kill -9 $p $(ps -o pid= --ppid $p)", "_", NodeHost.KeepalivedPidFile),
+        // keepalived's main process (its pid file); its VRRP child follows it (parent-death signal) and releases the VIPs.
+        (run, ct) => run.ExecAsync(run.Victim, ct, "bash", "-c", "kill -9 \"$(head -n 1 \"$1\")\"", "_", NodeHost.KeepalivedPidFile),
         (t, victim) => t.Alarms.Any(a => a.Code == AlarmCodes.KeepalivedDown && a.Node == victim),
         "keepalived down on the VIP holder",
         ChaosFailover.None,
         Synchronous: false,
         // The wizard's second run is the console's repair: it starts what is not running and changes nothing else.
-        (run, ct) => OperationsAsync(ct, run.OperationAsync(SetupOperation.Kind, new SetupParameters(), ct)));
+        (run, ct) => OperationsAsync(ct, run.OperationAsync(SetupOperation.Kind, new SetupParameters(), ct)))
+    {
+        // The write VIP leaves with keepalived, and only a running primary may hold it: no failover applies (the
+        // primary is healthy), so writes wait for the console's repair.
+        WritesNeedRecovery = true,
+    };
 
     public static ChaosScenario HaproxyKilled { get; } = new(
         "kill -9 of HAProxy on the VIP holder",
@@ -443,6 +448,7 @@ public static class ChaosSuite
 
         var writesBack = Seconds(writer.BackAfter(faultAt), faultAt);
         log($"reads back {ChaosOutcome.Fmt(readsBack)} s, writes back {ChaosOutcome.Fmt(writesBack)} s (bound {writesBound:0.0} s: {boundText})");
+        log("reader: " + reader.Timeline(faultAt, (int)Math.Ceiling(readsBack ?? ReadsBackSeconds) + 1));
 
         if (s.Heal is { } heal)
         {

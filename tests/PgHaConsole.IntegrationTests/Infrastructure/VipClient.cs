@@ -41,6 +41,40 @@ public abstract class VipClient : IAsyncDisposable
     public DateTimeOffset? BackAfter(DateTimeOffset fault) =>
         LastFailureAfter(fault) is { } lastFailure ? FirstAckAfter(lastFailure) : fault;
 
+    /// <summary>The success that ended the longest gap between consecutive successes after <paramref name="t"/> (the last success before it included).</summary>
+    public DateTimeOffset? OutageEnd(DateTimeOffset t)
+    {
+        var times = _acks.Select(a => a.At).Order().ToList();
+        var start = times.FindLastIndex(x => x < t);
+        DateTimeOffset? end = null;
+        var longest = TimeSpan.Zero;
+        for (var i = Math.Max(start, 0) + 1; i < times.Count; i++)
+        {
+            if (times[i] - times[i - 1] > longest)
+            {
+                longest = times[i] - times[i - 1];
+                end = times[i];
+            }
+        }
+
+        return end;
+    }
+
+    /// <summary>Per second from <paramref name="t"/>: successes (by answering server) and failures, e.g. "+0: 80 ok, +1: 12 ok 30 failed".</summary>
+    public string Timeline(DateTimeOffset t, int seconds)
+    {
+        var parts = new List<string>();
+        for (var i = 0; i < seconds; i++)
+        {
+            var (from, to) = (t + TimeSpan.FromSeconds(i), t + TimeSpan.FromSeconds(i + 1));
+            var ok = _acks.Where(a => a.At >= from && a.At < to).GroupBy(a => a.Server).Select(g => $"{g.Count()} {g.Key}").ToList();
+            var failed = _failures.Count(f => f >= from && f < to);
+            parts.Add($"+{i}: {(ok.Count == 0 ? "0 ok" : string.Join(" ", ok))}{(failed == 0 ? "" : $" {failed} failed")}");
+        }
+
+        return string.Join(", ", parts);
+    }
+
     /// <summary>The statement of attempt <paramref name="n"/>, on an open connection.</summary>
     protected abstract NpgsqlCommand Command(NpgsqlConnection connection, long n);
 

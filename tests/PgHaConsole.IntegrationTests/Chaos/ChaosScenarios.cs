@@ -340,7 +340,8 @@ public static class ChaosSuite
                 {
                     if (truthAt is null && s.TopologyTruth(t, run.Victim))
                     {
-                        truthAt = DateTimeOffset.UtcNow;
+                        // When the console knew it (the picture's own time), not when this loop looked.
+                        truthAt = t.ObservedAt;
                     }
 
                     var writable = t.Nodes.Where(n => n.Role == NodeRole.Primary && n.Fenced is null && (n.HoldsWriteVip || n.HoldsReadVip)).Select(n => n.Name).ToList();
@@ -433,7 +434,9 @@ public static class ChaosSuite
             || (reader.BackAfter(faultAt) is { } rb && DateTimeOffset.UtcNow - rb > TimeSpan.FromSeconds(1)
                 && writer.BackAfter(faultAt) is { } wb && DateTimeOffset.UtcNow - wb > TimeSpan.FromSeconds(1)
                 && DateTimeOffset.UtcNow - faultAt > TimeSpan.FromSeconds(TopologyTruthSeconds + 1))), TimeSpan.FromSeconds(120), ct);
-        var readsBack = Seconds(reader.BackAfter(faultAt), faultAt);
+        // Back = the end of the longest stretch without a success from just before the fault on (VipClient.OutageEnd):
+        // a stray failure later (a 500 ms connect on a loaded machine) is not the outage.
+        var readsBack = Seconds(reader.OutageEnd(faultAt), faultAt);
         await run.DescribeAsync("settled", ct);
         IReadOnlyList<OperationRecord>? recovery = null;
         if (s.WritesNeedRecovery)
@@ -446,7 +449,7 @@ public static class ChaosSuite
                 TimeSpan.FromSeconds(30), ct);
         }
 
-        var writesBack = Seconds(writer.BackAfter(faultAt), faultAt);
+        var writesBack = Seconds(writer.OutageEnd(faultAt), faultAt);
         log($"reads back {ChaosOutcome.Fmt(readsBack)} s, writes back {ChaosOutcome.Fmt(writesBack)} s (bound {writesBound:0.0} s: {boundText})");
         log("reader: " + reader.Timeline(faultAt, (int)Math.Ceiling(readsBack ?? ReadsBackSeconds) + 1));
 

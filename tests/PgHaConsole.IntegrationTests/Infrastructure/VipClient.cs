@@ -41,10 +41,18 @@ public abstract class VipClient : IAsyncDisposable
     public DateTimeOffset? BackAfter(DateTimeOffset fault) =>
         LastFailureAfter(fault) is { } lastFailure ? FirstAckAfter(lastFailure) : fault;
 
-    /// <summary>The success that ended the longest gap between consecutive successes after <paramref name="t"/> (the last success before it included).</summary>
+    /// <summary>
+    /// The success that ended the longest gap between consecutive successes after <paramref name="t"/> (the last success
+    /// before it included); null while the client has failed since its last success (the outage goes on).
+    /// </summary>
     public DateTimeOffset? OutageEnd(DateTimeOffset t)
     {
         var times = _acks.Select(a => a.At).Order().ToList();
+        if (times.Count == 0 || _failures.Any(f => f > times[^1]))
+        {
+            return null;
+        }
+
         var start = times.FindLastIndex(x => x < t);
         DateTimeOffset? end = null;
         var longest = TimeSpan.Zero;

@@ -5,13 +5,13 @@ using Hangfire;
 using Hangfire.Common;
 using Hangfire.States;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 using PgHaConsole.Core.Failover;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Infrastructure.Failover;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Rejoin;
 using PgHaConsole.Infrastructure.Topology;
+using PgHaConsole.IntegrationTests.Infrastructure;
 
 namespace PgHaConsole.Benchmarks;
 
@@ -111,8 +111,8 @@ internal static class FailoverBenchmark
         await Task.Delay(TimeSpan.FromSeconds(3), ct);
 
         var tag = "bench-" + Guid.NewGuid().ToString("N")[..6];
-        await using var writer = new Client(h.MonitorConnectionString(h.Cluster.WriteVip, "bench-writer"), $"INSERT INTO pghaconsole.heartbeat (written_by) VALUES ('{tag}:' || @n) RETURNING host(inet_server_addr())");
-        await using var reader = new Client(h.MonitorConnectionString(h.Cluster.ReadVip, "bench-reader"), "SELECT host(inet_server_addr())");
+        await using var writer = new VipWriter(h.Cluster, h.MonitorPassword, tag);
+        await using var reader = new VipReader(h.Cluster, h.MonitorPassword);
         writer.Start();
         reader.Start();
         await Task.Delay(TimeSpan.FromSeconds(2), ct);
@@ -172,15 +172,15 @@ internal static class FailoverBenchmark
         {
             var present = (await h.PsqlAsync(newPrimary, $"SELECT written_by FROM pghaconsole.heartbeat WHERE written_by LIKE '{tag}:%'", ct))
                 .Split('\n', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
-            lost = writer.Oks.Count(o => !present.Contains($"{tag}:{o.N}"));
+            lost = writer.Acknowledged.Count(o => !present.Contains($"{tag}:{o.N}"));
         }
 
         // Two writable primaries through the write VIP: after the first write acknowledged by the new primary, any
         // acknowledged by the old one.
         var oldAddress = h.Node(primary).Address;
         var newAddress = h.Node(standby).Address;
-        var firstNew = writer.Oks.Where(o => o.Server == newAddress).Select(o => (DateTimeOffset?)o.At).Min();
-        var twoWritable = firstNew is { } fn && writer.Oks.Any(o => o.Server == oldAddress && o.At > fn);
+        var firstNew = writer.Acknowledged.Where(o => o.Server == newAddress).Select(o => (DateTimeOffset?)o.At).Min();
+        var twoWritable = firstNew is { } fn && writer.Acknowledged.Any(o => o.Server == oldAddress && o.At > fn);
 
         string end;
         string? note = failover is null ? "no failover" : failover.Status == OperationStatus.Succeeded ? null : "failover " + failover.Status.ToString().ToLowerInvariant() + ": " + failover.Error;
@@ -195,7 +195,7 @@ internal static class FailoverBenchmark
             end = newPrimary is null ? "no single primary" : $"{newPrimary} primary, {primary} lost (a rebuild when it is back)";
         }
 
-        return new Row(s.Name, writesBack, readsBack, writer.Oks.Count, lost, twoWritable, end, note);
+        return new Row(s.Name, writesBack, readsBack, writer.Acknowledged.Count, lost, twoWritable, end, note);
     }
 
     private static Task KillPostmasterAsync(LabPairHarness h, string host, CancellationToken ct) =>
@@ -230,102 +230,8 @@ internal static class FailoverBenchmark
         return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : fallback;
     }
 
-    /// <summary>A client through a VIP: a fresh connection per statement every 10 ms; records successes (with the answering server) and failures.</summary>
-    private sealed class Client(string connectionString, string sql) : IAsyncDisposable
-    {
-        private readonly CancellationTokenSource _stop = new();
-        private readonly ConcurrentQueue<(long N, DateTimeOffset At, string? Server)> _oks = new();
-        private readonly ConcurrentQueue<DateTimeOffset> _failures = new();
-        private Task? _loop;
-
-        public IReadOnlyList<(long N, DateTimeOffset At, string? Server)> Oks => [.. _oks];
-
-        public void Start() => _loop = Task.Run(() => LoopAsync(_stop.Token));
-
-        public DateTimeOffset? FirstOkAfter(DateTimeOffset t) => _oks.Where(o => o.At >= t).Select(o => (DateTimeOffset?)o.At).Min();
-
-        public DateTimeOffset? FirstFailureAfter(DateTimeOffset t) => _failures.Where(f => f >= t).Select(f => (DateTimeOffset?)f).Min();
-
-        /// <summary>The success that ended the longest gap between consecutive successes after <paramref name="t"/> (the last success before it included).</summary>
-        public DateTimeOffset? OutageEnd(DateTimeOffset t)
-        {
-            var times = _oks.Select(o => o.At).Order().ToList();
-            var start = times.FindLastIndex(x => x < t);
-            var from = start < 0 ? 0 : start;
-            DateTimeOffset? end = null;
-            var longest = TimeSpan.Zero;
-            for (var i = from + 1; i < times.Count; i++)
-            {
-                if (times[i] - times[i - 1] > longest)
-                {
-                    longest = times[i] - times[i - 1];
-                    end = times[i];
-                }
-            }
-
-            return end;
-        }
-
-        private async Task LoopAsync(CancellationToken ct)
-        {
-            long n = 0;
-            while (!ct.IsCancellationRequested)
-            {
-                n++;
-                var started = Stopwatch.GetTimestamp();
-                try
-                {
-                    await using var conn = new NpgsqlConnection(connectionString);
-                    using var connect = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                    connect.CancelAfter(TimeSpan.FromMilliseconds(500));
-                    await conn.OpenAsync(connect.Token);
-                    await using var cmd = new NpgsqlCommand(sql, conn);
-                    cmd.Parameters.AddWithValue("n", n.ToString(CultureInfo.InvariantCulture));
-                    var server = (string?)await cmd.ExecuteScalarAsync(ct);
-                    _oks.Enqueue((n, DateTimeOffset.UtcNow, server));
-                }
-                catch (Exception) when (ct.IsCancellationRequested)
-                {
-                    break;
-                }
-                catch (Exception ex) when (ex is NpgsqlException or TimeoutException or OperationCanceledException or InvalidOperationException or System.Net.Sockets.SocketException)
-                {
-                    _failures.Enqueue(DateTimeOffset.UtcNow);
-                }
-
-                var wait = TimeSpan.FromMilliseconds(10) - Stopwatch.GetElapsedTime(started);
-                if (wait > TimeSpan.Zero)
-                {
-                    try
-                    {
-                        await Task.Delay(wait, ct);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        break;
-                    }
-                }
-            }
-        }
-
-        public async Task StopAsync()
-        {
-            await _stop.CancelAsync();
-            if (_loop is not null)
-            {
-                await _loop;
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await StopAsync();
-            _stop.Dispose();
-        }
-    }
-
     /// <summary>Runs what the launcher enqueues (the witness's failover) at once, in-process, through the harness's runner.</summary>
-    private sealed class InProcessJobs(LabPairHarness harness, ConcurrentBag<Task> jobs) : IBackgroundJobClient
+    internal sealed class InProcessJobs(LabPairHarness harness, ConcurrentBag<Task> jobs) : IBackgroundJobClient
     {
         public string Create(Job job, IState state)
         {

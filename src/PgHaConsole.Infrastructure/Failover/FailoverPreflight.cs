@@ -50,11 +50,12 @@ public static class FailoverPreflight
     public static async Task<FailoverPreflightReport> RunAsync(ClusterEnvironment env, FailoverParameters parameters, CancellationToken ct)
     {
         var checks = new List<FailoverCheck>();
-        var states = new Dictionary<NodeHost, PgState?>();
-        foreach (var host in env.Hosts)
-        {
-            states[host] = await TryAsync(() => host.GetPgStateAsync(ct), ct);
-        }
+        // Both hosts at once, and PostgreSQL's own answer of each beside: a lost host costs one timeout, not a sum of them
+        // (the failover over an unreachable primary spent 8 s here, issue #13's chaos suite).
+        var probes = env.Hosts.ToDictionary(h => h, h => TryAsync(() => h.GetPgStateAsync(ct), ct));
+        var answers = env.Hosts.ToDictionary(h => h, h => ConsoleSeesPrimaryAsync(env, h, ct));
+        await Task.WhenAll(probes.Values.Cast<Task>().Concat(answers.Values));
+        var states = probes.ToDictionary(kv => kv.Key, kv => kv.Value.Result);
 
         var standby = env.Hosts.FirstOrDefault(h => states[h] is { IsStandby: true } && (parameters.To is null || parameters.To == h.Name));
         if (standby is null)
@@ -82,7 +83,7 @@ public static class FailoverPreflight
         else
         {
             // No SSH: does PostgreSQL still answer the console? Then the primary is alive and only SSH is broken.
-            var answer = await ConsoleSeesPrimaryAsync(env, old, ct);
+            var answer = await answers[old];
             primaryHealthy = answer == "primary";
             checks.Add(new("console-view", old.Name, answer is null,
                 answer is null
@@ -136,13 +137,13 @@ public static class FailoverPreflight
     }
 
     /// <summary>A host call bounded in time: an unreachable host (or a dead pooled SSH connection) yields null, not a 30 s wait.</summary>
-    internal static async Task<T?> TryAsync<T>(Func<Task<T>> call, CancellationToken ct)
+    internal static async Task<T?> TryAsync<T>(Func<Task<T>> call, CancellationToken ct, TimeSpan? timeout = null)
         where T : class
     {
         try
         {
             // Task.Run: connecting over a cut link can block the caller itself before any task is returned.
-            return await Task.Run(call, ct).WaitAsync(HostTimeout, ct);
+            return await Task.Run(call, ct).WaitAsync(timeout ?? HostTimeout, ct);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {

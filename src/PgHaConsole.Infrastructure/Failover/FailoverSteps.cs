@@ -74,11 +74,18 @@ public sealed class FenceOldPrimaryStep(FailoverRun run) : FailoverStep(run)
         Note(Old, "unreachable: wait until its self-fence has surely happened (" + SelfFence.WorstCaseSeconds.ToString(CultureInfo.InvariantCulture) + " s after it lost the standby and the console, plus a poll interval and a margin)"),
     ]));
 
+    /// <summary>
+    /// How long one attempt to reach the old primary may take: the preflight's bound, or a short one once the preflight
+    /// of this run found its host unreachable (it is asked again in case it came back, but a lost host must not cost
+    /// two more full timeouts before the self-fence wait; the chaos suite saw 10 s spent here).
+    /// </summary>
+    private TimeSpan? AttemptTimeout => Run.Preflight is { PrimaryHostReachable: false } ? TimeSpan.FromSeconds(1.5) : null;
+
     public override async Task<StepCheck> CheckAsync(IOperationContext context)
     {
         var ct = context.CancellationToken;
-        var fenced = await FailoverPreflight.TryAsync(async () => await Run.Actions.IsFencedAsync(Old, ct) ? "yes" : "no", ct);
-        var state = fenced == "yes" ? await FailoverPreflight.TryAsync(() => Old.GetPgStateAsync(ct), ct) : null;
+        var fenced = await FailoverPreflight.TryAsync(async () => await Run.Actions.IsFencedAsync(Old, ct) ? "yes" : "no", ct, AttemptTimeout);
+        var state = fenced == "yes" ? await FailoverPreflight.TryAsync(() => Old.GetPgStateAsync(ct), ct, AttemptTimeout) : null;
         if (fenced == "yes" && state is { Running: false })
         {
             Run.FenceOutcome = $"{Old.Name} was already fenced (marker present, PostgreSQL stopped)";
@@ -95,7 +102,7 @@ public sealed class FenceOldPrimaryStep(FailoverRun run) : FailoverStep(run)
         var reason = (Run.Parameters.Automatic ? "automatic failover to " : "failover to ") + New.Name;
         var script = KeepalivedScriptRenderer.RenderFenceScript(Run.Env.Cluster, Old.Node);
         var result = await FailoverPreflight.TryAsync(
-            () => Old.RunAsync(RemoteCommand.BashScript(script, "console", reason), log, ct, TimeSpan.FromSeconds(20)), ct);
+            () => Old.RunAsync(RemoteCommand.BashScript(script, "console", reason), log, ct, TimeSpan.FromSeconds(20)), ct, AttemptTimeout);
         if (result is not null)
         {
             if (!result.Succeeded)

@@ -110,7 +110,19 @@ public sealed class FenceOldPrimaryStep(FailoverRun run) : FailoverStep(run)
                 throw new StepFailedException($"The fence of {Old.Name} did not complete (exit {result.ExitCode.ToString(CultureInfo.InvariantCulture)}): {Run.Env.Masker.Apply(result.StdErr.Trim())}. Nothing was promoted.");
             }
 
-            Run.FenceOutcome = $"{Old.Name} fenced by the console: PostgreSQL stopped, marked fenced (needs rejoin), standby on its next start, VIPs removed";
+            // keepalived there may still be MASTER of the write VIP for a second or two (its check fails twice before it
+            // lets go) and puts back a VIP removed under it, announcing it: a client would then reach the old node right
+            // after the promotion. Stopped now (it leaves MASTER with a priority-0 advert); the rejoin starts it again.
+            try
+            {
+                await Run.Actions.StopKeepalivedAsync(Old, log, ct);
+            }
+            catch (StepFailedException ex)
+            {
+                log.Info(Old.Name, "keepalived could not be stopped (" + ex.Message + "); its checks fail on a fenced node, so it gives the VIPs up within seconds");
+            }
+
+            Run.FenceOutcome = $"{Old.Name} fenced by the console: PostgreSQL stopped, marked fenced (needs rejoin), standby on its next start, keepalived stopped, VIPs removed";
             log.Info(Old.Name, Run.FenceOutcome);
             return;
         }

@@ -247,8 +247,11 @@ public sealed class FailoverTests(FailoverPairFixture pair, ITestOutputHelper ou
         var picture = await pair.Get<ITopologyMonitor>().ProbeNowAsync(pair.Cluster.Id, ct);
         Assert.Contains(picture!.Alarms, a => a.Code == AlarmCodes.NodeFenced && a.Node == primary);
 
-        // Started by hand (as a reboot would), it comes back read-only and still holds no VIP.
+        // The failover stopped its keepalived too (it would otherwise hold and re-announce the write VIP until its check
+        // had failed twice). Both started by hand (as a reboot would): it comes back read-only and still holds no VIP.
+        Assert.Equal("stopped", await RunAsync(primary, ct, "bash", "-c", "p=$(head -n 1 /run/keepalived.pid 2>/dev/null); [ -n \"$p\" ] && [ -d /proc/$p ] && echo running || echo stopped"));
         await RunAsync(primary, ct, "runuser", "-u", "postgres", "--", "bash", "-c", $"{PgCtl} -D {DataDir} -l /data10/postgresql.log -w start </dev/null >/dev/null 2>&1; echo $?");
+        await RunAsync(primary, ct, "bash", "-c", "keepalived -f /etc/keepalived/keepalived.conf -p /run/keepalived.pid </dev/null >/dev/null 2>&1; echo $?");
         Assert.Equal("t", await Sql(primary, "SELECT pg_is_in_recovery()", ct));
         await Task.Delay(TimeSpan.FromSeconds(4), ct);
         Assert.False(await HoldsAsync(primary, pair.Cluster.WriteVip, ct));

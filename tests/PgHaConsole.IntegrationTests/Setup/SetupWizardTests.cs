@@ -124,6 +124,15 @@ public sealed class SetupWizardTests(PairFixture pair, ITestOutputHelper output)
             "-c", $"CREATE ROLE it_client LOGIN PASSWORD '{password}'", "-c", "CREATE DATABASE it_clientdb OWNER it_client");
         Assert.True(create.ExitCode == 0, create.StandardError);
 
+        // The read VIP balances over the standby too: wait until it has replayed the new database (asynchronous
+        // replication; a read right after the CREATE DATABASE could reach pg2 before it, "database does not exist").
+        var replayedUntil = DateTime.UtcNow.AddSeconds(30);
+        while ((await pair.ExecAsync("pg2", ct, "runuser", "-u", "postgres", "--", "psql", "-XAtc", "SELECT 1 FROM pg_database WHERE datname = 'it_clientdb'")).StandardOutput.Trim() != "1")
+        {
+            Assert.True(DateTime.UtcNow < replayedUntil, "pg2 did not replay CREATE DATABASE it_clientdb within 30 s");
+            await Task.Delay(200, ct);
+        }
+
         string App(string host) => new NpgsqlConnectionStringBuilder
         {
             Host = host, Port = pair.Cluster.Postgres.Port, Database = "it_clientdb", Username = "it_client", Password = password,

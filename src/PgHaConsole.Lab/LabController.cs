@@ -229,6 +229,39 @@ public sealed class LabController
         return await CommandRunner.RunAsync(LabHostShell.NsenterArgv(pid, argv), standardInput, timeout, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// A whole host lost, as a power cut would leave it: its link goes down (no ARP, no answer, no reset for anyone),
+    /// then every process of that host — each PID in its network namespace — gets SIGKILL, again until none is left.
+    /// The namespace and its files stay (a later boot of the host starts from them). Namespace lab only. Returns the
+    /// number of processes killed.
+    /// </summary>
+    public async Task<int> LoseHostAsync(string host, CancellationToken cancellationToken)
+    {
+        var definition = LabTopology.Host(host);
+        if (LabSystem.BridgeOwner() is { } owner && LabStateFile.TryLoad(owner) is { IsUml: true })
+        {
+            throw new LabException("Losing a host is only possible in the namespace lab.", "Bring the namespace lab up (without --ipvs).");
+        }
+
+        await CommandRunner.RunCheckedAsync("Taking " + host + "'s link down", ["ip", "-n", definition.Namespace, "link", "set", LabTopology.Interface, "down"], cancellationToken).ConfigureAwait(false);
+        var killed = new HashSet<int>();
+        for (var round = 0; round < 50; round++)
+        {
+            var pids = await LabSystem.NamespacePidsAsync(definition.Namespace, cancellationToken).ConfigureAwait(false);
+            if (pids.Count == 0)
+            {
+                return killed.Count;
+            }
+
+            killed.UnionWith(pids);
+            // Some may exit between listing and signalling; kill's non-zero exit for those is expected.
+            await CommandRunner.RunAsync(["kill", "-s", "KILL", "--", .. pids.Select(p => p.ToString(System.Globalization.CultureInfo.InvariantCulture))], cancellationToken).ConfigureAwait(false);
+            await Task.Delay(TimeSpan.FromMilliseconds(50), _time, cancellationToken).ConfigureAwait(false);
+        }
+
+        throw new LabException($"Processes of {host} survived SIGKILL.", "Check them with `ip netns pids " + definition.Namespace + "` and `ps -o pid,stat,cmd -p PID`.");
+    }
+
     private static bool PathEquals(string a, string b) =>
         string.Equals(Path.TrimEndingDirectorySeparator(Path.GetFullPath(a)), Path.TrimEndingDirectorySeparator(Path.GetFullPath(b)), StringComparison.Ordinal);
 }

@@ -12,6 +12,7 @@ using PgHaConsole.Infrastructure.Failover;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Rejoin;
 using PgHaConsole.Infrastructure.Topology;
+using PgHaConsole.IntegrationTests.Infrastructure;
 
 namespace PgHaConsole.Benchmarks;
 
@@ -111,8 +112,8 @@ internal static class FailoverBenchmark
         await Task.Delay(TimeSpan.FromSeconds(3), ct);
 
         var tag = "bench-" + Guid.NewGuid().ToString("N")[..6];
-        await using var writer = new Client(h.MonitorConnectionString(h.Cluster.WriteVip, "bench-writer"), $"INSERT INTO pghaconsole.heartbeat (written_by) VALUES ('{tag}:' || @n) RETURNING host(inet_server_addr())");
-        await using var reader = new Client(h.MonitorConnectionString(h.Cluster.ReadVip, "bench-reader"), "SELECT host(inet_server_addr())");
+        await using var writer = new VipWriter(h.Cluster, h.MonitorPassword, tag);
+        await using var reader = new VipReader(h.Cluster, h.MonitorPassword);
         writer.Start();
         reader.Start();
         await Task.Delay(TimeSpan.FromSeconds(2), ct);
@@ -172,15 +173,15 @@ internal static class FailoverBenchmark
         {
             var present = (await h.PsqlAsync(newPrimary, $"SELECT written_by FROM pghaconsole.heartbeat WHERE written_by LIKE '{tag}:%'", ct))
                 .Split('\n', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
-            lost = writer.Oks.Count(o => !present.Contains($"{tag}:{o.N}"));
+            lost = writer.Acknowledged.Count(o => !present.Contains($"{tag}:{o.N}"));
         }
 
         // Two writable primaries through the write VIP: after the first write acknowledged by the new primary, any
         // acknowledged by the old one.
         var oldAddress = h.Node(primary).Address;
         var newAddress = h.Node(standby).Address;
-        var firstNew = writer.Oks.Where(o => o.Server == newAddress).Select(o => (DateTimeOffset?)o.At).Min();
-        var twoWritable = firstNew is { } fn && writer.Oks.Any(o => o.Server == oldAddress && o.At > fn);
+        var firstNew = writer.Acknowledged.Where(o => o.Server == newAddress).Select(o => (DateTimeOffset?)o.At).Min();
+        var twoWritable = firstNew is { } fn && writer.Acknowledged.Any(o => o.Server == oldAddress && o.At > fn);
 
         string end;
         string? note = failover is null ? "no failover" : failover.Status == OperationStatus.Succeeded ? null : "failover " + failover.Status.ToString().ToLowerInvariant() + ": " + failover.Error;
@@ -195,7 +196,7 @@ internal static class FailoverBenchmark
             end = newPrimary is null ? "no single primary" : $"{newPrimary} primary, {primary} lost (a rebuild when it is back)";
         }
 
-        return new Row(s.Name, writesBack, readsBack, writer.Oks.Count, lost, twoWritable, end, note);
+        return new Row(s.Name, writesBack, readsBack, writer.Acknowledged.Count, lost, twoWritable, end, note);
     }
 
     private static Task KillPostmasterAsync(LabPairHarness h, string host, CancellationToken ct) =>
@@ -325,7 +326,7 @@ internal static class FailoverBenchmark
     }
 
     /// <summary>Runs what the launcher enqueues (the witness's failover) at once, in-process, through the harness's runner.</summary>
-    private sealed class InProcessJobs(LabPairHarness harness, ConcurrentBag<Task> jobs) : IBackgroundJobClient
+    internal sealed class InProcessJobs(LabPairHarness harness, ConcurrentBag<Task> jobs) : IBackgroundJobClient
     {
         public string Create(Job job, IState state)
         {

@@ -4,11 +4,14 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using PgHaConsole.Core.Model;
 using PgHaConsole.Core.Operations;
+using PgHaConsole.Infrastructure.Failover;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Secrets;
 using PgHaConsole.Infrastructure.Setup;
 using PgHaConsole.Infrastructure.Ssh;
 using PgHaConsole.Infrastructure.Store;
+using PgHaConsole.Infrastructure.Topology;
+using PgHaConsole.IntegrationTests.Chaos;
 using PgHaConsole.Lab;
 
 namespace PgHaConsole.Benchmarks;
@@ -16,10 +19,13 @@ namespace PgHaConsole.Benchmarks;
 /// <summary>
 /// The lab reset (down then up: the runbook's starting state), imported as a cluster into a scratch SQLite store, with
 /// the console's services registered as the web app does; operations run through the one <see cref="OperationRunner"/>
-/// (no Hangfire), as the integration tests' PairFixture does. For benchmarks that need a real pair.
+/// (no Hangfire), as the integration tests' PairFixture does. For benchmarks that need a real pair; the chaos suite's
+/// pair too (<see cref="IChaosPair"/>, with the topology monitor and the failover witness registered).
 /// </summary>
-internal sealed class LabPairHarness : IAsyncDisposable
+internal sealed class LabPairHarness : IAsyncDisposable, IChaosPair
 {
+    private bool _witnessStarted;
+
     private readonly string _scratch = Path.Combine(Path.GetTempPath(), "pgha-bench-" + Guid.NewGuid().ToString("N")[..8]);
     private readonly StreamWriter _labLog;
     private ServiceProvider? _services;
@@ -147,6 +153,40 @@ internal sealed class LabPairHarness : IAsyncDisposable
     {
         await Get<OperationExecutor>().ExecuteAsync(operationId, null, CancellationToken.None, ct);
         return (await Get<IOperationJournal>().GetAsync(operationId, ct))!;
+    }
+
+    public Task<string> MonitorPasswordAsync(CancellationToken ct) => Task.FromResult(MonitorPassword);
+
+    public async Task EnsureSetUpAsync(CancellationToken ct)
+    {
+        if (MonitorPassword.Length == 0)
+        {
+            await SetupPairAsync(ct);
+        }
+    }
+
+    /// <summary>Starts the topology monitor's polling and the failover witness (registered by the benchmark); idempotent.</summary>
+    public async Task StartWitnessAsync(CancellationToken ct)
+    {
+        if (_witnessStarted)
+        {
+            return;
+        }
+
+        _witnessStarted = true;
+        ct.ThrowIfCancellationRequested();
+        await Get<TopologyMonitor>().StartAsync(CancellationToken.None);
+        await Get<FailoverWitness>().StartAsync(CancellationToken.None);
+    }
+
+    public async Task StopWitnessAsync()
+    {
+        if (_witnessStarted)
+        {
+            _witnessStarted = false;
+            await Get<FailoverWitness>().StopAsync(CancellationToken.None);
+            await Get<TopologyMonitor>().StopAsync(CancellationToken.None);
+        }
     }
 
     public async Task<string> LogTextAsync(Guid operationId, CancellationToken ct)

@@ -92,11 +92,13 @@ public static class HaproxyConfigRenderer
         sb.Append("    option tcplog\n");
         sb.Append("    option dontlognull\n");
         sb.Append("    retries 2\n");
-        sb.Append("    timeout connect 3s\n");
+        // A node on the same network connects within milliseconds; a lost one (no RST) is given up after 1 s, by clients'
+        // connections and by the checks alike, so a dead read server leaves the rotation within ~3 s (issue #13).
+        sb.Append("    timeout connect 1s\n");
         // PostgreSQL sessions idle for long stretches (pools); 30 minutes before HAProxy cuts an idle one.
         sb.Append("    timeout client 30m\n");
         sb.Append("    timeout server 30m\n");
-        sb.Append("    timeout check 3s\n\n");
+        sb.Append("    timeout check 1s\n\n");
 
         // pgsql-check sends a startup packet as the monitoring role and accepts any authentication request as "up":
         // no password is needed in this file, only a pg_hba line for the role from the nodes (PgHbaEditor adds it).
@@ -111,14 +113,16 @@ public static class HaproxyConfigRenderer
         sb.Append("    server ").Append(node.Name).Append(' ').Append(node.Address).Append(':').Append(port)
             .Append(" check inter 2s fall 2 rise 1 on-marked-down shutdown-sessions\n\n");
 
-        sb.Append("# Reads: round robin over both nodes; a node that stops answering leaves the rotation.\n");
+        sb.Append("# Reads: round robin over both nodes; a node that stops answering leaves the rotation (checked every second,\n");
+        sb.Append("# every 300 ms once a check failed: two failures), and a connection that cannot reach its server is retried on the other.\n");
         sb.Append("frontend pg_read\n");
         sb.Append("    bind ").Append(cluster.ReadVip).Append(':').Append(port).Append('\n');
         sb.Append("    default_backend pg_read_all\n\n");
         sb.Append("backend pg_read_all\n");
         sb.Append("    balance roundrobin\n");
         sb.Append("    option pgsql-check user ").Append(monitor).Append('\n');
-        sb.Append("    default-server check inter 2s fall 2 rise 2 on-marked-down shutdown-sessions\n");
+        sb.Append("    option redispatch 1\n");
+        sb.Append("    default-server check inter 1s fastinter 300ms fall 2 rise 2 on-marked-down shutdown-sessions\n");
         foreach (var n in cluster.Nodes)
         {
             sb.Append("    server ").Append(n.Name).Append(' ').Append(n.Address).Append(':').Append(port).Append('\n');

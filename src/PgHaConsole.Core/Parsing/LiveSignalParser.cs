@@ -22,6 +22,12 @@ public enum LiveSignalKind
 
     /// <summary>The fence marker appeared or went away.</summary>
     Fence,
+
+    /// <summary>
+    /// Not a line: the console heard nothing on the channel, not even a heartbeat, for
+    /// <see cref="Topology.LiveMonitorScript.SuspectAfter"/> (a cut link, a lost host).
+    /// </summary>
+    Silent,
 }
 
 /// <summary>One parsed line of the live channel (<see cref="Topology.LiveMonitorScript"/>).</summary>

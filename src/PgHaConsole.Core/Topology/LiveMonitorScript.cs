@@ -14,7 +14,10 @@ namespace PgHaConsole.Core.Topology;
 /// leaves the file behind but not the process);</item>
 /// <item><c>ka …</c> / <c>kr …</c>: the write and read VIPs' keepalived state files, rewritten by the notify scripts;</item>
 /// <item><c>fence yes|no</c>: the fence marker;</item>
-/// <item><c>hb</c>: a heartbeat every 2 s, so a silent connection (a partition) is noticed and the channel rebuilt.</item>
+/// <item><c>hb</c>: a heartbeat every 300 ms, so a silent connection (a partition, a lost host) is noticed within
+/// <see cref="SuspectAfter"/>: the console shows the host as not answering at once (issue #13: the topology shows the
+/// truth within 2 s, while a probe only gives up after its timeout) and rebuilds the channel after
+/// <see cref="SilenceLimit"/>.</item>
 /// </list>
 /// Why a 100 ms loop for the files and the process rather than inotify: a <c>kill -9</c> of the postmaster touches no
 /// file, so a process check is needed anyway, and <c>inotify-tools</c> is not on every host. The loop uses shell
@@ -26,10 +29,19 @@ namespace PgHaConsole.Core.Topology;
 public static class LiveMonitorScript
 {
     /// <summary>Rounds of the file/process loop per heartbeat.</summary>
-    public const int HeartbeatRounds = 20;
+    public const int HeartbeatRounds = 3;
 
     /// <summary>How long one round sleeps.</summary>
     public static readonly TimeSpan Round = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How often the script prints a heartbeat.</summary>
+    public static TimeSpan HeartbeatInterval => Round * HeartbeatRounds;
+
+    /// <summary>
+    /// A channel that printed nothing (four heartbeats missed) for this long says its host does not answer: the console
+    /// shows the host so at once, without waiting for a probe's timeout, and probes it again.
+    /// </summary>
+    public static readonly TimeSpan SuspectAfter = TimeSpan.FromMilliseconds(1200);
 
     /// <summary>The console gives up on a channel that printed nothing (not even a heartbeat) for this long.</summary>
     public static readonly TimeSpan SilenceLimit = TimeSpan.FromSeconds(6);

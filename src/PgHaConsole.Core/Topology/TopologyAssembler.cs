@@ -35,6 +35,41 @@ public static class TopologyAssembler
     }
 
     /// <summary>
+    /// <paramref name="latest"/> with <paramref name="nodeName"/> shown as not answering the console, the rest as last
+    /// observed (alarms evaluated again): what the console knows the moment a host's live channel falls silent, before
+    /// a probe has waited out its timeout. The node looks exactly as a probe that timed out on both halves reports it
+    /// (no role, nothing held: the console cannot see it); <paramref name="latest"/> itself when the node is already so
+    /// or unknown.
+    /// </summary>
+    public static ClusterTopology WithUnanswered(
+        ClusterSpec cluster,
+        ClusterTopology latest,
+        string nodeName,
+        string reason,
+        DateTimeOffset observedAt,
+        AlarmThresholds? thresholds = null)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        ArgumentNullException.ThrowIfNull(latest);
+        var node = latest.Nodes.FirstOrDefault(n => string.Equals(n.Name, nodeName, StringComparison.Ordinal));
+        if (node is null || (!node.SshReachable && !node.PgReachable))
+        {
+            return latest;
+        }
+
+        var unanswered = new NodeState
+        {
+            NodeId = node.NodeId,
+            Name = node.Name,
+            Address = node.Address,
+            Role = NodeRole.Down,
+            Errors = [reason],
+        };
+        var nodes = latest.Nodes.Select(n => ReferenceEquals(n, node) ? unanswered : n).ToArray();
+        return Assemble(cluster, nodes, observedAt, thresholds) with { TriggeredAt = observedAt };
+    }
+
+    /// <summary>
     /// The primary's <c>pg_stat_replication</c> row for <paramref name="standby"/>: by application_name (the
     /// console sets it to the node name in primary_conninfo), else by client address.
     /// </summary>

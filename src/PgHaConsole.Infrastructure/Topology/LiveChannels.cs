@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -18,8 +19,10 @@ public sealed record LiveChange(Guid ClusterId, string Node, LiveSignal Signal, 
 
 /// <summary>
 /// One long-lived command per node (<see cref="LiveMonitorScript"/>) over the node's pooled SSH connection (a
-/// channel of its own beside the probes'), reporting changes as they happen. A channel that ends, fails or stays
-/// silent for <see cref="LiveMonitorScript.SilenceLimit"/> (no heartbeat: a partition) is rebuilt after a short pause;
+/// channel of its own beside the probes'), reporting changes as they happen. A channel that stays silent for
+/// <see cref="LiveMonitorScript.SuspectAfter"/> (no heartbeat: a cut link, a lost host) is reported at once as a
+/// <see cref="LiveSignalKind.Silent"/> change; one that ends, fails or stays silent for
+/// <see cref="LiveMonitorScript.SilenceLimit"/> is rebuilt after a short pause;
 /// its first lines after each (re)connection report the whole state, so a change missed while it was down is caught
 /// by the probe they trigger. The monitor's poll stays the safety net.
 /// </summary>
@@ -29,6 +32,9 @@ public sealed class LiveChannels : IAsyncDisposable
     public static readonly TimeSpan CommandLifetime = TimeSpan.FromMinutes(10);
 
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often a running channel is checked for silence (well below <see cref="LiveMonitorScript.SuspectAfter"/>).</summary>
+    private static readonly TimeSpan SilenceCheck = TimeSpan.FromMilliseconds(100);
 
     private readonly ISshSessionPool _ssh;
     private readonly IOptions<TopologyOptions> _options;
@@ -158,11 +164,27 @@ public sealed class LiveChannels : IAsyncDisposable
                     }
                 }, run.Token);
 
+                long suspectedAt = 0;
                 while (!task.IsCompleted)
                 {
-                    await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(1), ct));
+                    await Task.WhenAny(task, Task.Delay(SilenceCheck, ct));
                     ct.ThrowIfCancellationRequested();
-                    if (!task.IsCompleted && Stopwatch.GetElapsedTime(Interlocked.Read(ref heard.At)) > LiveMonitorScript.SilenceLimit)
+                    var lastHeard = Interlocked.Read(ref heard.At);
+                    var silent = Stopwatch.GetElapsedTime(lastHeard);
+
+                    // Once per silence, and only on a channel that spoke (its start over a slow connection is no silence).
+                    if (!task.IsCompleted && silent > LiveMonitorScript.SuspectAfter && suspectedAt != lastHeard && Interlocked.Read(ref heard.Lines) > 0)
+                    {
+                        suspectedAt = lastHeard;
+                        Interlocked.Increment(ref _changes);
+                        _logger.LogInformation("Live channel of {Node} silent for {SilentMs} ms: the host does not answer", node.Name, (long)silent.TotalMilliseconds);
+                        onChange(new LiveChange(target.Cluster.Id, node.Name, new LiveSignal(LiveSignalKind.Silent,
+                            string.Create(CultureInfo.InvariantCulture,
+                                $"{node.Name} ({node.Address}) sent nothing on its live channel for {silent.TotalSeconds:0.0} s (a heartbeat is due every {LiveMonitorScript.HeartbeatInterval.TotalSeconds:0.0#} s): the host does not answer the console.")),
+                            DateTimeOffset.UtcNow));
+                    }
+
+                    if (!task.IsCompleted && silent > LiveMonitorScript.SilenceLimit)
                     {
                         reason = $"silent for {LiveMonitorScript.SilenceLimit.TotalSeconds:0} s";
                         await run.CancelAsync();

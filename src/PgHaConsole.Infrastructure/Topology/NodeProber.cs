@@ -120,7 +120,9 @@ public sealed class NodeProber : INodeProber, IAsyncDisposable
 
         var started = Stopwatch.GetTimestamp();
         var baseState = new NodeState { NodeId = node.Id, Name = node.Name, Address = node.Address, Role = NodeRole.Unknown };
-        var hostTask = ProbeHostAsync(target.Cluster, node, nodeSecrets, masker, timeout, cts.Token, cancellationToken);
+        // On the thread pool: SSH.NET blocks synchronously in places (a channel open over a cut link waits for its own
+        // session timeout), and a half that blocks before returning its task would hold the deadline below hostage.
+        var hostTask = Task.Run(() => ProbeHostAsync(target.Cluster, node, nodeSecrets, masker, timeout, cts.Token, cancellationToken), CancellationToken.None);
 
         // No PostgreSQL connection (and so no monitoring password sent) to a host whose identity nobody confirmed.
         var pgTask = node.HostKeySha256 is null
@@ -128,7 +130,7 @@ public sealed class NodeProber : INodeProber, IAsyncDisposable
             {
                 Errors = ["PostgreSQL was not probed: no SSH host key is confirmed for this host yet (run Test connection on the cluster's page)."],
             })
-            : ProbePostgresAsync(target, node, baseState, masker, timeout, cts.Token, cancellationToken);
+            : Task.Run(() => ProbePostgresAsync(target, node, baseState, masker, timeout, cts.Token, cancellationToken), CancellationToken.None);
 
         // The timeout is an upper bound of the probe, not only a cancellation request: over a cut link SSH.NET
         // answers the cancellation only after its own session timeout (seen on the lab: 6-9 s instead of 3 s), so
@@ -198,7 +200,9 @@ public sealed class NodeProber : INodeProber, IAsyncDisposable
             var result = await session.RunAsync(command, timeout, null, probeToken);
             if (result.TimedOut)
             {
-                return (null, true, false, string.Create(CultureInfo.InvariantCulture, $"The probe script on {node.Name} did not finish within {timeout.TotalSeconds:0.#} s."));
+                // Over a pooled connection whose link was cut the command just never answers (SSH.NET notices the dead
+                // session only ~10 s later): the host did not answer the console, whatever the old session claims.
+                return (null, false, false, string.Create(CultureInfo.InvariantCulture, $"SSH to {node.Name}: the probe script did not answer within {timeout.TotalSeconds:0.#} s."));
             }
 
             var observation = HostProbeScript.Parse(result.StdOut, cluster);

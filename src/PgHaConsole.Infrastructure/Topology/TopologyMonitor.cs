@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using PgHaConsole.Core.Model;
+using PgHaConsole.Core.Parsing;
 using PgHaConsole.Core.Topology;
 using PgHaConsole.Infrastructure.Store;
 
@@ -420,7 +421,32 @@ public sealed class TopologyMonitor : BackgroundService, ITopologyMonitor
     private void OnLiveChange(LiveChange change)
     {
         _logger.LogDebug("Live change on {Node}: {Kind} {Detail}", change.Node, change.Signal.Kind, change.Signal.Detail);
+        if (change.Signal.Kind == LiveSignalKind.Silent)
+        {
+            PublishUnanswered(change);
+        }
+
         RequestProbe(change.ClusterId, change.At);
+    }
+
+    /// <summary>
+    /// A host whose live channel fell silent is shown as not answering at once (issue #13: the topology shows the truth
+    /// within 2 s), without waiting for a probe to time out (<see cref="TopologyOptions.ProbeTimeout"/>, 5 s by
+    /// default); the probe requested right after confirms it or, should the host answer after all, replaces it.
+    /// </summary>
+    private void PublishUnanswered(LiveChange change)
+    {
+        if (!_entries.TryGetValue(change.ClusterId, out var entry) || entry.Target?.Cluster is not { } spec
+            || GetLatest(change.ClusterId) is not { } latest)
+        {
+            return;
+        }
+
+        var picture = TopologyAssembler.WithUnanswered(spec, latest, change.Node, change.Signal.Detail, _time.GetUtcNow(), _options.Value.Thresholds);
+        if (!ReferenceEquals(picture, latest) && _entries.ContainsKey(change.ClusterId))
+        {
+            Publish(picture);
+        }
     }
 
     private void LogAlarmChanges(ClusterTopology? previous, ClusterTopology current)

@@ -51,6 +51,10 @@ public sealed class HaproxyRenderingTests
         Assert.Contains("mode tcp\n", config, StringComparison.Ordinal);
         Assert.Contains("balance roundrobin\n", config, StringComparison.Ordinal);
         Assert.Contains("option pgsql-check user pghaconsole_monitor\n", config, StringComparison.Ordinal);
+        // A lost read server leaves the rotation within seconds, and a connection routed to it is retried on the other.
+        Assert.Contains("timeout connect 1s\n", config, StringComparison.Ordinal);
+        Assert.Contains("option redispatch 1\n", config, StringComparison.Ordinal);
+        Assert.Contains("default-server check inter 1s fastinter 300ms fall 2 rise 2", config, StringComparison.Ordinal);
         Assert.Contains("stats socket /run/haproxy/admin.sock mode 660 level admin\n", config, StringComparison.Ordinal);
 
         var write = config[config.IndexOf("backend pg_write_primary", StringComparison.Ordinal)..config.IndexOf("frontend pg_read", StringComparison.Ordinal)];

@@ -90,4 +90,26 @@ public sealed class TopologyAssemblerTests
     [InlineData(1536L, "1.5 kB")]
     [InlineData(67108864L, "64 MB")]
     public void Bytes_read_like_pg_size_pretty(long bytes, string text) => Assert.Equal(text, TopologyFormat.Bytes(bytes));
+
+    [Fact]
+    public void A_silent_host_is_shown_as_not_answering_with_the_other_node_as_last_seen()
+    {
+        var latest = Assemble(Primary(), Standby());
+        var at = DateTimeOffset.UnixEpoch.AddSeconds(5);
+        var t = TopologyAssembler.WithUnanswered(Cluster, latest, "pg1", "no line for 1.2 s", at, AlarmThresholds.Default);
+
+        var pg1 = t.Nodes.Single(n => n.Name == "pg1");
+        Assert.Equal((false, false, NodeRole.Down, false), (pg1.SshReachable, pg1.PgReachable, pg1.Role, pg1.HoldsWriteVip));
+        Assert.Equal(["no line for 1.2 s"], pg1.Errors);
+        var (before, after) = (latest.Nodes.Single(n => n.Name == "pg2"), t.Nodes.Single(n => n.Name == "pg2"));
+        Assert.Equal((before.Role, before.SshReachable, before.PgReachable, before.Keepalived, before.ReplayedLsn), (after.Role, after.SshReachable, after.PgReachable, after.Keepalived, after.ReplayedLsn));
+        Assert.Equal((at, at), (t.ObservedAt, t.TriggeredAt!.Value));
+        Assert.Null(t.WriteVipHolder);
+        Assert.Contains(t.Alarms, a => a.Code == AlarmCodes.HostUnreachable && a.Node == "pg1");
+        Assert.DoesNotContain(latest.Alarms, a => a.Code == AlarmCodes.HostUnreachable);
+
+        // Already not answering, or not a node of the picture: nothing new to show.
+        Assert.Same(t, TopologyAssembler.WithUnanswered(Cluster, t, "pg1", "again", at.AddSeconds(1)));
+        Assert.Same(latest, TopologyAssembler.WithUnanswered(Cluster, latest, "pg9", "unknown", at));
+    }
 }

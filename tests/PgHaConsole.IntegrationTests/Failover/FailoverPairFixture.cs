@@ -3,8 +3,12 @@ using Hangfire.Common;
 using Hangfire.States;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using PgHaConsole.Core.Operations;
 using PgHaConsole.Infrastructure.Failover;
+using PgHaConsole.Infrastructure.Operations;
+using PgHaConsole.Infrastructure.Setup;
 using PgHaConsole.Infrastructure.Topology;
+using PgHaConsole.IntegrationTests.Chaos;
 using PgHaConsole.IntegrationTests.Infrastructure;
 
 namespace PgHaConsole.IntegrationTests.Failover;
@@ -12,9 +16,10 @@ namespace PgHaConsole.IntegrationTests.Failover;
 /// <summary>
 /// A <see cref="PairFixture"/> with the topology prober and the failover capability (policy store, operation kind,
 /// witness) registered. The prober and the witness run only once a test starts them (<see cref="StartWitnessAsync"/>);
-/// operations the witness launches run in-process through the fixture (a job client standing in for Hangfire).
+/// operations the witness launches run in-process through the fixture (a job client standing in for Hangfire). The
+/// failover tests and the chaos suite (each its own collection, so its own pair) use it.
 /// </summary>
-public sealed class FailoverPairFixture : PairFixture
+public sealed class FailoverPairFixture : PairFixture, IChaosPair
 {
     private readonly List<Task> _jobs = [];
     private bool _started;
@@ -46,6 +51,9 @@ public sealed class FailoverPairFixture : PairFixture
         await Get<TopologyMonitor>().StartAsync(CancellationToken.None);
         await Get<FailoverWitness>().StartAsync(CancellationToken.None);
     }
+
+    public async Task<string> MonitorPasswordAsync(CancellationToken ct) =>
+        (await Get<ClusterEnvironmentFactory>().CreateAsync(Cluster.Id, ct))!.Secrets.MonitorPassword!;
 
     public async Task StopWitnessAsync(CancellationToken ct)
     {

@@ -51,15 +51,7 @@ public sealed class FailoverTests(FailoverPairFixture pair, ITestOutputHelper ou
     private Task<string> Sql(string host, string sql, CancellationToken ct) =>
         RunAsync(host, ct, "runuser", "-u", "postgres", "--", "psql", "-XAtc", sql);
 
-    private async Task EnsurePairAsync(CancellationToken ct)
-    {
-        var ops = await pair.Get<IOperationJournal>().ListByClusterAsync(pair.Cluster.Id, 50, ct);
-        if (!ops.Any(o => o.Kind == SetupOperation.Kind && o.Status == OperationStatus.Succeeded))
-        {
-            var setup = await pair.RunAsync(SetupOperation.Kind, new SetupParameters(), ct);
-            Assert.True(setup.Status == OperationStatus.Succeeded, await pair.LogTextAsync(setup.Id, ct));
-        }
-    }
+    private Task EnsurePairAsync(CancellationToken ct) => pair.EnsureSetUpAsync(ct);
 
     private async Task<(string Primary, string Standby)> RolesAsync(CancellationToken ct) =>
         await Sql("pg1", "SELECT pg_is_in_recovery()", ct) == "f" ? ("pg1", "pg2") : ("pg2", "pg1");
@@ -77,8 +69,7 @@ public sealed class FailoverTests(FailoverPairFixture pair, ITestOutputHelper ou
     private async Task<bool> HoldsAsync(string host, string vip, CancellationToken ct) =>
         (await pair.ExecAsync(host, ct, "ip", "-o", "addr", "show", "dev", "mgt")).StandardOutput.Contains($" {vip}/", StringComparison.Ordinal);
 
-    private async Task<string> MonitorPasswordAsync(CancellationToken ct) =>
-        (await pair.Get<ClusterEnvironmentFactory>().CreateAsync(pair.Cluster.Id, ct))!.Secrets.MonitorPassword!;
+    private Task<string> MonitorPasswordAsync(CancellationToken ct) => pair.MonitorPasswordAsync(ct);
 
     /// <summary>The node address that answers a query through <paramref name="vip"/>, or null.</summary>
     private async Task<string?> AnswerThroughAsync(string vip, string sql, CancellationToken ct)

@@ -232,8 +232,20 @@ public sealed class KeepalivedStep(SetupRun run) : SetupStep(run)
             {
                 await host.RunCheckedAsync("Reloading keepalived", RemoteCommand.Exec("kill", "-HUP", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)), log, ct);
             }
+
+            // Both VIPs track the local HAProxy: one the console set up that has died (its check says so) keeps them away
+            // from this node, and this step's verification would wait for them in vain (the balancer step comes next).
+            if (Cluster.Balancer == BalancerMode.Haproxy && await HaproxyMissingAsync(host, ct))
+            {
+                log.Info(host.Name, "HAProxy, set up by the console, is not running: the VIPs track it, so it is started again first");
+                await ReadBalancerStep.StartHaproxyAsync(host, Cluster, running: false, changed: false, log, ct);
+            }
         }
     }
+
+    /// <summary>The HAProxy check keepalived runs fails: the console configured HAProxy here and it is not running.</summary>
+    private static async Task<bool> HaproxyMissingAsync(NodeHost host, CancellationToken ct) =>
+        (await host.RunAsync(RemoteCommand.Exec(Paths.HaproxyCheckScript), null, ct)).ExitCode == 1;
 
     public override async Task<StepVerification> VerifyAsync(IOperationContext context)
     {

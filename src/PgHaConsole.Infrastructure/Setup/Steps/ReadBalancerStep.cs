@@ -109,34 +109,44 @@ public sealed class ReadBalancerStep(SetupRun run) : SetupStep(run)
                 await host.RunCheckedAsync("Installing haproxy.cfg", RemoteCommand.Exec("mv", "-f", "--", candidate, Haproxy.ConfigFile), log, ct);
             }
 
-            if (Cluster.Postgres.ServiceControl == ServiceControl.Systemd)
-            {
-                await host.RunCheckedAsync("Enabling HAProxy", RemoteCommand.Exec("systemctl", "enable", "--now", "haproxy"), log, ct);
-                if (changed && s.Running)
-                {
-                    await host.RunCheckedAsync("Reloading HAProxy", RemoteCommand.Exec("systemctl", "reload", "haproxy"), log, ct);
-                }
-            }
-            else if (s.BootEntry != HaproxyBootEntry)
+            if (!Systemd && s.BootEntry != HaproxyBootEntry)
             {
                 await WriteBootEntryAsync(host, HostBootRenderer.HaproxyEntry, HaproxyBootEntry, log, ct);
             }
 
-            if (!Systemd && (!s.Running || changed))
+            await StartHaproxyAsync(host, Cluster, s.Running, changed, log, ct);
+        }
+    }
+
+    /// <summary>
+    /// HAProxy running on <paramref name="host"/> with the installed configuration: enabled and started (systemd), or
+    /// started as a daemon; reloaded where it runs and its configuration <paramref name="changed"/>. The keepalived step
+    /// uses it too: the VIPs track HAProxy, so a HAProxy the console set up that died keeps them away until it runs.
+    /// </summary>
+    internal static async Task StartHaproxyAsync(NodeHost host, ClusterSpec cluster, bool running, bool changed, StepLog? log, CancellationToken ct)
+    {
+        if (cluster.Postgres.ServiceControl == ServiceControl.Systemd)
+        {
+            await host.RunCheckedAsync("Enabling HAProxy", RemoteCommand.Exec("systemctl", "enable", "--now", "haproxy"), log, ct);
+            if (changed && running)
             {
-                // -sf: a reload hands the listening sockets over to the new process and lets the old one finish its sessions.
-                const string script = """
-                    set -eu
-                    cfg=$1; pidfile=$2
-                    mkdir -p /run/haproxy
-                    if [ -f "$pidfile" ] && old=$(head -n 1 -- "$pidfile") && [ "$(cat "/proc/$old/comm" 2>/dev/null)" = haproxy ]; then
-                      haproxy -f "$cfg" -D -p "$pidfile" -sf "$old" </dev/null >/dev/null 2>&1
-                    else
-                      haproxy -f "$cfg" -D -p "$pidfile" </dev/null >/dev/null 2>&1
-                    fi
-                    """;
-                await host.RunCheckedAsync(s.Running ? "Reloading HAProxy" : "Starting HAProxy", RemoteCommand.BashScript(script, Haproxy.ConfigFile, HaproxyPidFile), log, ct);
+                await host.RunCheckedAsync("Reloading HAProxy", RemoteCommand.Exec("systemctl", "reload", "haproxy"), log, ct);
             }
+        }
+        else if (!running || changed)
+        {
+            // -sf: a reload hands the listening sockets over to the new process and lets the old one finish its sessions.
+            const string script = """
+                set -eu
+                cfg=$1; pidfile=$2
+                mkdir -p /run/haproxy
+                if [ -f "$pidfile" ] && old=$(head -n 1 -- "$pidfile") && [ "$(cat "/proc/$old/comm" 2>/dev/null)" = haproxy ]; then
+                  haproxy -f "$cfg" -D -p "$pidfile" -sf "$old" </dev/null >/dev/null 2>&1
+                else
+                  haproxy -f "$cfg" -D -p "$pidfile" </dev/null >/dev/null 2>&1
+                fi
+                """;
+            await host.RunCheckedAsync(running ? "Reloading HAProxy" : "Starting HAProxy", RemoteCommand.BashScript(script, Haproxy.ConfigFile, HaproxyPidFile), log, ct);
         }
     }
 

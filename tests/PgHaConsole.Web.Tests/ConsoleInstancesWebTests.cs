@@ -63,6 +63,29 @@ public sealed class ConsoleInstancesWebTests : IDisposable
     }
 
     [Fact]
+    public async Task The_instance_that_adds_a_cluster_decides_for_it_at_once_and_an_instance_starting_right_after_does_not_take_it()
+    {
+        // Seen in the two-console lab run: a added the cluster, b started a few seconds later and its start-up renewal
+        // took the lease, because a took leases of new clusters only at its next timer tick (up to one renewal
+        // interval later, more on a loaded machine). The instance that adds a cluster now holds its lease on return.
+        var leasesA = _a.Services.GetRequiredService<IClusterLeases>();
+        _ = _a.Server;
+        using var client = _a.CreateClientWithToken(ConsoleFactory.AdminToken);
+        using var created = await client.PostAsJsonAsync("/api/clusters", InventoryApiTests.ValidCluster($"lease-{Guid.NewGuid():N}"[..16]));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var clusterId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        Assert.True(leasesA.Holds(clusterId), "the instance that added the cluster does not hold its lease when the add returns");
+
+        using var b = ConsoleFactory.OnStoreOf(_a.DataDirectory);
+        var managerB = b.Services.GetRequiredService<ClusterLeaseManager>();
+        Assert.DoesNotContain(clusterId, await managerB.RenewAsync(CancellationToken.None));
+        Assert.False(b.Services.GetRequiredService<IClusterLeases>().Holds(clusterId));
+        Assert.True(leasesA.Holds(clusterId));
+        var lease = Assert.Single(await _a.Services.GetRequiredService<ClusterLeaseStore>().ListAsync(CancellationToken.None), l => l.ClusterId == clusterId);
+        Assert.Equal(_a.Services.GetRequiredService<ConsoleInstance>().Id, lease.HolderInstance);
+    }
+
+    [Fact]
     public async Task Starting_another_instance_leaves_a_live_instances_operation_running()
     {
         var (clusterId, operationId) = await RunningOnAAsync();

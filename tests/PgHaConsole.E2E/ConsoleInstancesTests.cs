@@ -147,6 +147,19 @@ public sealed class ConsoleInstancesTests(ITestOutputHelper output)
             // Time for a second instance's copy to arrive, if there were one: two snapshot intervals and a lease renewal.
             await Task.Delay(TimeSpan.FromSeconds(13), ct);
 
+            // One prober: the instance that does not hold the lease serves the holder's pictures (the same observations,
+            // to the millisecond), never one of its own.
+            var (byHolder, byOther) = (new HashSet<DateTimeOffset>(), new HashSet<DateTimeOffset>());
+            for (var until = DateTime.UtcNow + TimeSpan.FromSeconds(4); DateTime.UtcNow < until; await Task.Delay(150, ct))
+            {
+                byHolder.Add((await consoles[survivor].Api.GetFromJsonAsync<JsonElement>($"api/clusters/{clusterId}/topology", ct)).GetProperty("observedAt").GetDateTimeOffset());
+                byOther.Add((await consoles[owner].Api.GetFromJsonAsync<JsonElement>($"api/clusters/{clusterId}/topology", ct)).GetProperty("observedAt").GetDateTimeOffset());
+            }
+
+            output.WriteLine($"pictures: {byHolder.Count} on the holder, {byOther.Count} on the other, {byOther.Intersect(byHolder).Count()} the same");
+            Assert.True(byOther.Intersect(byHolder).Count() >= 2, "the other instance does not serve the holder's pictures");
+            Assert.True(byOther.Except(byHolder).Count() <= 1, "the other instance shows pictures the holder never had");
+
             var alerts = webhook.Received.Skip(alertsBefore).Where(IsPg2NotStreaming).Select(a => a.GetProperty("status").GetString()).ToList();
             output.WriteLine($"alerts of the change: {string.Join(", ", alerts)}; all: {string.Join(" | ", webhook.Received.Select(a => $"{a.GetProperty("rule")} {a.GetProperty("node")} {a.GetProperty("status")}"))}");
             Assert.Equal(["firing", "resolved"], alerts);

@@ -4,7 +4,13 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using PgHaConsole.Core.History;
 using PgHaConsole.Core.Operations;
+using PgHaConsole.Core.Topology;
+using PgHaConsole.Infrastructure.History;
+using PgHaConsole.Infrastructure.Topology;
 using PgHaConsole.Infrastructure.Instances;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Setup;
@@ -83,6 +89,105 @@ public sealed class ConsoleInstancesWebTests : IDisposable
         Assert.True(leasesA.Holds(clusterId));
         var lease = Assert.Single(await _a.Services.GetRequiredService<ClusterLeaseStore>().ListAsync(CancellationToken.None), l => l.ClusterId == clusterId);
         Assert.Equal(_a.Services.GetRequiredService<ConsoleInstance>().Id, lease.HolderInstance);
+    }
+
+    [Fact]
+    public async Task An_instance_that_does_not_hold_the_lease_follows_the_alerts_silently_and_after_taking_over_sends_only_what_changes()
+    {
+        var clusterId = Guid.NewGuid();
+        var leases = new SwitchableLeases();
+        var monitor = new OnePicture();
+        var sender = new RecordingSender();
+        var alerts = new AlertDispatcher([sender], Microsoft.Extensions.Options.Options.Create(new AlertOptions { For = TimeSpan.FromSeconds(5) }), NullLogger<AlertDispatcher>.Instance);
+        var recorder = new HealthRecorder(monitor, _a.Services.GetRequiredService<IHistoryStore>(),
+            new StaticMonitor<HistoryOptions>(new HistoryOptions()), alerts: alerts, leases: leases);
+        var t0 = DateTimeOffset.UtcNow;
+
+        // pg2 stops streaming: the holder elsewhere alerts after 5 s; this instance only follows (nothing sent, but its
+        // count of firing alerts, which /metrics shows, is the holder's).
+        monitor.Picture = Picture(clusterId, t0, streaming: false);
+        await recorder.RecordAsync(t0, CancellationToken.None);
+        monitor.Picture = Picture(clusterId, t0.AddSeconds(6), streaming: false);
+        await recorder.RecordAsync(t0.AddSeconds(6), CancellationToken.None);
+        Assert.Empty(sender.Sent);
+        Assert.Equal(1, alerts.FiringCount);
+
+        // The holder dies; this instance takes the lease over: the alert already sent is not sent again ...
+        leases.Held = true;
+        monitor.Picture = Picture(clusterId, t0.AddSeconds(20), streaming: false);
+        await recorder.RecordAsync(t0.AddSeconds(20), CancellationToken.None);
+        Assert.Empty(sender.Sent);
+
+        // ... and when it resolves, this instance says so, once.
+        monitor.Picture = Picture(clusterId, t0.AddSeconds(25), streaming: true);
+        await recorder.RecordAsync(t0.AddSeconds(25), CancellationToken.None);
+        monitor.Picture = Picture(clusterId, t0.AddSeconds(30), streaming: true);
+        await recorder.RecordAsync(t0.AddSeconds(30), CancellationToken.None);
+        var resolved = Assert.Single(sender.Sent);
+        Assert.Equal((AlertRuleNames.StandbyNotStreaming, AlertStatus.Resolved, "pg2"), (resolved.Rule, resolved.Status, resolved.Node));
+    }
+
+    private static ClusterTopology Picture(Guid clusterId, DateTimeOffset at, bool streaming) => new()
+    {
+        ClusterId = clusterId,
+        ClusterName = "followed",
+        ObservedAt = at,
+        WriteVipHolder = "pg1",
+        Nodes =
+        [
+            new NodeState { NodeId = Guid.NewGuid(), Name = "pg1", Address = "198.18.4.247", SshReachable = true, PgReachable = true, Role = NodeRole.Primary, HoldsWriteVip = true },
+            new NodeState
+            {
+                NodeId = Guid.NewGuid(), Name = "pg2", Address = "198.18.4.248", SshReachable = true, PgReachable = true, Role = NodeRole.Standby,
+                WalReceiver = new WalReceiverState { Status = streaming ? "streaming" : null },
+            },
+        ],
+    };
+
+    private sealed class SwitchableLeases : IClusterLeases
+    {
+        public bool Held { get; set; }
+
+        public bool Holds(Guid clusterId) => Held;
+
+        public DateTimeOffset? HeldSince(Guid clusterId) => Held ? DateTimeOffset.UnixEpoch : null;
+    }
+
+    private sealed class OnePicture : ITopologyMonitor
+    {
+        public ClusterTopology? Picture { get; set; }
+
+        public ClusterTopology? GetLatest(Guid clusterId) => Picture;
+
+        public IReadOnlyList<ClusterTopology> GetAll() => Picture is null ? [] : [Picture];
+
+        public IAsyncEnumerable<ClusterTopology> WatchAsync(Guid clusterId, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<ClusterTopology?> ProbeNowAsync(Guid clusterId, CancellationToken cancellationToken) => Task.FromResult(Picture);
+    }
+
+    private sealed class RecordingSender : IAlertSender
+    {
+        public List<AlertNotification> Sent { get; } = [];
+
+        public string Name => "recording";
+
+        public bool Enabled => true;
+
+        public Task SendAsync(AlertNotification notification, CancellationToken ct)
+        {
+            Sent.Add(notification);
+            return Task.CompletedTask;
+        }
+    }
+
+    private sealed class StaticMonitor<T>(T value) : IOptionsMonitor<T>
+    {
+        public T CurrentValue => value;
+
+        public T Get(string? name) => value;
+
+        public IDisposable? OnChange(Action<T, string?> listener) => null;
     }
 
     [Fact]

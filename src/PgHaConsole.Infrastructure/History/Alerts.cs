@@ -154,6 +154,25 @@ public sealed class AlertDispatcher
             notifications = _evaluator.Evaluate(picture, now);
         }
 
+        await SendAsync(notifications, ct);
+        return notifications;
+    }
+
+    /// <summary>
+    /// Evaluates without sending: an instance that does not hold the cluster's lease follows its alerts (so its
+    /// <see cref="FiringCount"/> and <c>/metrics</c> agree with the holder's, and an alert already firing when it takes
+    /// the lease over is not sent a second time; its "resolved" is).
+    /// </summary>
+    public void Follow(ClusterTopology picture, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            _evaluator.Evaluate(picture, now);
+        }
+    }
+
+    private async Task SendAsync(IReadOnlyList<AlertNotification> notifications, CancellationToken ct)
+    {
         foreach (var n in notifications)
         {
             _logger.LogInformation("Alert {Rule} {Status} on {Cluster} {Node}: {Title}", n.Rule, n.Status, n.Cluster, n.Node ?? "-", n.Title);
@@ -171,7 +190,5 @@ public sealed class AlertDispatcher
                 }
             }
         }
-
-        return notifications;
     }
 }

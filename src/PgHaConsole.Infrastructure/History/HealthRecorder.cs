@@ -67,16 +67,22 @@ public sealed class HealthRecorder
             var stale = 0;
             foreach (var picture in _monitor.GetAll())
             {
-                if (_leases is not null && !_leases.Holds(picture.ClusterId))
+                var holds = _leases is null || _leases.Holds(picture.ClusterId);
+                if (now - picture.ObservedAt > options.StaleAfter)
                 {
-                    // Another instance records its samples and sends its alerts.
+                    if (holds)
+                    {
+                        stale++;
+                        _logger.LogWarning("History: the last picture of {Cluster} is from {ObservedAt}, not recorded", picture.ClusterName, picture.ObservedAt);
+                    }
+
                     continue;
                 }
 
-                if (now - picture.ObservedAt > options.StaleAfter)
+                if (!holds)
                 {
-                    stale++;
-                    _logger.LogWarning("History: the last picture of {Cluster} is from {ObservedAt}, not recorded", picture.ClusterName, picture.ObservedAt);
+                    // Another instance records its samples and sends its alerts; this one follows them silently.
+                    _alerts?.Follow(picture, now);
                     continue;
                 }
 

@@ -135,7 +135,9 @@ public sealed class ConsoleInstancesTests(ITestOutputHelper output)
             // Two instances again (the killed one restarted), then one change on the pair: pg2 stops streaming (its
             // primary_conninfo emptied), then streams again. Exactly one alert fires and one resolves, across both
             // instances, and exactly one event is recorded each way.
+            output.WriteLine($"===== console output of the killed instance {owner} =====\n{Tail(consoles[owner].Process.Output)}");
             await consoles[owner].DisposeAsync();
+            consoles.Remove(owner);
             consoles[owner] = await StartConsoleAsync(owner + "2", store.ConnectionString, keyRing, webhook.Url, ct);
             await Task.Delay(TimeSpan.FromSeconds(4), ct);
             var changeStarted = DateTimeOffset.UtcNow;
@@ -179,14 +181,15 @@ public sealed class ConsoleInstancesTests(ITestOutputHelper output)
             foreach (var console in consoles.Values)
             {
                 output.WriteLine("===== console output =====");
-                var text = console.Process.Output;
-                output.WriteLine(text.Length > 80000 ? text[..20000] + "\n…\n" + text[^60000..] : text);
+                output.WriteLine(Tail(console.Process.Output));
                 await console.DisposeAsync();
             }
 
             Directory.Delete(keyRing, recursive: true);
         }
     }
+
+    private static string Tail(string text) => text.Length > 80000 ? text[..20000] + "\n…\n" + text[^60000..] : text;
 
     private static bool IsPg2NotStreaming(JsonElement alert) =>
         alert.GetProperty("rule").GetString() == "standby-not-streaming" && alert.GetProperty("node").GetString() == "pg2";

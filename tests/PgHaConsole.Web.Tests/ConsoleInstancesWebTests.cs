@@ -92,7 +92,7 @@ public sealed class ConsoleInstancesWebTests : IDisposable
     }
 
     [Fact]
-    public async Task An_instance_that_does_not_hold_the_lease_follows_the_alerts_silently_and_after_taking_over_sends_only_what_changes()
+    public async Task An_instance_that_does_not_hold_the_lease_follows_the_alerts_silently_and_after_taking_over_sends_what_fires_and_its_resolution()
     {
         var clusterId = Guid.NewGuid();
         var leases = new SwitchableLeases();
@@ -112,18 +112,23 @@ public sealed class ConsoleInstancesWebTests : IDisposable
         Assert.Empty(sender.Sent);
         Assert.Equal(1, alerts.FiringCount);
 
-        // The holder dies; this instance takes the lease over: the alert already sent is not sent again ...
+        // The holder dies; this instance takes the lease over: what fires is sent once more at once (the holder may
+        // have died before sending it: seen in the two-console lab run), not again at the next recordings ...
         leases.Held = true;
         monitor.Picture = Picture(clusterId, t0.AddSeconds(20), streaming: false);
         await recorder.RecordAsync(t0.AddSeconds(20), CancellationToken.None);
-        Assert.Empty(sender.Sent);
+        monitor.Picture = Picture(clusterId, t0.AddSeconds(25), streaming: false);
+        await recorder.RecordAsync(t0.AddSeconds(25), CancellationToken.None);
+        var firing = Assert.Single(sender.Sent);
+        Assert.Equal((AlertRuleNames.StandbyNotStreaming, AlertStatus.Firing, "pg2"), (firing.Rule, firing.Status, firing.Node));
 
         // ... and when it resolves, this instance says so, once.
-        monitor.Picture = Picture(clusterId, t0.AddSeconds(25), streaming: true);
-        await recorder.RecordAsync(t0.AddSeconds(25), CancellationToken.None);
         monitor.Picture = Picture(clusterId, t0.AddSeconds(30), streaming: true);
         await recorder.RecordAsync(t0.AddSeconds(30), CancellationToken.None);
-        var resolved = Assert.Single(sender.Sent);
+        monitor.Picture = Picture(clusterId, t0.AddSeconds(35), streaming: true);
+        await recorder.RecordAsync(t0.AddSeconds(35), CancellationToken.None);
+        Assert.Equal(2, sender.Sent.Count);
+        var resolved = sender.Sent[1];
         Assert.Equal((AlertRuleNames.StandbyNotStreaming, AlertStatus.Resolved, "pg2"), (resolved.Rule, resolved.Status, resolved.Node));
     }
 

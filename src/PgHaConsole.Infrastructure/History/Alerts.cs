@@ -159,9 +159,9 @@ public sealed class AlertDispatcher
     }
 
     /// <summary>
-    /// Evaluates without sending: an instance that does not hold the cluster's lease follows its alerts (so its
-    /// <see cref="FiringCount"/> and <c>/metrics</c> agree with the holder's, and an alert already firing when it takes
-    /// the lease over is not sent a second time; its "resolved" is).
+    /// Evaluates without sending: an instance that does not hold the cluster's lease follows its alerts, so its
+    /// <see cref="FiringCount"/> and <c>/metrics</c> agree with the holder's and, once it takes the lease over, it
+    /// knows which alerts fire (see <see cref="ResendFiringAsync"/>) and sends their "resolved".
     /// </summary>
     public void Follow(ClusterTopology picture, DateTimeOffset now)
     {
@@ -169,6 +169,22 @@ public sealed class AlertDispatcher
         {
             _evaluator.Evaluate(picture, now);
         }
+    }
+
+    /// <summary>
+    /// After taking a cluster's lease over: sends again the alerts of the cluster that fire. The previous holder may
+    /// have died before sending one (this instance only followed), and a page sent twice beats one never sent.
+    /// </summary>
+    public async Task<int> ResendFiringAsync(Guid clusterId, CancellationToken ct)
+    {
+        List<AlertNotification> firing;
+        lock (_gate)
+        {
+            firing = _evaluator.Firing.Where(n => n.ClusterId == clusterId).ToList();
+        }
+
+        await SendAsync(firing, ct);
+        return firing.Count;
     }
 
     private async Task SendAsync(IReadOnlyList<AlertNotification> notifications, CancellationToken ct)

@@ -32,6 +32,9 @@ public sealed class HealthRecorder
     private readonly IClusterLeases? _leases;
     private readonly SemaphoreSlim _gate = new(1, 1);
 
+    /// <summary>Clusters whose alerts this instance followed without holding the lease, at the last recording.</summary>
+    private readonly HashSet<Guid> _followed = [];
+
     public HealthRecorder(
         ITopologyMonitor monitor,
         IHistoryStore store,
@@ -83,7 +86,14 @@ public sealed class HealthRecorder
                 {
                     // Another instance records its samples and sends its alerts; this one follows them silently.
                     _alerts?.Follow(picture, now);
+                    _followed.Add(picture.ClusterId);
                     continue;
+                }
+
+                if (_followed.Remove(picture.ClusterId) && _alerts is not null)
+                {
+                    // Taken over: what fires is sent again (the previous holder may have died before sending it).
+                    notifications += await _alerts.ResendFiringAsync(picture.ClusterId, ct);
                 }
 
                 // Only samples: the changes (role, timeline, VIPs, keepalived, replication, alarms) are recorded from every

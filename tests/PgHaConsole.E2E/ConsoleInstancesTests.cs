@@ -1,10 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.Sockets;
-using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR.Client;
 using Npgsql;
@@ -14,24 +12,20 @@ using Xunit.Abstractions;
 namespace PgHaConsole.E2E;
 
 /// <summary>
-/// Issue #17 item 3 end to end: two real console processes on one PostgreSQL store, the lab pair imported once. The
-/// setup runs on whichever instance Hangfire hands it to; its live log is followed through the OTHER instance's hub;
-/// the running instance is killed with <c>kill -9</c>; the survivor shows the operation interrupted within 30 s, resumes
-/// it and the pair ends verified; the store names one holder of the cluster's lease.
+/// Issue #17 item 3 end to end: two real console processes on one PostgreSQL store, the lab pair imported once (the
+/// importing instance decides for it from the start). The setup runs on whichever instance Hangfire hands it to; its
+/// live log is followed through the OTHER instance's hub; the running instance is killed with <c>kill -9</c>; the
+/// survivor shows the operation interrupted within 30 s, resumes it and the pair ends verified. Then, with a second
+/// instance running again, one change on the pair (pg2's standby stops streaming, then streams again) reaches the
+/// alert webhook once when it fires and once when it resolves, and is recorded once as an event each way.
 /// </summary>
 [Collection(LabE2ECollection.Name)]
 public sealed class ConsoleInstancesTests(ITestOutputHelper output)
 {
-    private const string AdminPassword = "e2e-admin-password-17";
-    private const string Token = "phc_e2e-instances-token-0123456789abcdef";
-
-    private static Task<ConsoleProcess> StartConsoleAsync(string name, string store, string keyRing, string webhook, CancellationToken ct) =>
-        ConsoleProcess.StartAsync(new Dictionary<string, string>
+    private static Task<LabConsole> StartConsoleAsync(string name, string store, string keyRing, string webhook, CancellationToken ct) =>
+        // One bootstrap token for all (the first start creates it in the shared store); the instance name differs.
+        LabConsole.StartAsync("instances", ct, new Dictionary<string, string>
         {
-            ["PgHaConsole__Bootstrap__AdminPassword"] = AdminPassword,
-            ["PgHaConsole__Bootstrap__ApiToken"] = Token,
-            ["PgHaConsole__Lab__LabFile"] = LabReset.LabFile,
-            ["PgHaConsole__Topology__PollInterval"] = "00:00:01",
             ["PgHaConsole__Store__PostgresConnectionString"] = store,
             ["PgHaConsole__DataProtection__KeyRingDirectory"] = keyRing,
             ["PgHaConsole__Instances__Name"] = name,
@@ -40,71 +34,42 @@ public sealed class ConsoleInstancesTests(ITestOutputHelper output)
             // Quick alerts and snapshots, so the test sees changes recorded and alerted within seconds.
             ["PgHaConsole__Alerts__For"] = "00:00:05",
             ["PgHaConsole__History__SnapshotInterval"] = "00:00:05",
-        }, ct);
-
-    private static HttpClient Api(ConsoleProcess console)
-    {
-        var http = new HttpClient { BaseAddress = console.BaseUri, Timeout = TimeSpan.FromMinutes(2) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
-        return http;
-    }
+        });
 
     [Fact]
-    public async Task Two_instances_on_one_store_share_the_work_and_the_survivor_of_a_kill_9_resumes_its_operation()
+    public async Task Two_instances_on_one_store_share_the_work_the_survivor_of_a_kill_9_resumes_its_operation_and_a_change_is_alerted_and_recorded_once()
     {
         var ct = new CancellationTokenSource(TimeSpan.FromMinutes(8)).Token;
         await LabReset.ResetAsync(ct);
         await using var store = await StoreServer.StartAsync(ct);
         var keyRing = Directory.CreateTempSubdirectory("pgha-e2e-keys-").FullName;
         using var webhook = new WebhookReceiver();
-        var consoles = new Dictionary<string, ConsoleProcess>();
+        var consoles = new Dictionary<string, LabConsole>();
         try
         {
             consoles["a"] = await StartConsoleAsync("a", store.ConnectionString, keyRing, webhook.Url, ct);
-            using var httpA = Api(consoles["a"]);
-            using var body = new StringContent(await File.ReadAllTextAsync(LabReset.LabFile, ct), Encoding.UTF8, "application/json");
-            using var imported = await httpA.PostAsync("api/clusters/import-lab?name=lab", body, ct);
-            Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
-            var clusterId = (await imported.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("id").GetGuid();
+            var clusterId = await consoles["a"].ImportLabAsync(ct);
+            // The importing instance holds the cluster's lease when the import returns (before #17's fix, an instance
+            // starting right after could take it first: seen in this test's lab run).
+            Assert.Equal(["a"], await LeaseHoldersAsync(store, clusterId, ct));
 
             // The second instance starts on the store that now holds secrets (its start checks it can read them).
             consoles["b"] = await StartConsoleAsync("b", store.ConnectionString, keyRing, webhook.Url, ct);
-            using var httpB = Api(consoles["b"]);
+            await Task.Delay(TimeSpan.FromSeconds(4), ct); // b's renewals run: the lease stays with a
+            Assert.Equal(["a"], await LeaseHoldersAsync(store, clusterId, ct));
 
-            // Let both instances probe the un-set-up pair for a while: its alarms fire (once, by the lease holder).
-            await Task.Delay(TimeSpan.FromSeconds(25), ct);
-
-            // One decider: the store names one holder of the cluster's lease, and it is one of the two.
-            await using (var connection = new NpgsqlConnection(store.ConnectionString))
-            {
-                await connection.OpenAsync(ct);
-                await using var cmd = new NpgsqlCommand("SELECT holder_name FROM cluster_leases WHERE cluster_id = @id", connection);
-                cmd.Parameters.AddWithValue("id", clusterId);
-                var holders = new List<string>();
-                await using var reader = await cmd.ExecuteReaderAsync(ct);
-                while (await reader.ReadAsync(ct))
-                {
-                    holders.Add(reader.GetString(0));
-                }
-
-                output.WriteLine($"lease holders: {string.Join(", ", holders)}");
-                Assert.Contains(Assert.Single(holders), new[] { "a", "b" });
-            }
-
-            var start = await httpA.PostAsJsonAsync($"api/clusters/{clusterId}/setup", new { }, ct);
-            Assert.Equal(HttpStatusCode.Accepted, start.StatusCode);
-            var operationId = (await start.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("operationId").GetGuid();
+            var operationId = await consoles["a"].StartOperationAsync($"api/clusters/{clusterId}/setup", new { }, ct);
 
             // Which instance runs it (Hangfire's shared storage hands the job to either).
-            var op = await WaitForAsync(httpA, operationId, o => o.GetProperty("status").GetString() == "running", TimeSpan.FromSeconds(60), ct);
+            var op = await consoles["a"].WaitOperationAsync(operationId, TimeSpan.FromSeconds(60), ct, s => s != "pending");
             var owner = op.GetProperty("runningOn").GetString()!;
             var survivor = owner == "a" ? "b" : "a";
             output.WriteLine($"the setup runs on {owner}; following it on {survivor}");
-            using var httpSurvivor = survivor == "a" ? httpA : httpB;
+            var httpSurvivor = consoles[survivor].Api;
 
             // Follow its log through the other instance: lines 1..N from the store, then live.
             await using var hub = new HubConnectionBuilder()
-                .WithUrl(new Uri(consoles[survivor].BaseUri, "hubs/operations"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(Token))
+                .WithUrl(new Uri(consoles[survivor].BaseUri, "hubs/operations"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(consoles[survivor].Token))
                 .Build();
             await hub.StartAsync(ct);
             var streamed = new ConcurrentQueue<JsonElement>();
@@ -130,7 +95,6 @@ public sealed class ConsoleInstancesTests(ITestOutputHelper output)
             var live = (await httpSurvivor.GetFromJsonAsync<JsonElement>($"api/operations/{operationId}", ct)).GetProperty("status").GetString();
             Assert.Equal("running", live);
             Assert.False(follow.IsCompleted);
-            var alertsBeforeKill = webhook.Received.ToList();
 
             var killedAt = Stopwatch.StartNew();
             await consoles[owner].KillHardAsync();
@@ -150,7 +114,7 @@ public sealed class ConsoleInstancesTests(ITestOutputHelper output)
             // Resumed on the survivor: a verified pair.
             var resume = await httpSurvivor.PostAsJsonAsync($"api/operations/{operationId}/resume", new { confirmWipeHost = "pg2" }, ct);
             Assert.True(resume.IsSuccessStatusCode, await resume.Content.ReadAsStringAsync(ct));
-            var done = await WaitForAsync(httpSurvivor, operationId, o => o.GetProperty("status").GetString() is "succeeded" or "failed" or "interrupted" or "cancelled", TimeSpan.FromMinutes(3), ct);
+            var done = await consoles[survivor].WaitOperationAsync(operationId, TimeSpan.FromMinutes(3), ct);
             if (done.GetProperty("status").GetString() == "failed" && done.GetProperty("currentStep").GetInt32() == 11)
             {
                 // Seen once: the final verification's first connection through the read VIP closed 0.5 s after HAProxy
@@ -159,32 +123,114 @@ public sealed class ConsoleInstancesTests(ITestOutputHelper output)
                 output.WriteLine("RESUMED TWICE: the first resume failed at the final verification: " + done.GetProperty("error"));
                 var again = await httpSurvivor.PostAsJsonAsync($"api/operations/{operationId}/resume", new { }, ct);
                 Assert.True(again.IsSuccessStatusCode, await again.Content.ReadAsStringAsync(ct));
-                done = await WaitForAsync(httpSurvivor, operationId, o => o.GetProperty("status").GetString() is "succeeded" or "failed" or "interrupted" or "cancelled", TimeSpan.FromMinutes(2), ct);
+                done = await consoles[survivor].WaitOperationAsync(operationId, TimeSpan.FromMinutes(2), ct);
             }
 
             Assert.True(done.GetProperty("status").GetString() == "succeeded", done.ToString());
             Assert.Equal(survivor, done.GetProperty("runningOn").GetString());
             var topology = await WaitForTopologyAsync(httpSurvivor, clusterId, ct);
             Assert.Equal("pg1", topology.GetProperty("writeVipHolder").GetString());
+            Assert.Equal([survivor], await LeaseHoldersAsync(store, clusterId, ct));
 
-            // Alerts and events once per change are NOT asserted here yet: in the lab run the first console never took
-            // the cluster's lease and no alert reached the webhook at all (open defect, see README "Running several
-            // instances"). The counts are printed for whoever picks it up.
-            output.WriteLine($"{alertsBeforeKill.Count} alerts before the kill, {webhook.Received.Count} in all");
+            // Two instances again (the killed one restarted), then one change on the pair: pg2 stops streaming (its
+            // primary_conninfo emptied), then streams again. Exactly one alert fires and one resolves, across both
+            // instances, and exactly one event is recorded each way.
+            output.WriteLine($"===== console output of the killed instance {owner} =====\n{Tail(consoles[owner].Process.Output)}");
+            await consoles[owner].DisposeAsync();
+            consoles.Remove(owner);
+            consoles[owner] = await StartConsoleAsync(owner + "2", store.ConnectionString, keyRing, webhook.Url, ct);
+            await Task.Delay(TimeSpan.FromSeconds(4), ct);
+            var changeStarted = DateTimeOffset.UtcNow;
+            var alertsBefore = webhook.Received.Count;
+            await Pg2Async(ct, "ALTER SYSTEM SET primary_conninfo = ''", "SELECT pg_reload_conf()");
+            await WaitAlertAsync(webhook, alertsBefore, "firing", ct);
+            await Pg2Async(ct, "ALTER SYSTEM RESET primary_conninfo", "SELECT pg_reload_conf()");
+            await WaitAlertAsync(webhook, alertsBefore, "resolved", ct);
+            // Time for a second instance's copy to arrive, if there were one: two snapshot intervals and a lease renewal.
+            await Task.Delay(TimeSpan.FromSeconds(13), ct);
+
+            // One prober: the instance that does not hold the lease serves the holder's pictures (the same observations,
+            // to the millisecond), never one of its own.
+            var (byHolder, byOther) = (new HashSet<DateTimeOffset>(), new HashSet<DateTimeOffset>());
+            for (var until = DateTime.UtcNow + TimeSpan.FromSeconds(4); DateTime.UtcNow < until; await Task.Delay(150, ct))
+            {
+                byHolder.Add((await consoles[survivor].Api.GetFromJsonAsync<JsonElement>($"api/clusters/{clusterId}/topology", ct)).GetProperty("observedAt").GetDateTimeOffset());
+                byOther.Add((await consoles[owner].Api.GetFromJsonAsync<JsonElement>($"api/clusters/{clusterId}/topology", ct)).GetProperty("observedAt").GetDateTimeOffset());
+            }
+
+            output.WriteLine($"pictures: {byHolder.Count} on the holder, {byOther.Count} on the other, {byOther.Intersect(byHolder).Count()} the same");
+            Assert.True(byOther.Intersect(byHolder).Count() >= 2, "the other instance does not serve the holder's pictures");
+            Assert.True(byOther.Except(byHolder).Count() <= 1, "the other instance shows pictures the holder never had");
+
+            var alerts = webhook.Received.Skip(alertsBefore).Where(IsPg2NotStreaming).Select(a => a.GetProperty("status").GetString()).ToList();
+            output.WriteLine($"alerts of the change: {string.Join(", ", alerts)}; all: {string.Join(" | ", webhook.Received.Select(a => $"{a.GetProperty("rule")} {a.GetProperty("node")} {a.GetProperty("status")}"))}");
+            Assert.Equal(["firing", "resolved"], alerts);
+
             var events = (await httpSurvivor.GetFromJsonAsync<JsonElement>($"api/clusters/{clusterId}/events?limit=1000", ct)).EnumerateArray().ToList();
             output.WriteLine(string.Join("\n", events.Select(e => $"{e.GetProperty("at")} {e.GetProperty("kind")} {e.GetProperty("node")} {e.GetProperty("message")}")));
+            var changeEvents = events
+                .Where(e => e.GetProperty("at").GetDateTimeOffset() >= changeStarted
+                            && e.GetProperty("message").GetString()!.Contains("pg2: standby not streaming", StringComparison.Ordinal))
+                .OrderBy(e => e.GetProperty("at").GetDateTimeOffset())
+                .Select(e => e.GetProperty("kind").GetString())
+                .ToList();
+            Assert.Equal(["alarm-raised", "alarm-cleared"], changeEvents);
         }
         finally
         {
             foreach (var console in consoles.Values)
             {
                 output.WriteLine("===== console output =====");
-                output.WriteLine(console.Output.Length > 80000 ? console.Output[..20000] + "\n…\n" + console.Output[^60000..] : console.Output);
+                output.WriteLine(Tail(console.Process.Output));
                 await console.DisposeAsync();
             }
 
             Directory.Delete(keyRing, recursive: true);
         }
+    }
+
+    private static string Tail(string text) => text.Length > 80000 ? text[..20000] + "\n…\n" + text[^60000..] : text;
+
+    private static bool IsPg2NotStreaming(JsonElement alert) =>
+        alert.GetProperty("rule").GetString() == "standby-not-streaming" && alert.GetProperty("node").GetString() == "pg2";
+
+    private static async Task WaitAlertAsync(WebhookReceiver webhook, int skip, string status, CancellationToken ct)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(45);
+        while (!webhook.Received.Skip(skip).Any(a => IsPg2NotStreaming(a) && a.GetProperty("status").GetString() == status))
+        {
+            Assert.True(DateTime.UtcNow < until, $"no '{status}' standby-not-streaming alert for pg2 within 45 s");
+            await Task.Delay(250, ct);
+        }
+    }
+
+    private static async Task Pg2Async(CancellationToken ct, params string[] statements)
+    {
+        var argv = new List<string> { "runuser", "-u", "postgres", "--", "psql", "-XAt", "-v", "ON_ERROR_STOP=1" };
+        foreach (var statement in statements)
+        {
+            argv.AddRange(["-c", statement]);
+        }
+
+        var result = await LabReset.ExecAsync("pg2", ct, [.. argv]);
+        Assert.True(result.ExitCode == 0, result.StandardError);
+    }
+
+    /// <summary>The names of the instances holding the cluster's lease in the store (one row per cluster at most).</summary>
+    private static async Task<List<string>> LeaseHoldersAsync(StoreServer store, Guid clusterId, CancellationToken ct)
+    {
+        await using var connection = new NpgsqlConnection(store.ConnectionString);
+        await connection.OpenAsync(ct);
+        await using var cmd = new NpgsqlCommand("SELECT holder_name FROM cluster_leases WHERE cluster_id = @id", connection);
+        cmd.Parameters.AddWithValue("id", clusterId);
+        var holders = new List<string>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            holders.Add(reader.GetString(0));
+        }
+
+        return holders;
     }
 
     private static async Task<JsonElement> WaitForAsync(HttpClient http, Guid operationId, Func<JsonElement, bool> condition, TimeSpan timeout, CancellationToken ct)

@@ -154,6 +154,41 @@ public sealed class AlertDispatcher
             notifications = _evaluator.Evaluate(picture, now);
         }
 
+        await SendAsync(notifications, ct);
+        return notifications;
+    }
+
+    /// <summary>
+    /// Evaluates without sending: an instance that does not hold the cluster's lease follows its alerts, so its
+    /// <see cref="FiringCount"/> and <c>/metrics</c> agree with the holder's and, once it takes the lease over, it
+    /// knows which alerts fire (see <see cref="ResendFiringAsync"/>) and sends their "resolved".
+    /// </summary>
+    public void Follow(ClusterTopology picture, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            _evaluator.Evaluate(picture, now);
+        }
+    }
+
+    /// <summary>
+    /// After taking a cluster's lease over: sends again the alerts of the cluster that fire. The previous holder may
+    /// have died before sending one (this instance only followed), and a page sent twice beats one never sent.
+    /// </summary>
+    public async Task<int> ResendFiringAsync(Guid clusterId, CancellationToken ct)
+    {
+        List<AlertNotification> firing;
+        lock (_gate)
+        {
+            firing = _evaluator.Firing.Where(n => n.ClusterId == clusterId).ToList();
+        }
+
+        await SendAsync(firing, ct);
+        return firing.Count;
+    }
+
+    private async Task SendAsync(IReadOnlyList<AlertNotification> notifications, CancellationToken ct)
+    {
         foreach (var n in notifications)
         {
             _logger.LogInformation("Alert {Rule} {Status} on {Cluster} {Node}: {Title}", n.Rule, n.Status, n.Cluster, n.Node ?? "-", n.Title);
@@ -171,7 +206,5 @@ public sealed class AlertDispatcher
                 }
             }
         }
-
-        return notifications;
     }
 }

@@ -32,6 +32,9 @@ public sealed class HealthRecorder
     private readonly IClusterLeases? _leases;
     private readonly SemaphoreSlim _gate = new(1, 1);
 
+    /// <summary>Clusters whose alerts this instance followed without holding the lease, at the last recording.</summary>
+    private readonly HashSet<Guid> _followed = [];
+
     public HealthRecorder(
         ITopologyMonitor monitor,
         IHistoryStore store,
@@ -67,17 +70,30 @@ public sealed class HealthRecorder
             var stale = 0;
             foreach (var picture in _monitor.GetAll())
             {
-                if (_leases is not null && !_leases.Holds(picture.ClusterId))
+                var holds = _leases is null || _leases.Holds(picture.ClusterId);
+                if (now - picture.ObservedAt > options.StaleAfter)
                 {
-                    // Another instance records its samples and sends its alerts.
+                    if (holds)
+                    {
+                        stale++;
+                        _logger.LogWarning("History: the last picture of {Cluster} is from {ObservedAt}, not recorded", picture.ClusterName, picture.ObservedAt);
+                    }
+
                     continue;
                 }
 
-                if (now - picture.ObservedAt > options.StaleAfter)
+                if (!holds)
                 {
-                    stale++;
-                    _logger.LogWarning("History: the last picture of {Cluster} is from {ObservedAt}, not recorded", picture.ClusterName, picture.ObservedAt);
+                    // Another instance records its samples and sends its alerts; this one follows them silently.
+                    _alerts?.Follow(picture, now);
+                    _followed.Add(picture.ClusterId);
                     continue;
+                }
+
+                if (_followed.Remove(picture.ClusterId) && _alerts is not null)
+                {
+                    // Taken over: what fires is sent again (the previous holder may have died before sending it).
+                    notifications += await _alerts.ResendFiringAsync(picture.ClusterId, ct);
                 }
 
                 // Only samples: the changes (role, timeline, VIPs, keepalived, replication, alarms) are recorded from every

@@ -17,6 +17,13 @@ public interface IClusterLeases
 
     /// <summary>Since when this instance holds the lease without a break; null when it does not hold it.</summary>
     DateTimeOffset? HeldSince(Guid clusterId);
+
+    /// <summary>
+    /// Takes free leases (and renews this instance's) now instead of at the next renewal: called by the instance that
+    /// adds a cluster, so that it decides for it from its first picture and an instance starting meanwhile does not
+    /// take it first. Never throws: a failure is left to the next renewal.
+    /// </summary>
+    Task RenewNowAsync(CancellationToken ct) => Task.CompletedTask;
 }
 
 /// <summary>A cluster's lease as the store has it.</summary>
@@ -114,6 +121,9 @@ public sealed partial class ClusterLeaseManager(
     ILogger<ClusterLeaseManager> logger) : BackgroundService, IClusterLeases
 {
     private readonly Lock _gate = new();
+    // Never disposed: a host torn down in a hurry may dispose this before stopping it (no wait handle is ever made).
+    private readonly SemaphoreSlim _renewing = new(1, 1);
+    private volatile bool _stopped;
     private Dictionary<Guid, (DateTimeOffset Since, DateTimeOffset Until)> _held = [];
 
     public bool Holds(Guid clusterId) => HeldSince(clusterId) is not null;
@@ -126,9 +136,42 @@ public sealed partial class ClusterLeaseManager(
         }
     }
 
-    /// <summary>One round: take free or expired leases, renew ours. Returns the clusters held.</summary>
+    public async Task RenewNowAsync(CancellationToken ct)
+    {
+        try
+        {
+            await RenewAsync(ct);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogRenewFailed(logger, ex);
+        }
+    }
+
+    /// <summary>
+    /// One round: take free or expired leases, renew ours. Returns the clusters held. Rounds never overlap (the timer's
+    /// and one asked for by <see cref="RenewNowAsync"/>): an older round finishing last would replace a newer picture.
+    /// </summary>
     public async Task<IReadOnlyCollection<Guid>> RenewAsync(CancellationToken ct)
     {
+        await _renewing.WaitAsync(ct);
+        try
+        {
+            return await RenewOnceAsync(ct);
+        }
+        finally
+        {
+            _renewing.Release();
+        }
+    }
+
+    private async Task<IReadOnlyCollection<Guid>> RenewOnceAsync(CancellationToken ct)
+    {
+        if (_stopped)
+        {
+            return []; // stopping: the leases are released, none is taken again
+        }
+
         var started = time.GetUtcNow();
         var duration = options.Value.LeaseDuration;
         var leases = await store.TakeOrRenewAllAsync(instance.Id, instance.Name, started, duration, ct);
@@ -141,6 +184,15 @@ public sealed partial class ClusterLeaseManager(
         }
 
         LogRenewed(logger, instance.Name, next.Count);
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            // Who holds the others (what the lab run that found the creating instance without its cluster's lease lacked).
+            foreach (var other in (await store.ListAsync(ct)).Where(l => l.HolderInstance != instance.Id))
+            {
+                LogHeldElsewhere(logger, other.ClusterId, other.HolderName, other.ExpiresAt);
+            }
+        }
+
         foreach (var id in next.Keys.Where(id => !previous.ContainsKey(id)))
         {
             LogTaken(logger, id, instance.Name);
@@ -174,19 +226,26 @@ public sealed partial class ClusterLeaseManager(
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        _stopped = true;
         await base.StopAsync(cancellationToken);
-        lock (_gate)
-        {
-            _held = [];
-        }
-
+        // After a round in flight (one asked for by an add may still run): nothing re-takes a lease once released.
+        await _renewing.WaitAsync(cancellationToken);
         try
         {
+            lock (_gate)
+            {
+                _held = [];
+            }
+
             await store.ReleaseAllAsync(instance.Id, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             LogRenewFailed(logger, ex);
+        }
+        finally
+        {
+            _renewing.Release();
         }
     }
 
@@ -198,6 +257,9 @@ public sealed partial class ClusterLeaseManager(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Instance {Instance} holds {Count} cluster lease(s)")]
     private static partial void LogRenewed(ILogger logger, string instance, int count);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Cluster {ClusterId} is decided for by instance {Holder} (lease until {ExpiresAt:O})")]
+    private static partial void LogHeldElsewhere(ILogger logger, Guid clusterId, string holder, DateTimeOffset expiresAt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing the cluster leases failed")]
     private static partial void LogRenewFailed(ILogger logger, Exception exception);

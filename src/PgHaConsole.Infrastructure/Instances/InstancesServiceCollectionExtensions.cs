@@ -22,12 +22,15 @@ public static class InstancesServiceCollectionExtensions
     /// <summary>
     /// One decider per cluster: <see cref="ClusterLeaseStore"/>, and <see cref="ClusterLeaseManager"/> as
     /// <see cref="IClusterLeases"/> and the hosted service that takes and renews the leases. Without this registration
-    /// the recorder and the witness act for every cluster (one instance, tests).
+    /// the recorder and the witness act for every cluster and the topology monitor probes every cluster (one instance,
+    /// tests); with it, the monitor probes only the clusters whose lease it holds and shares their pictures through
+    /// <see cref="ClusterPictureStore"/>.
     /// </summary>
     public static IServiceCollection AddClusterLeases(this IServiceCollection services)
     {
         services.AddConsoleInstance();
         services.TryAddSingleton<ClusterLeaseStore>();
+        services.TryAddSingleton<ClusterPictureStore>();
         services.TryAddSingleton<ClusterLeaseManager>();
         services.TryAddSingleton<IClusterLeases>(sp => sp.GetRequiredService<ClusterLeaseManager>());
         services.AddHostedService(sp => sp.GetRequiredService<ClusterLeaseManager>());

@@ -19,6 +19,10 @@ namespace PgHaConsole.Infrastructure.Topology;
 /// (<see cref="LiveChannels"/>) or an operation announces (<see cref="RequestProbe"/>) re-probes its cluster at once:
 /// requests within <see cref="TopologyOptions.LiveDebounce"/> share one probe, and a request that arrives while a
 /// probe runs gets a probe of its own right after it (the running one may have read the hosts before the change).
+/// With several console instances on one store (leases registered), only the instance holding a cluster's lease probes
+/// it (polls, live channels, requested probes) and writes each picture to the store; the others read the holder's
+/// latest picture from the store at each poll and serve it, so pages and <c>/metrics</c> agree across instances and each
+/// cluster is probed once. <see cref="ProbeNowAsync"/> (an operation's own check) always probes.
 /// </summary>
 public sealed class TopologyMonitor : BackgroundService, ITopologyMonitor
 {
@@ -34,6 +38,7 @@ public sealed class TopologyMonitor : BackgroundService, ITopologyMonitor
     private readonly List<ChannelWriter<ClusterTopology>> _allWatchers = [];
     private readonly CancellationTokenSource _shutdown = new();
     private readonly LiveChannels? _live;
+    private readonly SharedPictures? _shared;
 
     public TopologyMonitor(
         IClusterRepository clusters,
@@ -41,9 +46,11 @@ public sealed class TopologyMonitor : BackgroundService, ITopologyMonitor
         IOptions<TopologyOptions> options,
         TimeProvider time,
         ILogger<TopologyMonitor>? logger = null,
-        LiveChannels? live = null)
+        LiveChannels? live = null,
+        SharedPictures? shared = null)
     {
         _live = live;
+        _shared = shared;
         _clusters = clusters;
         _prober = prober;
         _options = options;
@@ -126,8 +133,16 @@ public sealed class TopologyMonitor : BackgroundService, ITopologyMonitor
         }
     }
 
+    /// <summary>This instance probes the cluster: it holds its lease, or it is the only instance (no leases registered).</summary>
+    private bool Probes(Guid clusterId) => _shared is null || _shared.Leases.Holds(clusterId);
+
     public void RequestProbe(Guid clusterId, DateTimeOffset signalledAt)
     {
+        if (!Probes(clusterId))
+        {
+            return; // the lease holder probes it (its live channels saw the change too)
+        }
+
         if (!_entries.TryGetValue(clusterId, out var entry) || entry.Stored is null)
         {
             return; // never probed yet: the first poll comes soon and has nothing to compare with anyway
@@ -233,7 +248,59 @@ public sealed class TopologyMonitor : BackgroundService, ITopologyMonitor
             await ForgetAsync(gone);
         }
 
-        await Task.WhenAll(clusters.Select(StartProbe));
+        var probed = clusters.Where(c => Probes(c.Spec.Id)).ToList();
+        var followed = clusters.Where(c => !Probes(c.Spec.Id)).ToList();
+        await Task.WhenAll(probed.Select(StartProbe).Append(FollowAsync(followed, cancellationToken)));
+    }
+
+    /// <summary>
+    /// Clusters another instance probes: its latest stored picture is published here when it is newer than ours, and
+    /// this instance's live channels to their nodes are stopped (it lost or never had the lease).
+    /// </summary>
+    private async Task FollowAsync(IReadOnlyList<StoredCluster> clusters, CancellationToken ct)
+    {
+        if (clusters.Count == 0 || _shared is null)
+        {
+            return;
+        }
+
+        foreach (var stored in clusters)
+        {
+            var entry = _entries.GetOrAdd(stored.Spec.Id, _ => new ClusterEntry());
+            bool stop;
+            lock (entry.Gate)
+            {
+                entry.Stored = stored;
+                stop = !entry.Following;
+                entry.Following = true;
+            }
+
+            if (stop)
+            {
+                _live?.Stop(stored.Spec.Nodes.Select(n => n.Id));
+            }
+        }
+
+        IReadOnlyList<Instances.StoredPicture> pictures;
+        try
+        {
+            pictures = await _shared.Pictures.ReadAllAsync(ct);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _logger.LogWarning(ex, "Reading the pictures other instances took failed");
+            return;
+        }
+
+        var wanted = clusters.ToDictionary(c => c.Spec.Id);
+        foreach (var stored in pictures)
+        {
+            if (stored.Picture is { } picture && wanted.ContainsKey(stored.ClusterId) && _entries.ContainsKey(stored.ClusterId)
+                && (GetLatest(stored.ClusterId) is not { } latest || latest.ObservedAt < picture.ObservedAt))
+            {
+                Publish(picture);
+            }
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -331,6 +398,7 @@ public sealed class TopologyMonitor : BackgroundService, ITopologyMonitor
         lock (entry.Gate)
         {
             entry.Stored = stored;
+            entry.Following = false;
             if (entry.InFlight is { IsCompleted: false } running)
             {
                 return running;
@@ -364,7 +432,8 @@ public sealed class TopologyMonitor : BackgroundService, ITopologyMonitor
             }
 
             var target = entry.Target;
-            if (_live is not null && _options.Value is { Enabled: true, LiveUpdates: true } && _entries.ContainsKey(spec.Id) && !ct.IsCancellationRequested)
+            if (_live is not null && _options.Value is { Enabled: true, LiveUpdates: true } && _entries.ContainsKey(spec.Id) && !ct.IsCancellationRequested
+                && Probes(spec.Id))
             {
                 _live.Ensure(target, OnLiveChange);
             }
@@ -381,6 +450,18 @@ public sealed class TopologyMonitor : BackgroundService, ITopologyMonitor
             }
 
             Publish(topology);
+            if (_shared is not null && Probes(spec.Id))
+            {
+                try
+                {
+                    await _shared.Pictures.WriteAsync(topology, _shared.Instance.Id, _shared.Instance.Name, ct);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    _logger.LogWarning(ex, "Writing the picture of {Cluster} for the other instances failed", spec.Name);
+                }
+            }
+
             return topology;
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -498,5 +579,11 @@ public sealed class TopologyMonitor : BackgroundService, ITopologyMonitor
         public DateTimeOffset? SignalledAt { get; set; }
 
         public bool RequestScheduled { get; set; }
+
+        /// <summary>Another instance probes it: this one serves the picture it stored.</summary>
+        public bool Following { get; set; }
     }
 }
+
+/// <summary>What a monitor among several instances needs: who probes which cluster, and where pictures are shared.</summary>
+public sealed record SharedPictures(Instances.IClusterLeases Leases, Instances.ClusterPictureStore Pictures, Instances.ConsoleInstance Instance);

@@ -28,7 +28,11 @@ public static class TopologyServiceCollectionExtensions
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<TopologyOptions>>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetService<Microsoft.Extensions.Logging.ILogger<TopologyMonitor>>(),
-            sp.GetRequiredService<LiveChannels>()));
+            sp.GetRequiredService<LiveChannels>(),
+            // Several instances on one store (leases registered): the lease holder probes, the others read its pictures.
+            sp.GetService<Instances.IClusterLeases>() is { } leases && sp.GetService<Instances.ClusterPictureStore>() is { } pictures
+                ? new SharedPictures(leases, pictures, sp.GetRequiredService<Instances.ConsoleInstance>())
+                : null));
         services.TryAddSingleton<ITopologyMonitor>(sp => sp.GetRequiredService<TopologyMonitor>());
         services.AddHostedService(sp => sp.GetRequiredService<TopologyMonitor>());
         return services;

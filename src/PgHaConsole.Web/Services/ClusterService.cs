@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using PgHaConsole.Core.Model;
 using PgHaConsole.Core.Validation;
+using PgHaConsole.Infrastructure.Instances;
 using PgHaConsole.Infrastructure.Store;
 using PgHaConsole.Web.ViewModels;
 
@@ -19,7 +20,7 @@ public sealed record ServiceResult<T>(T? Value, IReadOnlyList<ValidationError> E
 }
 
 /// <summary>Inventory: validate first, save in one transaction, audit every change.</summary>
-public sealed class ClusterService(IClusterRepository clusters, AuditService audit)
+public sealed class ClusterService(IClusterRepository clusters, AuditService audit, IClusterLeases? leases = null)
 {
     public async Task<IReadOnlyList<ClusterSpec>> ListAsync(CancellationToken ct) =>
         (await clusters.ListAsync(ct)).Select(c => c.Spec).ToList();
@@ -58,6 +59,13 @@ public sealed class ClusterService(IClusterRepository clusters, AuditService aud
         catch (NameAlreadyExistsException)
         {
             return ServiceResult<ClusterSpec>.Invalid([new ValidationError("name", $"A cluster named '{spec.Name}' exists already.")]);
+        }
+
+        // This instance decides for the cluster it added from its first picture: its lease is taken now, not at the
+        // next renewal, which an instance starting meanwhile could beat (seen in the two-console lab run).
+        if (leases is not null)
+        {
+            await leases.RenewNowAsync(ct);
         }
 
         await audit.WriteAsync(actor, "cluster.create", spec.Id, spec.Name, "succeeded", null, ct);

@@ -9,7 +9,7 @@ public abstract class MigrationTests(IStoreHarness harness) : StoreTestBase(harn
     // The tables the journal, inventory and identity need (issue 3, 4, 6), in both dialects.
     private static readonly string[] ExpectedTables =
     [
-        "api_tokens", "audit_log", "cluster_leases", "cluster_locks", "clusters", "failover_policies", "first_admin_claim", "health_event", "health_rollup", "health_sample", "nodes",
+        "api_tokens", "audit_log", "cluster_leases", "cluster_locks", "cluster_pictures", "clusters", "failover_policies", "first_admin_claim", "health_event", "health_rollup", "health_sample", "nodes",
         "operation_log", "operation_steps", "operations", "secrets", "users",
     ];
 

@@ -55,6 +55,9 @@ public sealed class FailoverRun(ClusterEnvironment env, FailoverParameters param
     /// <summary>How the old primary was fenced: by the console, or (unreachable) by itself.</summary>
     public string? FenceOutcome { get; set; }
 
+    /// <summary>The fence told the old primary's keepalived to stop without waiting; the verify step waits for it.</summary>
+    public bool KeepalivedSignalled { get; set; }
+
     public DateTimeOffset? PromotedAt { get; set; }
 
     public DateTimeOffset? WritesBackAt { get; set; }

@@ -85,6 +85,13 @@ public sealed class FenceOldPrimaryStep(FailoverRun run) : FailoverStep(run)
     public override async Task<StepCheck> CheckAsync(IOperationContext context)
     {
         var ct = context.CancellationToken;
+        if (Run.Preflight is { PrimaryHostReachable: false })
+        {
+            // Found unreachable a moment ago by this run's preflight: the console has not fenced it, and asking again
+            // here would cost another attempt's timeout before the run tries (and, reached, fences) it anyway.
+            return StepCheck.NotDone($"{Old.Name} was unreachable at the preflight");
+        }
+
         var fenced = await FailoverPreflight.TryAsync(async () => await Run.Actions.IsFencedAsync(Old, ct) ? "yes" : "no", ct, AttemptTimeout);
         var state = fenced == "yes" ? await FailoverPreflight.TryAsync(() => Old.GetPgStateAsync(ct), ct, AttemptTimeout) : null;
         if (fenced == "yes" && state is { Running: false })
@@ -113,10 +120,13 @@ public sealed class FenceOldPrimaryStep(FailoverRun run) : FailoverStep(run)
 
             // keepalived there may still be MASTER of the write VIP for a second or two (its check fails twice before it
             // lets go) and puts back a VIP removed under it, announcing it: a client would then reach the old node right
-            // after the promotion. Stopped now (it leaves MASTER with a priority-0 advert); the rejoin starts it again.
+            // after the promotion. Told to stop now (it leaves MASTER with a priority-0 advert); not waited for here —
+            // its exit takes 2–3 s, which the failover benchmark saw inside the write outage —, the verify step waits
+            // for it once writes are back. The rejoin starts it again.
             try
             {
-                await Run.Actions.StopKeepalivedAsync(Old, log, ct);
+                await Run.Actions.SignalKeepalivedStopAsync(Old, log, ct);
+                Run.KeepalivedSignalled = true;
             }
             catch (StepFailedException ex)
             {
@@ -252,10 +262,38 @@ public sealed class FailoverVerifyStep(FailoverRun run) : FailoverStep(run)
 
         // The new primary on its own address, and the console's own probe agrees (the old one is lost: the rejoin checks it later).
         var node = await ClientCheck.VerifyAsync(Run.Env, [new(New, NodeRole.Primary)], Log(context), ct);
+        if (Run.KeepalivedSignalled)
+        {
+            await OldKeepalivedGoneAsync(Log(context), ct);
+        }
         Run.ClientView = $"a write through {cluster.WriteVip} committed on {New.Name}; a read through {cluster.ReadVip} was answered by {NameOf(read)}; {node}";
     }
 
     private string NameOf(string? address) => Run.Env.Cluster.Nodes.FirstOrDefault(n => n.Address == address)?.Name ?? address ?? "?";
+
+    /// <summary>The fence told the old primary's keepalived to stop without waiting: it must be gone, and no VIP back there.</summary>
+    private async Task OldKeepalivedGoneAsync(StepLog log, CancellationToken ct)
+    {
+        try
+        {
+            await Run.Actions.WaitKeepalivedGoneAsync(Old, TimeSpan.FromSeconds(10), log, ct);
+            var (write, read) = await Run.Actions.VipsOnAsync(Old, ct);
+            if (write || read)
+            {
+                log.Info(Old.Name, "a VIP was back on the fenced old primary after its keepalived stopped: removing it");
+                await Run.Actions.RemoveVipsAsync(Old, log, ct);
+            }
+            else
+            {
+                log.Info(Old.Name, "its keepalived has exited and it holds no VIP");
+            }
+        }
+        catch (StepFailedException ex)
+        {
+            // Lost again since the fence: marked fenced, its checks fail and it cannot win a VIP back.
+            log.Info(Old.Name, "could not confirm that its keepalived exited (" + ex.Message + "); the node is marked fenced, so its checks fail and it cannot take a VIP");
+        }
+    }
 
     private async Task<string?> RetryAsync(string vip, string sql, CancellationToken ct)
     {

@@ -96,9 +96,23 @@ public sealed class PairActions(ClusterEnvironment env)
     /// </summary>
     public async Task WaitKeepalivedGoneAsync(NodeHost host, TimeSpan timeout, StepLog log, CancellationToken ct)
     {
+        var ticks = ((int)Math.Ceiling(timeout.TotalSeconds * 10)).ToString(CultureInfo.InvariantCulture);
         if (Cluster.Postgres.ServiceControl == ServiceControl.Systemd)
         {
-            return; // systemctl stop (the fence's) returns only once the unit has stopped.
+            // A blocking `systemctl stop` has already waited; after `stop --no-block` (the failover's fence) this waits.
+            const string unit = """
+                ticks=$1; i=0
+                while systemctl is-active --quiet keepalived; do
+                  i=$((i + 1))
+                  if [ "$i" -gt "$ticks" ]; then
+                    systemctl kill -s KILL keepalived && echo "keepalived had not exited after TERM: killed"
+                    exit 0
+                  fi
+                  sleep 0.1
+                done
+                """;
+            await host.RunCheckedAsync("Waiting for keepalived to exit", RemoteCommand.BashScript(unit, ticks), log, ct, timeout + TimeSpan.FromSeconds(15));
+            return;
         }
 
         const string script = """
@@ -114,9 +128,45 @@ public sealed class PairActions(ClusterEnvironment env)
               sleep 0.1
             done
             """;
-        var ticks = ((int)Math.Ceiling(timeout.TotalSeconds * 10)).ToString(CultureInfo.InvariantCulture);
         await host.RunCheckedAsync("Waiting for keepalived to exit", RemoteCommand.BashScript(script, NodeHost.KeepalivedPidFile, ticks),
             log, ct, timeout + TimeSpan.FromSeconds(15));
+    }
+
+    /// <summary>
+    /// Tells keepalived to stop (TERM; on systemd `systemctl stop --no-block`) without waiting for it to exit, which
+    /// takes it 2–3 s: a failover's fence must not spend that inside the write outage. Safe there because the fence has
+    /// already marked the node fenced (both its checks fail) and removed its VIPs: a keepalived that is shutting down
+    /// only gives VIPs up (a priority-0 advert), it never takes one back. The failover's verify step then waits for
+    /// it to be gone (<see cref="WaitKeepalivedGoneAsync"/>) and makes sure no VIP is on that host.
+    /// </summary>
+    public async Task SignalKeepalivedStopAsync(NodeHost host, StepLog log, CancellationToken ct)
+    {
+        if (Cluster.Postgres.ServiceControl == ServiceControl.Systemd)
+        {
+            await host.RunCheckedAsync("Stopping keepalived (not waiting for it)", RemoteCommand.Exec("systemctl", "stop", "--no-block", "keepalived"), log, ct);
+            return;
+        }
+
+        if (await host.DaemonPidAsync(NodeHost.KeepalivedPidFile, "keepalived", ct) is not { } pid)
+        {
+            log.Info(host.Name, "keepalived is not running");
+            return;
+        }
+
+        await host.RunCheckedAsync("Stopping keepalived (not waiting for it)",
+            RemoteCommand.BashScript("kill -TERM \"$1\" 2>/dev/null || true", pid.ToString(CultureInfo.InvariantCulture)), log, ct);
+    }
+
+    /// <summary>Removes the VIPs from the host's interface if it has them (an address only one host may hold).</summary>
+    public async Task RemoveVipsAsync(NodeHost host, StepLog log, CancellationToken ct)
+    {
+        const string script = """
+            dev=$1; wvip=$2; rvip=$3
+            for a in $(ip -o -4 addr show dev "$dev" | awk '{print $4}'); do
+              case "${a%/*}" in "$wvip"|"$rvip") ip addr del "$a" dev "$dev" && echo "removed $a from $dev" ;; esac
+            done
+            """;
+        await host.RunCheckedAsync("Removing the VIPs", RemoteCommand.BashScript(script, Cluster.Vrrp.Interface, Cluster.WriteVip, Cluster.ReadVip), log, ct);
     }
 
     public async Task StartKeepalivedAsync(NodeHost host, StepLog log, CancellationToken ct)

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -15,56 +13,6 @@ namespace PgHaConsole.E2E;
 [Collection(LabE2ECollection.Name)]
 public sealed class AdoptTests(ITestOutputHelper output)
 {
-    private const string AdminPassword = "e2e-admin-password-adopt";
-    private const string Token = "phc_e2e-adopt-token-0123456789abcdef";
-
-    private static Task<ConsoleProcess> StartConsoleAsync(CancellationToken ct) =>
-        ConsoleProcess.StartAsync(new Dictionary<string, string>
-        {
-            ["PgHaConsole__Bootstrap__AdminPassword"] = AdminPassword,
-            ["PgHaConsole__Bootstrap__ApiToken"] = Token,
-            ["PgHaConsole__Lab__LabFile"] = LabReset.LabFile,
-            ["PgHaConsole__Topology__PollInterval"] = "00:00:01",
-        }, ct);
-
-    private static HttpClient Api(ConsoleProcess console)
-    {
-        var http = new HttpClient { BaseAddress = console.BaseUri, Timeout = TimeSpan.FromMinutes(2) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
-        return http;
-    }
-
-    private static async Task<Guid> ImportLabAsync(HttpClient http, CancellationToken ct)
-    {
-        using var body = new StringContent(await File.ReadAllTextAsync(LabReset.LabFile, ct), Encoding.UTF8, "application/json");
-        using var response = await http.PostAsync("api/clusters/import-lab?name=lab", body, ct);
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        return (await response.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("id").GetGuid();
-    }
-
-    private static async Task<JsonElement> RunAsync(HttpClient http, string path, object body, CancellationToken ct)
-    {
-        using var start = await http.PostAsJsonAsync(path, body, ct);
-        Assert.True(start.StatusCode == HttpStatusCode.Accepted, $"{path}: {start.StatusCode} {await start.Content.ReadAsStringAsync(ct)}");
-        var id = (await start.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("operationId").GetGuid();
-        var until = DateTime.UtcNow + TimeSpan.FromMinutes(3);
-        while (true)
-        {
-            var op = await http.GetFromJsonAsync<JsonElement>($"api/operations/{id}", ct);
-            if (op.GetProperty("status").GetString() is "succeeded" or "failed" or "interrupted")
-            {
-                return op;
-            }
-
-            Assert.True(DateTime.UtcNow < until, $"{path}: still running after 3 min");
-            await Task.Delay(250, ct);
-        }
-    }
-
-    private static async Task<string> LogAsync(HttpClient http, JsonElement op, CancellationToken ct) =>
-        string.Join('\n', (await http.GetFromJsonAsync<JsonElement>($"api/operations/{op.GetProperty("id").GetGuid()}/log", ct))
-            .EnumerateArray().Select(l => l.GetProperty("line").GetString()));
-
     /// <summary>Everything another tool could depend on: the roles' secrets, the pass files, keepalived's configuration.</summary>
     private static async Task<string> FingerprintAsync(CancellationToken ct)
     {
@@ -85,27 +33,25 @@ public sealed class AdoptTests(ITestOutputHelper output)
     {
         var ct = new CancellationTokenSource(TimeSpan.FromMinutes(8)).Token;
         await LabReset.ResetAsync(ct);
-        await using var first = await StartConsoleAsync(ct);
-        using var a = Api(first);
-        var clusterA = await ImportLabAsync(a, ct);
-        var setup = await RunAsync(a, $"api/clusters/{clusterA}/setup", new { }, ct);
+        await using var a = await LabConsole.StartAsync("adopt", ct);
+        var clusterA = await a.ImportLabAsync(ct);
+        var setup = await a.RunOperationAsync($"api/clusters/{clusterA}/setup", new { }, ct);
         Assert.Equal("succeeded", setup.GetProperty("status").GetString());
         var before = await FingerprintAsync(ct);
 
         // The second console: its own store, the same pair.
-        await using var second = await StartConsoleAsync(ct);
-        using var b = Api(second);
-        var clusterB = await ImportLabAsync(b, ct);
+        await using var b = await LabConsole.StartAsync("adopt", ct);
+        var clusterB = await b.ImportLabAsync(ct);
 
         // The default monitoring role is the first console's, with a password this one does not know: refused, nothing changed.
-        var refused = await RunAsync(b, $"api/clusters/{clusterB}/adopt", new { }, ct);
+        var refused = await b.RunOperationAsync($"api/clusters/{clusterB}/adopt", new { }, ct);
         Assert.Equal("failed", refused.GetProperty("status").GetString());
         Assert.Contains("exists with a password this console does not hold", refused.GetProperty("error").GetString(), StringComparison.Ordinal);
         Assert.Equal(before, await FingerprintAsync(ct));
 
         // With a monitoring role of its own: adopted; the replication password and auth_pass are taken from the hosts.
-        var adopted = await RunAsync(b, $"api/clusters/{clusterB}/adopt", new { monitorUser = "pghaconsole_b" }, ct);
-        var log = await LogAsync(b, adopted, ct);
+        var adopted = await b.RunOperationAsync($"api/clusters/{clusterB}/adopt", new { monitorUser = "pghaconsole_b" }, ct);
+        var log = await b.LogAsync(adopted.GetProperty("id").GetGuid(), ct);
         output.WriteLine(log);
         Assert.True(adopted.GetProperty("status").GetString() == "succeeded", adopted.ToString());
         Assert.Contains("found in pg2:/data10/.pghaconsole.pgpass, matches the role's secret", log, StringComparison.Ordinal);
@@ -129,22 +75,13 @@ public sealed class AdoptTests(ITestOutputHelper output)
         var ghostLab = (await File.ReadAllTextAsync(LabReset.LabFile, ct))
             .Replace("198.18.4.247", "198.18.4.200", StringComparison.Ordinal).Replace("198.18.4.248", "198.18.4.201", StringComparison.Ordinal)
             .Replace("198.18.4.251", "198.18.4.203", StringComparison.Ordinal).Replace("198.18.4.252", "198.18.4.204", StringComparison.Ordinal);
-        Guid ghost;
-        using (var body = new StringContent(ghostLab, Encoding.UTF8, "application/json"))
-        using (var imported = await a.PostAsync("api/clusters/import-lab?name=ghost", body, ct))
-        {
-            Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
-            ghost = (await imported.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("id").GetGuid();
-        }
-
-        using var ghostStart = await a.PostAsJsonAsync($"api/clusters/{ghost}/setup", new { }, ct);
-        Assert.Equal(HttpStatusCode.Accepted, ghostStart.StatusCode);
-        var ghostOp = (await ghostStart.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("operationId").GetGuid();
+        var ghost = await a.ImportLabAsync(ct, "ghost", ghostLab);
+        var ghostOp = await a.StartOperationAsync($"api/clusters/{ghost}/setup", new { }, ct);
 
         // ...while the first console switches the lab pair over with the secrets it always had (nothing was rotated).
-        var switched = await RunAsync(a, $"api/clusters/{clusterA}/switchover", new { confirm = "lab" }, ct);
+        var switched = await a.RunOperationAsync($"api/clusters/{clusterA}/switchover", new { confirm = "lab" }, ct);
         Assert.True(switched.GetProperty("status").GetString() == "succeeded", switched.ToString());
-        var ghostAfter = await a.GetFromJsonAsync<JsonElement>($"api/operations/{ghostOp}", ct);
+        var ghostAfter = await a.OperationAsync(ghostOp, ct);
         output.WriteLine($"the other cluster's setup: {ghostAfter.GetProperty("status").GetString()}, {ghostAfter.GetProperty("finishedAt")}; the switchover started {switched.GetProperty("startedAt")}");
         Assert.True(ghostAfter.GetProperty("startedAt").ValueKind == JsonValueKind.String, ghostAfter.ToString());
         var switchStarted = switched.GetProperty("startedAt").GetDateTimeOffset();
@@ -154,17 +91,17 @@ public sealed class AdoptTests(ITestOutputHelper output)
         await WaitTopologyAsync(b, clusterB, "pg2", ct);
 
         // Adopting again changes nothing.
-        var again = await RunAsync(b, $"api/clusters/{clusterB}/adopt", new { monitorUser = "pghaconsole_b" }, ct);
+        var again = await b.RunOperationAsync($"api/clusters/{clusterB}/adopt", new { monitorUser = "pghaconsole_b" }, ct);
         Assert.Equal("succeeded", again.GetProperty("status").GetString());
-        Assert.DoesNotContain("creating role", await LogAsync(b, again, ct), StringComparison.Ordinal);
+        Assert.DoesNotContain("creating role", await b.LogAsync(again.GetProperty("id").GetGuid(), ct), StringComparison.Ordinal);
     }
 
-    private static async Task<JsonElement> WaitTopologyAsync(HttpClient http, Guid clusterId, string writeHolder, CancellationToken ct)
+    private static async Task<JsonElement> WaitTopologyAsync(LabConsole console, Guid clusterId, string writeHolder, CancellationToken ct)
     {
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
         {
-            var topology = await http.GetFromJsonAsync<JsonElement>($"api/clusters/{clusterId}/topology", ct);
+            var topology = await console.Api.GetFromJsonAsync<JsonElement>($"api/clusters/{clusterId}/topology", ct);
             var roles = topology.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("role").GetString()!.ToLowerInvariant()).ToList();
             if (topology.GetProperty("writeVipHolder").GetString() == writeHolder && roles.Contains("primary") && roles.Contains("standby"))
             {

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using Npgsql;
 using PgHaConsole.E2E.Infrastructure;
@@ -18,65 +16,15 @@ namespace PgHaConsole.E2E;
 [Collection(LabE2ECollection.Name)]
 public sealed class ConsoleCrashTests(ITestOutputHelper output)
 {
-    private const string AdminPassword = "e2e-admin-password-crash";
-    private const string Token = "phc_e2e-crash-token-0123456789abcdef";
-
-    private static Task<ConsoleProcess> StartConsoleAsync(CancellationToken ct, string? dataDirectory = null) =>
-        ConsoleProcess.StartAsync(new Dictionary<string, string>
-        {
-            ["PgHaConsole__Bootstrap__AdminPassword"] = AdminPassword,
-            ["PgHaConsole__Bootstrap__ApiToken"] = Token,
-            ["PgHaConsole__Lab__LabFile"] = LabReset.LabFile,
-            ["PgHaConsole__Topology__PollInterval"] = "00:00:01",
-        }, ct, dataDirectory);
-
-    private static HttpClient Api(ConsoleProcess console)
-    {
-        var http = new HttpClient { BaseAddress = console.BaseUri, Timeout = TimeSpan.FromMinutes(2) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
-        return http;
-    }
-
-    private static async Task<JsonElement> OperationAsync(HttpClient http, Guid id, CancellationToken ct) =>
-        await http.GetFromJsonAsync<JsonElement>($"api/operations/{id}", ct);
-
-    private static async Task<JsonElement> WaitStatusAsync(HttpClient http, Guid id, Func<string, bool> done, TimeSpan timeout, CancellationToken ct)
-    {
-        var until = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var op = await OperationAsync(http, id, ct);
-            if (done(op.GetProperty("status").GetString()!))
-            {
-                return op;
-            }
-
-            Assert.True(DateTime.UtcNow < until, $"operation still {op.GetProperty("status").GetString()} after {timeout}: {op}");
-            await Task.Delay(250, ct);
-        }
-    }
-
     [Fact]
     public async Task A_console_killed_during_a_switchover_shows_it_interrupted_after_restart_never_reruns_it_alone_and_resume_ends_healthy_with_no_acknowledged_write_lost()
     {
         var ct = new CancellationTokenSource(TimeSpan.FromMinutes(8)).Token;
         await LabReset.ResetAsync(ct);
         var lab = LabInfoFile.Load(LabReset.LabFile);
-        var first = await StartConsoleAsync(ct);
-        await using var firstDisposal = first;
-        using var http1 = Api(first);
-        Guid clusterId;
-        using (var body = new StringContent(await File.ReadAllTextAsync(LabReset.LabFile, ct), Encoding.UTF8, "application/json"))
-        using (var imported = await http1.PostAsync("api/clusters/import-lab?name=lab", body, ct))
-        {
-            Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
-            clusterId = (await imported.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("id").GetGuid();
-        }
-
-        var setup = await http1.PostAsJsonAsync($"api/clusters/{clusterId}/setup", new { }, ct);
-        Assert.Equal(HttpStatusCode.Accepted, setup.StatusCode);
-        var setupOp = await WaitStatusAsync(http1, (await setup.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("operationId").GetGuid(),
-            s => s is "succeeded" or "failed", TimeSpan.FromMinutes(3), ct);
+        await using var first = await LabConsole.StartAsync("crash", ct);
+        var clusterId = await first.ImportLabAsync(ct);
+        var setupOp = await first.RunOperationAsync($"api/clusters/{clusterId}/setup", new { }, ct);
         Assert.Equal("succeeded", setupOp.GetProperty("status").GetString());
 
         // The application: the lab's sample user writing through the write VIP, a fresh connection per insert.
@@ -118,12 +66,10 @@ public sealed class ConsoleCrashTests(ITestOutputHelper output)
         await Task.Delay(TimeSpan.FromSeconds(1), ct);
 
         // The switchover, and SIGKILL of the console as soon as it has begun changing the pair (step 2: the fence).
-        var start = await http1.PostAsJsonAsync($"api/clusters/{clusterId}/switchover", new { confirm = "lab" }, ct);
-        Assert.Equal(HttpStatusCode.Accepted, start.StatusCode);
-        var id = (await start.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("operationId").GetGuid();
+        var id = await first.StartOperationAsync($"api/clusters/{clusterId}/switchover", new { confirm = "lab" }, ct);
         while (true)
         {
-            var op = await OperationAsync(http1, id, ct);
+            var op = await first.OperationAsync(id, ct);
             var status = op.GetProperty("status").GetString();
             Assert.True(status is "pending" or "running", $"the switchover ended before the kill: {op}");
             if (op.GetProperty("currentStep").ValueKind == JsonValueKind.Number && op.GetProperty("currentStep").GetInt32() >= 2)
@@ -138,9 +84,9 @@ public sealed class ConsoleCrashTests(ITestOutputHelper output)
         var killedAt = DateTimeOffset.UtcNow;
 
         // Started again on the same store: the operation is "interrupted at step N", the cluster stays locked for it.
-        await using var second = await StartConsoleAsync(ct, first.DataDirectory);
-        using var http2 = Api(second);
-        var interrupted = await WaitStatusAsync(http2, id, s => s is not ("running" or "pending"), TimeSpan.FromSeconds(60), ct);
+        await using var second = await LabConsole.StartAsync("crash", ct, dataDirectory: first.Process.DataDirectory);
+        var http2 = second.Api;
+        var interrupted = await second.WaitOperationAsync(id, TimeSpan.FromSeconds(60), ct, s => s is not ("running" or "pending"));
         Assert.True(interrupted.GetProperty("status").GetString() == "interrupted", interrupted.ToString());
         var step = interrupted.GetProperty("currentStep").GetInt32();
         output.WriteLine($"killed at step {step}; shown interrupted {(DateTimeOffset.UtcNow - killedAt).TotalSeconds:0.0} s after the kill");
@@ -150,7 +96,7 @@ public sealed class ConsoleCrashTests(ITestOutputHelper output)
         // operation is still interrupted and its log has not grown.
         var logBefore = (await http2.GetFromJsonAsync<JsonElement>($"api/operations/{id}/log", ct)).GetArrayLength();
         await Task.Delay(TimeSpan.FromSeconds(8), ct);
-        Assert.Equal("interrupted", (await OperationAsync(http2, id, ct)).GetProperty("status").GetString());
+        Assert.Equal("interrupted", (await second.OperationAsync(id, ct)).GetProperty("status").GetString());
         Assert.Equal(logBefore, (await http2.GetFromJsonAsync<JsonElement>($"api/operations/{id}/log", ct)).GetArrayLength());
         var other = await http2.PostAsJsonAsync($"api/clusters/{clusterId}/switchover", new { confirm = "lab" }, ct);
         Assert.Equal(HttpStatusCode.Conflict, other.StatusCode);
@@ -158,7 +104,7 @@ public sealed class ConsoleCrashTests(ITestOutputHelper output)
         // Resume: the switchover finishes from where it stopped, verified as a client sees it.
         var resume = await http2.PostAsJsonAsync($"api/operations/{id}/resume", new { }, ct);
         Assert.Equal(HttpStatusCode.Accepted, resume.StatusCode);
-        var finished = await WaitStatusAsync(http2, id, s => s is "succeeded" or "failed" or "interrupted", TimeSpan.FromMinutes(2), ct);
+        var finished = await second.WaitOperationAsync(id, TimeSpan.FromMinutes(2), ct);
         Assert.True(finished.GetProperty("status").GetString() == "succeeded", finished.ToString());
 
         await Task.Delay(TimeSpan.FromSeconds(1), ct);

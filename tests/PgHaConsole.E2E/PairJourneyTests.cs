@@ -19,59 +19,14 @@ namespace PgHaConsole.E2E;
 [Collection(LabE2ECollection.Name)]
 public sealed class PairJourneyTests(ITestOutputHelper output)
 {
-    private const string AdminPassword = "e2e-admin-password-4";
-    private const string Token = "phc_e2e-admin-token-0123456789abcdef";
-
-    private static async Task<ConsoleProcess> StartConsoleAsync() =>
-        await ConsoleProcess.StartAsync(new Dictionary<string, string>
-        {
-            ["PgHaConsole__Bootstrap__AdminPassword"] = AdminPassword,
-            ["PgHaConsole__Bootstrap__ApiToken"] = Token,
-            ["PgHaConsole__Lab__LabFile"] = LabReset.LabFile,
-            ["PgHaConsole__Topology__PollInterval"] = "00:00:01",
-        });
-
-    private static HttpClient Api(ConsoleProcess console)
-    {
-        var http = new HttpClient { BaseAddress = console.BaseUri, Timeout = TimeSpan.FromMinutes(2) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
-        return http;
-    }
-
-    private static async Task<Guid> ImportLabAsync(HttpClient http, CancellationToken ct)
-    {
-        using var body = new StringContent(await File.ReadAllTextAsync(LabReset.LabFile, ct), Encoding.UTF8, "application/json");
-        using var response = await http.PostAsync("api/clusters/import-lab?name=lab", body, ct);
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
-        return doc.RootElement.GetProperty("id").GetGuid();
-    }
-
-    private static async Task<JsonElement> WaitFinishedAsync(HttpClient http, Guid operationId, TimeSpan timeout, CancellationToken ct)
-    {
-        var until = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var op = await http.GetFromJsonAsync<JsonElement>($"api/operations/{operationId}", ct);
-            var status = op.GetProperty("status").GetString();
-            if (status is "succeeded" or "failed" or "interrupted" or "cancelled")
-            {
-                return op;
-            }
-
-            Assert.True(DateTime.UtcNow < until, $"operation still {status} after {timeout}");
-            await Task.Delay(500, ct);
-        }
-    }
-
     [Fact]
     public async Task Setup_through_the_REST_API_streams_over_SignalR_builds_a_verified_pair_and_a_second_run_changes_nothing()
     {
         var ct = new CancellationTokenSource(TimeSpan.FromMinutes(6)).Token;
         await LabReset.ResetAsync(ct);
-        await using var console = await StartConsoleAsync();
-        using var http = Api(console);
-        var clusterId = await ImportLabAsync(http, ct);
+        await using var console = await LabConsole.StartAsync("journey", ct);
+        var http = console.Api;
+        var clusterId = await console.ImportLabAsync(ct);
 
         // The plan first: every step, nothing changed.
         var plan = await http.PostAsJsonAsync($"api/clusters/{clusterId}/setup/plan", new { }, ct);
@@ -84,7 +39,7 @@ public sealed class PairJourneyTests(ITestOutputHelper output)
         }
 
         await using var hub = new HubConnectionBuilder()
-            .WithUrl(new Uri(console.BaseUri, "hubs/operations"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(Token))
+            .WithUrl(new Uri(console.BaseUri, "hubs/operations"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(console.Token))
             .Build();
         await hub.StartAsync(ct);
 
@@ -100,7 +55,7 @@ public sealed class PairJourneyTests(ITestOutputHelper output)
         }
 
         watch.Stop();
-        var op = await WaitFinishedAsync(http, operationId, TimeSpan.FromSeconds(30), ct);
+        var op = await console.WaitOperationAsync(operationId, TimeSpan.FromSeconds(30), ct);
         Assert.True(op.GetProperty("status").GetString() == "succeeded", op.ToString());
         var stepsDone = op.GetProperty("steps").EnumerateArray().ToList();
         Assert.Equal(11, stepsDone.Count);
@@ -122,7 +77,7 @@ public sealed class PairJourneyTests(ITestOutputHelper output)
         // Second run: every step reports it was already done.
         var again = await http.PostAsJsonAsync($"api/clusters/{clusterId}/setup", new { }, ct);
         Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
-        var second = await WaitFinishedAsync(http, (await again.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("operationId").GetGuid(), TimeSpan.FromMinutes(2), ct);
+        var second = await console.WaitOperationAsync((await again.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("operationId").GetGuid(), TimeSpan.FromMinutes(2), ct);
         Assert.Equal("succeeded", second.GetProperty("status").GetString());
         Assert.All(second.GetProperty("steps").EnumerateArray(), s => Assert.Equal("skipped", s.GetProperty("status").GetString()));
 
@@ -137,15 +92,15 @@ public sealed class PairJourneyTests(ITestOutputHelper output)
     {
         var ct = new CancellationTokenSource(TimeSpan.FromMinutes(8)).Token;
         await LabReset.ResetAsync(ct);
-        await using var console = await StartConsoleAsync();
-        using var http = Api(console);
-        var clusterId = await ImportLabAsync(http, ct);
+        await using var console = await LabConsole.StartAsync("journey", ct);
+        var http = console.Api;
+        var clusterId = await console.ImportLabAsync(ct);
 
         var (playwright, browser) = await Browser.LaunchAsync();
         using var _ = playwright;
         await using var __ = browser;
         var page = await browser.NewPageAsync();
-        await Browser.SignInAsync(page, console.BaseUri, "admin", AdminPassword);
+        await Browser.SignInAsync(page, console.BaseUri, "admin", console.AdminPassword);
 
         // The wizard: plan first, then run, then follow the live log to the end.
         await page.GotoAsync(new Uri(console.BaseUri, $"setup/{clusterId}").ToString());

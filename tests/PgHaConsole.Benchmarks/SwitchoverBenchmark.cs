@@ -248,6 +248,15 @@ internal static class SwitchoverBenchmark
                 Evidence(log, writer, gap);
             }
 
+            if (gap.Seconds > GapTarget && _evidence)
+            {
+                foreach (var host in new[] { from, to })
+                {
+                    var serverLog = await pair.ExecAsync(host, ct, "bash", "-c", "tail -n 25 /data10/postgresql.log");
+                    Console.WriteLine(Indent($"server log ({host}):\n" + serverLog.StandardOutput));
+                }
+            }
+
             if (!outcome.Succeeded)
             {
                 failures.Add($"run {i} {from}→{to}: {FirstLine(outcome.Error ?? "")}");

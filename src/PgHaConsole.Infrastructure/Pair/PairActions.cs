@@ -52,12 +52,15 @@ public sealed class PairActions(ClusterEnvironment env)
     /// <summary>
     /// Fences a primary in one round trip, to keep the write gap short. Without systemd: the fast shutdown is begun
     /// (<c>pg_ctl stop -m fast -W</c>: from that moment the postmaster refuses new connections and terminates the
-    /// sessions, so no new write is accepted), keepalived is told to stop, the VIPs are removed from the interface and
-    /// <see cref="VipsOffMarker"/> is printed (<paramref name="vipsOff"/> is called then, while the shutdown goes on: a
-    /// switchover puts the VIPs on the standby meanwhile), then the shutdown is awaited with a 10 ms poll (pg_ctl's own
-    /// wait polls every 100 ms), bounded by <paramref name="stopTimeout"/>, the VIPs are checked gone once more (a
-    /// keepalived that was mid-advert) and pg_controldata is read (state and shutdown checkpoint, parsed here). With
-    /// systemd: <c>systemctl stop</c> (it waits), then keepalived and the VIPs.
+    /// sessions, so no new write is accepted; clients still reaching it through the VIPs get that error at once), then
+    /// pg_control is read every 10 ms until it says "shut down" (the shutdown checkpoint is written: no backend is left;
+    /// pg_ctl's own wait polls every 100 ms and also waits for the postmaster's exit, which a half-open client connection
+    /// can hold up for seconds); then keepalived is told to stop, the VIPs are removed from the interface and
+    /// <see cref="VipsOffMarker"/> is printed (<paramref name="vipsOff"/> is called at that moment: a switchover puts the
+    /// VIPs on the standby meanwhile), and pg_controldata is read (state and shutdown checkpoint, parsed here). The
+    /// postmaster may still be finishing its exit then (its WAL senders deliver the rest; the caller waits for the
+    /// standby to have received the checkpoint). With systemd: <c>systemctl stop</c> (it waits), then keepalived and
+    /// the VIPs. Bounded by <paramref name="stopTimeout"/>.
     /// </summary>
     public async Task<PgControlData> FenceAsync(NodeHost host, TimeSpan stopTimeout, StepLog log, CancellationToken ct, Action? vipsOff = null)
     {
@@ -81,29 +84,27 @@ public sealed class PairActions(ClusterEnvironment env)
             }
             if [ "$systemd" = yes ]; then
               systemctl stop postgresql || exit $?
-              stop_keepalived
-              vips_off || { echo "a VIP is still on $dev" >&2; exit 1; }
-              echo "$marker"
             else
               pm=$(head -n 1 -- "$datadir/postmaster.pid" 2>/dev/null | tr -dc '0-9')
               if [ -n "$pm" ]; then
                 (cd / && runuser -u "$user" -- "$pgctl" -D "$datadir" -m fast -W stop) || exit $?
               fi
-              stop_keepalived
-              vips_off || { sleep 0.02; vips_off; } || { echo "a VIP is still on $dev" >&2; exit 1; }
-              echo "$marker"
               alive() {
                 [ -f "$datadir/postmaster.pid" ] && [ -n "$pm" ] && kill -0 "$pm" 2>/dev/null && ! grep -qE '^State:[[:space:]]*Z' "/proc/$pm/status" 2>/dev/null
               }
+              # pg_control's state (an int32 after the system identifier, the control version and the catalog version,
+              # in every version): 1 = shut down.
+              shut_down() { [ "$(od -An -t d4 -j 16 -N 4 -- "$datadir/global/pg_control" 2>/dev/null | tr -d ' ')" = 1 ]; }
               SECONDS=0
-              while alive; do
+              while alive && ! shut_down; do
                 if [ "$SECONDS" -ge "$secs" ]; then echo "the server did not shut down within $secs s" >&2; exit 1; fi
                 sleep 0.01
               done
-              echo "server stopped"
-              # keepalived may have been mid-advert when it was told to stop: the VIPs must still be gone.
-              vips_off || { echo "a VIP is back on $dev" >&2; exit 1; }
+              if alive; then echo "shutdown checkpoint written (the postmaster is finishing its exit)"; else echo "server stopped"; fi
             fi
+            stop_keepalived
+            vips_off || { sleep 0.02; vips_off; } || { echo "a VIP is still on $dev" >&2; exit 1; }
+            echo "$marker"
             echo "--- pg_controldata"
             cd / && LC_ALL=C runuser -u "$user" -- "$controldata" -D "$datadir"
             """;

@@ -8,6 +8,7 @@ var benchmarks = new Dictionary<string, (string Description, Func<string[], Task
     ["failover-detect"] = ("in the lab: kill -9 the primary's postmaster, time until the topology monitor (1 s polling) shows it down; 5 runs, median/max vs 2 s [--runs 5] [--verbose]; run under flock -o /tmp/pgha-lab2.lock", FailoverDetectBenchmark.RunAsync),
     ["liveness"] = ("in the lab: change → topology picture with the live channels and the 2 s poll: the read VIP added/removed by hand, kill -9 of the primary's postmaster (target <= 0.5 s), and the event timeline of six switchovers [--runs 5] [--kills 3] [--switchovers 6]; run under the lab lock", LivenessBenchmark.RunAsync),
     ["failover"] = ("in the lab: automatic failover under a 10 ms writer and a reader through the VIPs: kill -9 (async, sync), isolated+heal, host lost; writes/reads back, rows lost, two writable primaries, end state [--after 3]; run under the lab lock", FailoverBenchmark.RunAsync),
+    ["oplog-live"] = ("no lab: a 5,000-line operation log streamed to the operation page in a browser while a dotnet build loads the machine; journaled → rendered delay p50/p95/max (target p95 <= 1 s) [--lines 5000] [--batch 5] [--every-ms 20] [--no-load]", OperationLogLiveBenchmark.RunAsync),
     ["history-query"] = ("30 days of history for 2 nodes at 15 s: 30-day and 1-hour graph queries on SQLite and PostgreSQL (median, p95), store growth", HistoryQueryBenchmark.RunAsync),
 };
 

@@ -9,6 +9,7 @@ var benchmarks = new Dictionary<string, (string Description, Func<string[], Task
     ["liveness"] = ("in the lab: change → topology picture with the live channels and the 2 s poll: the read VIP added/removed by hand, kill -9 of the primary's postmaster (target <= 0.5 s), and the event timeline of six switchovers [--runs 5] [--kills 3] [--switchovers 6]; run under the lab lock", LivenessBenchmark.RunAsync),
     ["failover"] = ("in the lab: automatic failover under a 10 ms writer and a reader through the VIPs: kill -9 (async, sync), isolated+heal, host lost; writes/reads back, rows lost, two writable primaries, end state [--after 3]; run under the lab lock", FailoverBenchmark.RunAsync),
     ["oplog-live"] = ("no lab: a 5,000-line operation log streamed to the operation page in a browser while a dotnet build loads the machine; journaled → rendered delay p50/p95/max (target p95 <= 1 s) [--lines 5000] [--batch 5] [--every-ms 20] [--no-load]", OperationLogLiveBenchmark.RunAsync),
+    ["live-page"] = ("in the lab: the real console and the topology page in a browser; the read VIP added/removed by hand, kill -9 of the primary's postmaster → first API answer and first browser render showing it (target <= 0.5 s) [--runs 5]; resets the lab: run under the lab lock", LivePageBenchmark.RunAsync),
     ["history-query"] = ("30 days of history for 2 nodes at 15 s: 30-day and 1-hour graph queries on SQLite and PostgreSQL (median, p95), store growth", HistoryQueryBenchmark.RunAsync),
 };
 

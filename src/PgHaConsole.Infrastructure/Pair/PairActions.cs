@@ -53,7 +53,8 @@ public sealed class PairActions(ClusterEnvironment env)
     /// Fences a primary in one round trip, to keep the write gap short. Without systemd: the fast shutdown is begun
     /// (<c>pg_ctl stop -m fast -W</c>: from that moment the postmaster refuses new connections and terminates the
     /// sessions, so no new write is accepted; clients still reaching it through the VIPs get that error at once), then
-    /// pg_control is read every 10 ms until it says "shut down" (the shutdown checkpoint is written: no backend is left;
+    /// awaited with a 10 ms poll; with <paramref name="untilCheckpoint"/> only until pg_control says "shut down" (the
+    /// shutdown checkpoint is written: no backend is left;
     /// pg_ctl's own wait polls every 100 ms and also waits for the postmaster's exit, which a half-open client connection
     /// can hold up for seconds); then keepalived is told to stop, the VIPs are removed from the interface and
     /// <see cref="VipsOffMarker"/> is printed (<paramref name="vipsOff"/> is called at that moment: a switchover puts the
@@ -62,11 +63,15 @@ public sealed class PairActions(ClusterEnvironment env)
     /// standby to have received the checkpoint). With systemd: <c>systemctl stop</c> (it waits), then keepalived and
     /// the VIPs. Bounded by <paramref name="stopTimeout"/>.
     /// </summary>
-    public async Task<PgControlData> FenceAsync(NodeHost host, TimeSpan stopTimeout, StepLog log, CancellationToken ct, Action? vipsOff = null)
+    /// <param name="untilCheckpoint">
+    /// True (a switchover): go on once the shutdown checkpoint is written. False: also wait (10 ms poll) until the
+    /// postmaster has exited, for callers that start or rewind the node next.
+    /// </param>
+    public async Task<PgControlData> FenceAsync(NodeHost host, TimeSpan stopTimeout, StepLog log, CancellationToken ct, Action? vipsOff = null, bool untilCheckpoint = false)
     {
         const string script = """
             set -u
-            dev=$1; wvip=$2; rvip=$3; pidfile=$4; systemd=$5; pgctl=$6; datadir=$7; secs=$8; user=$9; controldata=${10}; marker=${11}
+            dev=$1; wvip=$2; rvip=$3; pidfile=$4; systemd=$5; pgctl=$6; datadir=$7; secs=$8; user=$9; controldata=${10}; marker=${11}; checkpoint_only=${12}
             stop_keepalived() {
               if [ "$systemd" = yes ]; then
                 systemctl stop --no-block keepalived
@@ -94,7 +99,7 @@ public sealed class PairActions(ClusterEnvironment env)
               }
               # pg_control's state (an int32 after the system identifier, the control version and the catalog version,
               # in every version): 1 = shut down.
-              shut_down() { [ "$(od -An -t d4 -j 16 -N 4 -- "$datadir/global/pg_control" 2>/dev/null | tr -d ' ')" = 1 ]; }
+              shut_down() { [ "$checkpoint_only" = yes ] && [ "$(od -An -t d4 -j 16 -N 4 -- "$datadir/global/pg_control" 2>/dev/null | tr -d ' ')" = 1 ]; }
               SECONDS=0
               while alive && ! shut_down; do
                 if [ "$SECONDS" -ge "$secs" ]; then echo "the server did not shut down within $secs s" >&2; exit 1; fi
@@ -122,7 +127,7 @@ public sealed class PairActions(ClusterEnvironment env)
             Cluster.Vrrp.Interface, Cluster.WriteVip, Cluster.ReadVip, NodeHost.KeepalivedPidFile,
             Cluster.Postgres.ServiceControl == ServiceControl.Systemd ? "yes" : "no",
             host.Bin("pg_ctl"), Cluster.Postgres.DataDir, ((int)Math.Ceiling(stopTimeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture),
-            Cluster.Postgres.OsUser, host.Bin("pg_controldata"), VipsOffMarker), log, ct, stopTimeout + TimeSpan.FromSeconds(15), watch);
+            Cluster.Postgres.OsUser, host.Bin("pg_controldata"), VipsOffMarker, untilCheckpoint ? "yes" : "no"), log, ct, stopTimeout + TimeSpan.FromSeconds(15), watch);
         var marker = result.StdOut.IndexOf("--- pg_controldata", StringComparison.Ordinal);
         return PgControlDataParser.Parse(marker < 0 ? "" : result.StdOut[marker..]).Value
             ?? throw new StepFailedException($"pg_controldata could not be read on {host.Name} after the shutdown.");

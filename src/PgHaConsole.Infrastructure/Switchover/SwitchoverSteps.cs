@@ -120,7 +120,7 @@ public sealed class FenceStep(SwitchoverRun run) : SwitchoverStep(run)
         void VipsOff() => vipsOnNew = Task.Run(() => Run.Actions.AddVipsAsync(New, log, ct), CancellationToken.None);
         try
         {
-            _control = await Run.Actions.FenceAsync(Old, TimeSpan.FromSeconds(Run.Parameters.StopTimeoutSeconds), log, ct, VipsOff);
+            _control = await Run.Actions.FenceAsync(Old, TimeSpan.FromSeconds(Run.Parameters.StopTimeoutSeconds), log, ct, VipsOff, untilCheckpoint: true);
         }
         catch (StepFailedException ex)
         {
@@ -420,7 +420,15 @@ public sealed class RejoinOldPrimaryStep(SwitchoverRun run) : SwitchoverStep(run
         var log = Log(context);
         await New.PsqlAsync("CHECKPOINT", log, ct, echoSql: true);
         var state = await Old.GetPgStateAsync(ct);
-        if (state.Running)
+        if (state.Running && await Old.ControlDataAsync(ct) is { IsCleanlyShutDown: true })
+        {
+            // The fence went on at the shutdown checkpoint; the postmaster is still finishing its exit (a client
+            // connection half-way through its start-up holds it up to authentication_timeout). Nothing runs in it any
+            // more and its WAL up to the checkpoint is on the new primary: stop it at once; pg_control stays "shut down".
+            log.Info(Old.Name, "the postmaster is still exiting after its shutdown checkpoint: stopping it at once (its data directory stays cleanly shut down)");
+            await Old.StopPgAsync(log, ct, "immediate", TimeSpan.FromSeconds(30));
+        }
+        else if (state.Running)
         {
             await Old.StopPgAsync(log, ct);
         }

@@ -53,12 +53,12 @@ public sealed class PairActions(ClusterEnvironment env)
     /// Fences a primary in one round trip, to keep the write gap short. Without systemd: the fast shutdown is begun
     /// (<c>pg_ctl stop -m fast -W</c>: from that moment the postmaster refuses new connections and terminates the
     /// sessions, so no new write is accepted; clients still reaching it through the VIPs get that error at once), then
-    /// awaited with a 10 ms poll; with <paramref name="untilCheckpoint"/> only until pg_control says "shut down" (the
-    /// shutdown checkpoint is written: no backend is left;
-    /// pg_ctl's own wait polls every 100 ms and also waits for the postmaster's exit, which a half-open client connection
-    /// can hold up for seconds); then keepalived is told to stop, the VIPs are removed from the interface and
-    /// <see cref="VipsOffMarker"/> is printed (<paramref name="vipsOff"/> is called at that moment: a switchover puts the
-    /// VIPs on the standby meanwhile), and pg_controldata is read (state and shutdown checkpoint, parsed here). The
+    /// keepalived is told to stop, the VIPs are removed from the interface and <see cref="VipsOffMarker"/> is printed
+    /// (<paramref name="vipsOff"/> is called at that moment: a switchover puts the VIPs on the standby meanwhile), and the
+    /// shutdown is awaited with a 10 ms poll; with <paramref name="untilCheckpoint"/> only until pg_control says "shut
+    /// down" (the shutdown checkpoint is written: no backend is left; pg_ctl's own wait polls every 100 ms and also waits
+    /// for the postmaster's exit, which a half-open client connection can hold up for seconds); the VIPs are checked gone
+    /// once more (a keepalived that was mid-advert) and pg_controldata is read (state and shutdown checkpoint). The
     /// postmaster may still be finishing its exit then (its WAL senders deliver the rest; the caller waits for the
     /// standby to have received the checkpoint). With systemd: <c>systemctl stop</c> (it waits), then keepalived and
     /// the VIPs. Bounded by <paramref name="stopTimeout"/>.
@@ -87,13 +87,17 @@ public sealed class PairActions(ClusterEnvironment env)
               done
               ! ip -o -4 addr show dev "$dev" | grep -qE " ($wvip|$rvip)/"
             }
-            if [ "$systemd" = yes ]; then
-              systemctl stop postgresql || exit $?
-            else
+            if [ "$systemd" != yes ]; then
               pm=$(head -n 1 -- "$datadir/postmaster.pid" 2>/dev/null | tr -dc '0-9')
               if [ -n "$pm" ]; then
                 (cd / && runuser -u "$user" -- "$pgctl" -D "$datadir" -m fast -W stop) || exit $?
               fi
+              # The server accepts no new write from here on. While its postmaster still answers "shutting down" at once
+              # the VIPs leave (a client mid-connection when they leave waits for its own timeout; once the postmaster stops
+              # listening, HAProxy would hold a client for its 1 s retry instead), and the caller puts them on the standby.
+              stop_keepalived
+              vips_off || { sleep 0.02; vips_off; } || { echo "a VIP is still on $dev" >&2; exit 1; }
+              echo "$marker"
               alive() {
                 [ -f "$datadir/postmaster.pid" ] && [ -n "$pm" ] && kill -0 "$pm" 2>/dev/null && ! grep -qE '^State:[[:space:]]*Z' "/proc/$pm/status" 2>/dev/null
               }
@@ -106,10 +110,14 @@ public sealed class PairActions(ClusterEnvironment env)
                 sleep 0.01
               done
               if alive; then echo "shutdown checkpoint written (the postmaster is finishing its exit)"; else echo "server stopped"; fi
+              # keepalived may have been mid-advert when it was told to stop: the VIPs must still be gone.
+              vips_off || { echo "a VIP is back on $dev" >&2; exit 1; }
+            else
+              systemctl stop postgresql || exit $?
+              stop_keepalived
+              vips_off || { sleep 0.02; vips_off; } || { echo "a VIP is still on $dev" >&2; exit 1; }
+              echo "$marker"
             fi
-            stop_keepalived
-            vips_off || { sleep 0.02; vips_off; } || { echo "a VIP is still on $dev" >&2; exit 1; }
-            echo "$marker"
             echo "--- pg_controldata"
             cd / && LC_ALL=C runuser -u "$user" -- "$controldata" -D "$datadir"
             """;

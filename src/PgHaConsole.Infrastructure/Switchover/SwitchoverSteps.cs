@@ -51,22 +51,21 @@ public sealed class SwitchoverPreflightStep(SwitchoverRun run) : SwitchoverStep(
 
 /// <summary>
 /// Step 2: fence the old primary and move the VIPs to the standby in the same moment. CHECKPOINT first (so the shutdown
-/// is short), then in one round trip on the old primary: the fast shutdown begun, pg_control polled every 10 ms until
-/// the shutdown checkpoint is written, keepalived told to stop and the VIPs removed; as soon as the host reports the VIPs
-/// off they are added on the standby (a second round trip, in parallel with the rest: pg_controldata here, the
-/// standby's wait for the checkpoint in step 3).
+/// is short), then in one round trip on the old primary: the fast shutdown begun, keepalived told to stop and the VIPs
+/// removed at once, then pg_control polled every 10 ms until the shutdown checkpoint is written; as soon as the host
+/// reports the VIPs off they are added on the standby (a second round trip, in parallel with the rest of the shutdown).
 /// </summary>
 /// <remarks>
-/// Why the VIPs may go to the standby before the old primary's shutdown has finished (its postmaster may still be
-/// exiting, its WAL senders still delivering) and before any promotion:
+/// Why the VIPs may go to the standby before the old primary's shutdown has finished (its checkpoint, its WAL senders'
+/// delivery, its postmaster's exit) and before any promotion:
 /// <list type="bullet">
-/// <item>Never two writable primaries through the write VIP: the VIPs leave the old primary only once its shutdown
-/// checkpoint is written (no backend is left, nothing can write there again) and are added on the standby only after
-/// the old host said they are gone, so the address is on one host at a time. The standby is read-only until step 4,
-/// which promotes it only after step 3 saw the old primary's shutdown checkpoint on it. Meanwhile a client reaching the
-/// standby through the write VIP gets a read-only error at once, and its next attempt after the promotion succeeds.
-/// Until the checkpoint the VIPs stay on the old primary, whose postmaster answers "shutting down" at once: a client
-/// connection half-way through its start-up when an address leaves waits for its own timeout instead.</item>
+/// <item>Never two writable primaries through the write VIP: the VIPs leave the old primary only after its fast shutdown
+/// has begun (no new connection, no new write from then on: sessions are terminated, new ones refused) and are added on
+/// the standby only after the old host said they are gone, so the address is on one host at a time. The standby is
+/// read-only until step 4, which promotes it only after step 3 saw the old primary's shutdown checkpoint on it. Meanwhile
+/// a client reaching the standby through the write VIP gets a read-only error at once, and its next attempt after the
+/// promotion succeeds. (They leave at the start of the shutdown, while the old postmaster still answers "shutting down"
+/// at once: later, once it stops listening, HAProxy there holds a new client for its 1 s retry.)</item>
 /// <item>No acknowledged write lost: unchanged by the order of the VIPs. Every write the old primary acknowledged is in
 /// its WAL before its shutdown checkpoint, and step 3 waits until the standby has received WAL past that checkpoint.</item>
 /// <item>When the shutdown does not finish in time (or step 3 times out), nothing was promoted: the VIPs are taken off

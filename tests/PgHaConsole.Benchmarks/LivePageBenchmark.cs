@@ -134,7 +134,7 @@ internal static class LivePageBenchmark
         var browserMax = samples.Max(s => s.BrowserMs);
         Console.WriteLine(F($"  API: median {Median(samples.Select(s => s.ApiMs))} ms, max {api95:0} ms; browser: median {Median(samples.Select(s => s.BrowserMs))} ms, max {browserMax:0} ms"));
         Console.WriteLine($"  [{(browserMax <= 500 && api95 <= 500 ? "met" : "NOT met")}] every change seen within 0.5 s by the API and the page");
-        Say("resetting the lab (down, up) for others");
+        Say("taking the lab down");
         await controller.DownAsync(options, CancellationToken.None);
         return 0;
     }

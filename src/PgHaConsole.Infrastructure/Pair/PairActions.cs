@@ -142,6 +142,35 @@ public sealed class PairActions(ClusterEnvironment env)
     }
 
     /// <summary>
+    /// A postmaster still exiting after a clean shutdown checkpoint (a switchover's fence goes on at the checkpoint; a
+    /// client connection half-way through its start-up can hold the postmaster up to <c>authentication_timeout</c>) is
+    /// stopped at once (SIGQUIT: nothing runs in it any more, and pg_control stays "shut down"), and its exit awaited
+    /// (10 ms poll, at most 30 s). Nothing happens to a running server (pg_control not "shut down") or a stopped one.
+    /// No psql: such a postmaster no longer answers. True when it stopped one.
+    /// </summary>
+    public async Task<bool> FinishShutdownAsync(NodeHost host, StepLog log, CancellationToken ct)
+    {
+        if (Cluster.Postgres.ServiceControl == ServiceControl.Systemd)
+        {
+            return false; // systemctl stop returns only once the server has exited.
+        }
+
+        const string script = """
+            d=$1
+            p=$(head -n 1 -- "$d/postmaster.pid" 2>/dev/null | tr -dc '0-9')
+            alive() { [ -n "$p" ] && kill -0 "$p" 2>/dev/null && ! grep -qE '^State:[[:space:]]*Z' "/proc/$p/status" 2>/dev/null; }
+            alive || exit 0
+            [ "$(od -An -t d4 -j 16 -N 4 -- "$d/global/pg_control" 2>/dev/null | tr -d ' ')" = 1 ] || exit 0
+            kill -QUIT "$p" 2>/dev/null
+            for _ in $(seq 1 3000); do alive || { echo "stopped the postmaster ($p) still exiting after its shutdown checkpoint"; exit 0; }; sleep 0.01; done
+            echo "the postmaster ($p) did not exit within 30 s" >&2
+            exit 1
+            """;
+        var result = await host.RunCheckedAsync("Finishing the shutdown", RemoteCommand.BashScript(script, Cluster.Postgres.DataDir), log, ct, TimeSpan.FromSeconds(45));
+        return result.StdOut.Contains("stopped the postmaster", StringComparison.Ordinal);
+    }
+
+    /// <summary>
     /// Waits until the keepalived a fence told to stop has exited (it sends its priority-0 adverts and waits for its
     /// check scripts first), killing it after <paramref name="timeout"/>: a later start must not mistake a keepalived
     /// that is still exiting for a running one. The fence removed the VIPs already.

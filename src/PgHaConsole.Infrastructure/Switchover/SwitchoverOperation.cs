@@ -57,6 +57,9 @@ public sealed class SwitchoverRun(ClusterEnvironment env, SwitchoverParameters p
         }
     }
 
+    /// <summary>The fence step ran (not skipped) in this run.</summary>
+    public bool FencedInThisRun { get; set; }
+
     /// <summary>The fence of this run put the VIPs on the standby (they stay there through the promotion).</summary>
     public bool VipsOnNewSinceFence { get; set; }
 

@@ -98,6 +98,9 @@ public sealed class RollbackStep(SwitchoverRun run, string actor) : SwitchoverSt
         // The fence may have put the VIPs on the standby already (it is not promoted: checked before this step): they
         // come off it before the old primary's keepalived takes them back, so the address is never on both.
         await Run.Actions.RemoveVipsAsync(New, log, ct);
+        // A fence that went on at the shutdown checkpoint may have left the postmaster finishing its exit: it is stopped
+        // now, so that it is not taken for a running server and left alone.
+        await Run.Actions.FinishShutdownAsync(Old, log, ct);
         if (!(await Old.GetPgStateAsync(ct)).Running)
         {
             await Old.StartPgAsync(log, ct);

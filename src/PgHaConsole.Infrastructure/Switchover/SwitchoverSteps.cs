@@ -120,6 +120,7 @@ public sealed class FenceStep(SwitchoverRun run) : SwitchoverStep(run)
         try
         {
             _control = await Run.Actions.FenceAsync(Old, TimeSpan.FromSeconds(Run.Parameters.StopTimeoutSeconds), log, ct, VipsOff, untilCheckpoint: true);
+            Run.FencedInThisRun = true;
         }
         catch (StepFailedException ex)
         {
@@ -242,6 +243,7 @@ public sealed class WaitForStandbyStep(SwitchoverRun run) : SwitchoverStep(run)
 
         log.Info(null, $"{New.Name} did not receive the shutdown checkpoint within {PrimaryChangeRun.Seconds(timeout.TotalSeconds)}: taking the VIPs off it and restarting {Old.Name} as the primary");
         await Run.TakeVipsOffStandbyAsync(log, ct);
+        await Run.Actions.FinishShutdownAsync(Old, log, ct);
         await Old.StartPgAsync(log, ct);
         await Run.Actions.StartKeepalivedAsync(Old, log, ct);
         throw new StepFailedException(
@@ -407,6 +409,12 @@ public sealed class RejoinOldPrimaryStep(SwitchoverRun run) : SwitchoverStep(run
     public override async Task<StepCheck> CheckAsync(IOperationContext context)
     {
         var ct = context.CancellationToken;
+        if (Run.FencedInThisRun)
+        {
+            // Fenced moments ago by this run: not a standby yet (and a postmaster still exiting would not answer).
+            return StepCheck.NotDone($"{Old.Name} was fenced by this run");
+        }
+
         var state = await Old.GetPgStateAsync(ct);
         return state.IsStandby && await Run.Actions.StreamingAsync(New, Old, ct)
             ? StepCheck.Done($"{Old.Name} already streams from {New.Name}")
@@ -418,16 +426,11 @@ public sealed class RejoinOldPrimaryStep(SwitchoverRun run) : SwitchoverStep(run
         var ct = context.CancellationToken;
         var log = Log(context);
         await New.PsqlAsync("CHECKPOINT", log, ct, echoSql: true);
+        // The fence went on at the shutdown checkpoint; the postmaster may still be finishing its exit. Its WAL up to
+        // the checkpoint is on the new primary (step 3): it is stopped at once, pg_control staying "shut down".
+        await Run.Actions.FinishShutdownAsync(Old, log, ct);
         var state = await Old.GetPgStateAsync(ct);
-        if (state.Running && await Old.ControlDataAsync(ct) is { IsCleanlyShutDown: true })
-        {
-            // The fence went on at the shutdown checkpoint; the postmaster is still finishing its exit (a client
-            // connection half-way through its start-up holds it up to authentication_timeout). Nothing runs in it any
-            // more and its WAL up to the checkpoint is on the new primary: stop it at once; pg_control stays "shut down".
-            log.Info(Old.Name, "the postmaster is still exiting after its shutdown checkpoint: stopping it at once (its data directory stays cleanly shut down)");
-            await Old.StopPgAsync(log, ct, "immediate", TimeSpan.FromSeconds(30));
-        }
-        else if (state.Running)
+        if (state.Running)
         {
             await Old.StopPgAsync(log, ct);
         }

@@ -18,6 +18,9 @@ namespace PgHaConsole.Benchmarks;
 internal static class SwitchoverBenchmark
 {
     private const double GapTarget = 1.5;
+
+    /// <summary>--evidence: the writer's failures and the operation's log around every run's gap, not only a long one.</summary>
+    private static bool _evidence;
     private static readonly TimeSpan SteadyTimeout = TimeSpan.FromSeconds(60);
 
     private sealed record Row(string Tool, string Direction, double? TotalSeconds, double? GapSeconds, long Acked, long? Lost, string Note);
@@ -26,6 +29,7 @@ internal static class SwitchoverBenchmark
     {
         var runs = IntOption(args, "--runs", 20);
         var skipRepmgr = args.Contains("--skip-repmgr", StringComparer.Ordinal);
+        _evidence = args.Contains("--evidence", StringComparer.Ordinal);
         var outDir = Path.Combine(Path.GetTempPath(), "pgha-switchover-bench-" + DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
         Directory.CreateDirectory(outDir);
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(45));
@@ -200,7 +204,7 @@ internal static class SwitchoverBenchmark
             Say("  writer error: " + e);
         }
 
-        if (tool == "PgHaConsole" && (gap.Seconds > GapTarget || lost > 0) && outcome.Log is { } log)
+        if (tool == "PgHaConsole" && (gap.Seconds > GapTarget || lost > 0 || _evidence) && outcome.Log is { } log)
         {
             Evidence(log, writer, gap);
         }
@@ -239,9 +243,18 @@ internal static class SwitchoverBenchmark
             totals.Add(outcome.TotalSeconds);
             var (lost, _) = await LostAsync(pair, writer, writer.Acks(), ct);
             Say(F($"  run {i,2} {from}→{to}: {(outcome.Succeeded ? "ok" : "FAILED")}, total {outcome.TotalSeconds:0.00} s, longest gap {gap.Seconds:0.000} s at {writer.WallClock(gap.FromTimestamp):HH:mm:ss.fff}, lost so far {lost?.ToString(CultureInfo.InvariantCulture) ?? "?"}{(steady ? "" : ", writes NOT steady")}"));
-            if ((gap.Seconds > GapTarget || lost > 0) && outcome.Log is { } log)
+            if ((gap.Seconds > GapTarget || lost > 0 || _evidence) && outcome.Log is { } log)
             {
                 Evidence(log, writer, gap);
+            }
+
+            if (gap.Seconds > GapTarget && _evidence)
+            {
+                foreach (var host in new[] { from, to })
+                {
+                    var serverLog = await pair.ExecAsync(host, ct, "bash", "-c", "tail -n 25 /data10/postgresql.log");
+                    Console.WriteLine(Indent($"server log ({host}):\n" + serverLog.StandardOutput));
+                }
             }
 
             if (!outcome.Succeeded)

@@ -83,7 +83,8 @@ public sealed class NodeHost
     /// <summary>The command as it would be sent, secrets masked (for plans).</summary>
     public string Display(RemoteCommand command) => _env.Masker.Apply(command.ToDisplayString(Node.Privilege));
 
-    public async Task<CommandResult> RunAsync(RemoteCommand command, StepLog? log, CancellationToken ct, TimeSpan? timeout = null, bool echo = true)
+    /// <param name="watch">Also receives every output line as it arrives (a caller that reacts to a marker line).</param>
+    public async Task<CommandResult> RunAsync(RemoteCommand command, StepLog? log, CancellationToken ct, TimeSpan? timeout = null, bool echo = true, Action<OutputLine>? watch = null)
     {
         if (log is { } l && echo)
         {
@@ -93,6 +94,16 @@ public sealed class NodeHost
         Action<OutputLine>? onLine = log is { } sink
             ? line => sink.Context.Log(sink.Step, Name, line.Stream == OutputStreamKind.Stderr ? LogStream.Stderr : LogStream.Stdout, line.Text)
             : null;
+        if (watch is not null)
+        {
+            var logged = onLine;
+            onLine = line =>
+            {
+                logged?.Invoke(line);
+                watch(line);
+            };
+        }
+
         return await Session.RunAsync(command, timeout ?? DefaultTimeout, onLine, ct);
     }
 
@@ -117,9 +128,9 @@ public sealed class NodeHost
     }
 
     /// <summary>Runs and throws <see cref="StepFailedException"/> (with the host's last output lines, masked) unless it succeeded.</summary>
-    public async Task<CommandResult> RunCheckedAsync(string what, RemoteCommand command, StepLog? log, CancellationToken ct, TimeSpan? timeout = null)
+    public async Task<CommandResult> RunCheckedAsync(string what, RemoteCommand command, StepLog? log, CancellationToken ct, TimeSpan? timeout = null, Action<OutputLine>? watch = null)
     {
-        var result = await RunAsync(command, log, ct, timeout);
+        var result = await RunAsync(command, log, ct, timeout, watch: watch);
         if (!result.Succeeded)
         {
             throw new StepFailedException(_env.Masker.Apply(DescribeFailure(what, result)));

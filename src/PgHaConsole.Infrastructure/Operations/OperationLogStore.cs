@@ -17,7 +17,7 @@ public sealed class OperationLogStore
     private const int JournalPage = 1000;
 
     /// <summary>How often a watcher with no local line reads the journal (an operation run by another instance).</summary>
-    public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
+    public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
 
     private readonly IOperationJournal _journal;
     private readonly ConcurrentDictionary<Guid, OperationLogState> _states = new();

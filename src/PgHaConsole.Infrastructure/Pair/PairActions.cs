@@ -46,47 +46,128 @@ public sealed class PairActions(ClusterEnvironment env)
         await host.RunCheckedAsync("Stopping keepalived", RemoteCommand.BashScript(script, pid.ToString(CultureInfo.InvariantCulture)), log, ct);
     }
 
+    /// <summary>The line <see cref="FenceAsync"/> prints once the VIPs are off the fenced host (the server already refuses writes).</summary>
+    public const string VipsOffMarker = "pghaconsole: VIPs off";
+
     /// <summary>
-    /// Fences a primary in one round trip, to keep the write gap short: PostgreSQL's fast shutdown first, bounded by
-    /// <paramref name="stopTimeout"/> (from its first moment no write is accepted, and connected clients get an error at
-    /// once instead of hanging on a vanished address), then keepalived told to stop and the VIPs removed from the
-    /// interface, then pg_controldata (state and shutdown checkpoint, parsed by the caller).
+    /// Fences a primary in one round trip, to keep the write gap short. Without systemd: the fast shutdown is begun
+    /// (<c>pg_ctl stop -m fast -W</c>: from that moment the postmaster refuses new connections and terminates the
+    /// sessions, so no new write is accepted; clients still reaching it through the VIPs get that error at once), then
+    /// keepalived is told to stop, the VIPs are removed from the interface and <see cref="VipsOffMarker"/> is printed
+    /// (<paramref name="vipsOff"/> is called at that moment: a switchover puts the VIPs on the standby meanwhile), and the
+    /// shutdown is awaited with a 10 ms poll; with <paramref name="untilCheckpoint"/> only until pg_control says "shut
+    /// down" (the shutdown checkpoint is written: no backend is left; pg_ctl's own wait polls every 100 ms and also waits
+    /// for the postmaster's exit, which a half-open client connection can hold up for seconds); the VIPs are checked gone
+    /// once more (a keepalived that was mid-advert) and pg_controldata is read (state and shutdown checkpoint). The
+    /// postmaster may still be finishing its exit then (its WAL senders deliver the rest; the caller waits for the
+    /// standby to have received the checkpoint). With systemd: <c>systemctl stop</c> (it waits), then keepalived and
+    /// the VIPs. Bounded by <paramref name="stopTimeout"/>.
     /// </summary>
-    public async Task<PgControlData> FenceAsync(NodeHost host, TimeSpan stopTimeout, StepLog log, CancellationToken ct)
+    /// <param name="untilCheckpoint">
+    /// True (a switchover): go on once the shutdown checkpoint is written. False: also wait (10 ms poll) until the
+    /// postmaster has exited, for callers that start or rewind the node next.
+    /// </param>
+    public async Task<PgControlData> FenceAsync(NodeHost host, TimeSpan stopTimeout, StepLog log, CancellationToken ct, Action? vipsOff = null, bool untilCheckpoint = false)
     {
         const string script = """
             set -u
-            dev=$1; wvip=$2; rvip=$3; pidfile=$4; systemd=$5; pgctl=$6; datadir=$7; secs=$8; user=$9; controldata=${10}
-            if [ "$systemd" = yes ]; then
-              systemctl stop postgresql
+            dev=$1; wvip=$2; rvip=$3; pidfile=$4; systemd=$5; pgctl=$6; datadir=$7; secs=$8; user=$9; controldata=${10}; marker=${11}; checkpoint_only=${12}
+            stop_keepalived() {
+              if [ "$systemd" = yes ]; then
+                systemctl stop --no-block keepalived
+              elif [ -f "$pidfile" ]; then
+                pid=$(head -n 1 -- "$pidfile" | tr -dc '0-9')
+                if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = keepalived ]; then kill -TERM "$pid"; fi
+              fi
+            }
+            # keepalived (told to stop) removes them too: a VIP already gone is not an error.
+            vips_off() {
+              for a in $(ip -o -4 addr show dev "$dev" | awk '{print $4}'); do
+                case "${a%/*}" in "$wvip"|"$rvip") ip addr del "$a" dev "$dev" 2>/dev/null ;; esac
+              done
+              ! ip -o -4 addr show dev "$dev" | grep -qE " ($wvip|$rvip)/"
+            }
+            if [ "$systemd" != yes ]; then
+              pm=$(head -n 1 -- "$datadir/postmaster.pid" 2>/dev/null | tr -dc '0-9')
+              if [ -n "$pm" ]; then
+                (cd / && runuser -u "$user" -- "$pgctl" -D "$datadir" -m fast -W stop) || exit $?
+              fi
+              # The server accepts no new write from here on. While its postmaster still answers "shutting down" at once
+              # the VIPs leave (a client mid-connection when they leave waits for its own timeout; once the postmaster stops
+              # listening, HAProxy would hold a client for its 1 s retry instead), and the caller puts them on the standby.
+              stop_keepalived
+              vips_off || { sleep 0.02; vips_off; } || { echo "a VIP is still on $dev" >&2; exit 1; }
+              echo "$marker"
+              alive() {
+                [ -f "$datadir/postmaster.pid" ] && [ -n "$pm" ] && kill -0 "$pm" 2>/dev/null && ! grep -qE '^State:[[:space:]]*Z' "/proc/$pm/status" 2>/dev/null
+              }
+              # pg_control's state (an int32 after the system identifier, the control version and the catalog version,
+              # in every version): 1 = shut down.
+              shut_down() { [ "$checkpoint_only" = yes ] && [ "$(od -An -t d4 -j 16 -N 4 -- "$datadir/global/pg_control" 2>/dev/null | tr -d ' ')" = 1 ]; }
+              SECONDS=0
+              while alive && ! shut_down; do
+                if [ "$SECONDS" -ge "$secs" ]; then echo "the server did not shut down within $secs s" >&2; exit 1; fi
+                sleep 0.01
+              done
+              if alive; then echo "shutdown checkpoint written (the postmaster is finishing its exit)"; else echo "server stopped"; fi
+              # keepalived may have been mid-advert when it was told to stop: the VIPs must still be gone.
+              vips_off || { echo "a VIP is back on $dev" >&2; exit 1; }
             else
-              (cd / && runuser -u "$user" -- "$pgctl" -D "$datadir" -m fast -w -t "$secs" stop)
+              systemctl stop postgresql || exit $?
+              stop_keepalived
+              vips_off || { sleep 0.02; vips_off; } || { echo "a VIP is still on $dev" >&2; exit 1; }
+              echo "$marker"
             fi
-            rc=$?
-            [ $rc -eq 0 ] || exit $rc
-            if [ "$systemd" = yes ]; then
-              systemctl stop --no-block keepalived
-            elif [ -f "$pidfile" ]; then
-              pid=$(head -n 1 -- "$pidfile" | tr -dc '0-9')
-              if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = keepalived ]; then kill -TERM "$pid"; fi
-            fi
-            # keepalived finishes exiting on its own (a second or two): the VIPs go now; the rejoin waits for it.
-            for a in $(ip -o -4 addr show dev "$dev" | awk '{print $4}'); do
-              case "${a%/*}" in "$wvip"|"$rvip") ip addr del "$a" dev "$dev" ;; esac
-            done
-            if ip -o -4 addr show dev "$dev" | grep -qE " ($wvip|$rvip)/"; then echo "a VIP is still on $dev" >&2; exit 1; fi
-            echo "VIPs removed from $dev"
             echo "--- pg_controldata"
             cd / && LC_ALL=C runuser -u "$user" -- "$controldata" -D "$datadir"
             """;
+        var fired = 0;
+        Action<Ssh.OutputLine>? watch = vipsOff is null
+            ? null
+            : line =>
+            {
+                if (line.Stream == Ssh.OutputStreamKind.Stdout && line.Text.Trim() == VipsOffMarker && Interlocked.Exchange(ref fired, 1) == 0)
+                {
+                    vipsOff();
+                }
+            };
         var result = await host.RunCheckedAsync("Fencing the primary", RemoteCommand.BashScript(script,
             Cluster.Vrrp.Interface, Cluster.WriteVip, Cluster.ReadVip, NodeHost.KeepalivedPidFile,
             Cluster.Postgres.ServiceControl == ServiceControl.Systemd ? "yes" : "no",
             host.Bin("pg_ctl"), Cluster.Postgres.DataDir, ((int)Math.Ceiling(stopTimeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture),
-            Cluster.Postgres.OsUser, host.Bin("pg_controldata")), log, ct, stopTimeout + TimeSpan.FromSeconds(15));
+            Cluster.Postgres.OsUser, host.Bin("pg_controldata"), VipsOffMarker, untilCheckpoint ? "yes" : "no"), log, ct, stopTimeout + TimeSpan.FromSeconds(15), watch);
         var marker = result.StdOut.IndexOf("--- pg_controldata", StringComparison.Ordinal);
         return PgControlDataParser.Parse(marker < 0 ? "" : result.StdOut[marker..]).Value
             ?? throw new StepFailedException($"pg_controldata could not be read on {host.Name} after the shutdown.");
+    }
+
+    /// <summary>
+    /// A postmaster still exiting after a clean shutdown checkpoint (a switchover's fence goes on at the checkpoint; a
+    /// client connection half-way through its start-up can hold the postmaster up to <c>authentication_timeout</c>) is
+    /// stopped at once (SIGQUIT: nothing runs in it any more, and pg_control stays "shut down"), and its exit awaited
+    /// (10 ms poll, at most 30 s). Nothing happens to a running server (pg_control not "shut down") or a stopped one.
+    /// No psql: such a postmaster no longer answers. True when it stopped one.
+    /// </summary>
+    public async Task<bool> FinishShutdownAsync(NodeHost host, StepLog log, CancellationToken ct)
+    {
+        if (Cluster.Postgres.ServiceControl == ServiceControl.Systemd)
+        {
+            return false; // systemctl stop returns only once the server has exited.
+        }
+
+        const string script = """
+            d=$1
+            p=$(head -n 1 -- "$d/postmaster.pid" 2>/dev/null | tr -dc '0-9')
+            alive() { [ -n "$p" ] && kill -0 "$p" 2>/dev/null && ! grep -qE '^State:[[:space:]]*Z' "/proc/$p/status" 2>/dev/null; }
+            alive || exit 0
+            [ "$(od -An -t d4 -j 16 -N 4 -- "$d/global/pg_control" 2>/dev/null | tr -d ' ')" = 1 ] || exit 0
+            kill -QUIT "$p" 2>/dev/null
+            for _ in $(seq 1 3000); do alive || { echo "stopped the postmaster ($p) still exiting after its shutdown checkpoint"; exit 0; }; sleep 0.01; done
+            echo "the postmaster ($p) did not exit within 30 s" >&2
+            exit 1
+            """;
+        var result = await host.RunCheckedAsync("Finishing the shutdown", RemoteCommand.BashScript(script, Cluster.Postgres.DataDir), log, ct, TimeSpan.FromSeconds(45));
+        return result.StdOut.Contains("stopped the postmaster", StringComparison.Ordinal);
     }
 
     /// <summary>
@@ -157,18 +238,6 @@ public sealed class PairActions(ClusterEnvironment env)
             RemoteCommand.BashScript("kill -TERM \"$1\" 2>/dev/null || true", pid.ToString(CultureInfo.InvariantCulture)), log, ct);
     }
 
-    /// <summary>Removes the VIPs from the host's interface if it has them (an address only one host may hold).</summary>
-    public async Task RemoveVipsAsync(NodeHost host, StepLog log, CancellationToken ct)
-    {
-        const string script = """
-            dev=$1; wvip=$2; rvip=$3
-            for a in $(ip -o -4 addr show dev "$dev" | awk '{print $4}'); do
-              case "${a%/*}" in "$wvip"|"$rvip") ip addr del "$a" dev "$dev" && echo "removed $a from $dev" ;; esac
-            done
-            """;
-        await host.RunCheckedAsync("Removing the VIPs", RemoteCommand.BashScript(script, Cluster.Vrrp.Interface, Cluster.WriteVip, Cluster.ReadVip), log, ct);
-    }
-
     public async Task StartKeepalivedAsync(NodeHost host, StepLog log, CancellationToken ct)
     {
         if (Cluster.Postgres.ServiceControl == ServiceControl.Systemd)
@@ -222,9 +291,9 @@ public sealed class PairActions(ClusterEnvironment env)
     }
 
     /// <summary>
-    /// Puts both VIPs on the new primary at once and announces them (gratuitous ARP), as keepalived's MASTER would: the
-    /// VRRP timers would otherwise add seconds of write unavailability. keepalived then becomes MASTER there on its own
-    /// (its check sees the primary) and keeps them.
+    /// Puts both VIPs on the host at once and announces them (gratuitous ARP), as keepalived's MASTER would: the VRRP
+    /// timers would otherwise add seconds of write unavailability. keepalived then becomes MASTER there on its own (its
+    /// check sees the primary) and keeps them. A VIP that keepalived added meanwhile is not an error.
     /// </summary>
     public async Task AddVipsAsync(NodeHost host, StepLog log, CancellationToken ct)
     {
@@ -236,7 +305,8 @@ public sealed class PairActions(ClusterEnvironment env)
               i=$((i + 1))
               if ! ip -o addr show dev "$dev" | grep -q " $vip/"; then
                 label="$dev:$i"
-                if [ ${#label} -le 15 ]; then ip addr add "$vip/$prefix" dev "$dev" label "$label"; else ip addr add "$vip/$prefix" dev "$dev"; fi || exit 1
+                if [ ${#label} -le 15 ]; then out=$(ip addr add "$vip/$prefix" dev "$dev" label "$label" 2>&1); else out=$(ip addr add "$vip/$prefix" dev "$dev" 2>&1); fi \
+                  || ip -o addr show dev "$dev" | grep -q " $vip/" || { echo "$out" >&2; exit 1; }
               fi
             done
             # Gratuitous ARP so neighbours (and clients) update their caches now; in the background: arping lingers a second.
@@ -248,6 +318,76 @@ public sealed class PairActions(ClusterEnvironment env)
             """;
         await host.RunCheckedAsync("Adding the VIPs", RemoteCommand.BashScript(script,
             Cluster.Vrrp.Interface, Cluster.VipPrefixLength.ToString(CultureInfo.InvariantCulture), Cluster.WriteVip, Cluster.ReadVip), log, ct);
+    }
+
+    /// <summary>
+    /// Removes both VIPs from the host (a switchover that stops before the promotion takes them back off the standby; a
+    /// failover's verify finds one back on the fenced old primary); fails when one is still there.
+    /// </summary>
+    public async Task RemoveVipsAsync(NodeHost host, StepLog log, CancellationToken ct)
+    {
+        const string script = """
+            set -u
+            dev=$1; wvip=$2; rvip=$3
+            for a in $(ip -o -4 addr show dev "$dev" | awk '{print $4}'); do
+              case "${a%/*}" in "$wvip"|"$rvip") ip addr del "$a" dev "$dev" 2>/dev/null && echo "removed ${a%/*} from $dev" ;; esac
+            done
+            if ip -o -4 addr show dev "$dev" | grep -qE " ($wvip|$rvip)/"; then echo "a VIP is still on $dev" >&2; exit 1; fi
+            """;
+        await host.RunCheckedAsync("Removing the VIPs", RemoteCommand.BashScript(script, Cluster.Vrrp.Interface, Cluster.WriteVip, Cluster.ReadVip), log, ct);
+    }
+
+    /// <summary>
+    /// Promotes a standby and returns once it accepts writes, in one psql session: on 12+ <c>pg_promote(false)</c> and a
+    /// 2 ms poll of <c>pg_is_in_recovery()</c> (<c>pg_promote(true)</c> polls every 100 ms), then the timeline it writes
+    /// on; on 11 <c>pg_ctl promote -w</c>. Returns the timeline (null on 11); throws if it is still in recovery after 60 s.
+    /// </summary>
+    public async Task<int?> PromoteAsync(NodeHost host, StepLog log, CancellationToken ct)
+    {
+        if (Cluster.Postgres.MajorVersion < 12)
+        {
+            await host.PromoteAsync(log, ct);
+            return null;
+        }
+
+        const string sql = """
+            SELECT pg_promote(false);
+            DO $$
+            BEGIN
+              WHILE pg_is_in_recovery() AND clock_timestamp() < now() + interval '60 seconds' LOOP
+                PERFORM pg_sleep(0.002);
+              END LOOP;
+            END $$;
+            SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN '' ELSE (('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int)::text END;
+            """;
+        var last = (await host.PsqlAsync(sql, log, ct, echoSql: true)).Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1].Split('\t');
+        if (last[0] != "f" || !int.TryParse(last[1], NumberStyles.None, CultureInfo.InvariantCulture, out var timeline))
+        {
+            throw new StepFailedException($"{host.Name} was still in recovery 60 s after pg_promote().");
+        }
+
+        return timeline;
+    }
+
+    /// <summary>
+    /// Waits on the standby, in one psql session (a 5 ms poll), until it has received WAL past <paramref name="lsn"/> or
+    /// <paramref name="timeout"/> passed; returns what it has received then (null: nothing) and whether it is in recovery.
+    /// </summary>
+    public async Task<(Lsn? Received, bool InRecovery)> WaitReceivedAsync(NodeHost host, Lsn lsn, TimeSpan timeout, CancellationToken ct)
+    {
+        // The LSN is our own parsed value (hex/hex) and the bound a number: nothing from outside is spliced into the SQL.
+        var sql = $$"""
+            DO $$
+            BEGIN
+              WHILE coalesce(pg_last_wal_receive_lsn() <= '{{lsn}}'::pg_lsn, true) AND pg_is_in_recovery()
+                    AND clock_timestamp() < now() + interval '{{timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)}} seconds' LOOP
+                PERFORM pg_sleep(0.005);
+              END LOOP;
+            END $$;
+            SELECT coalesce(pg_last_wal_receive_lsn()::text, ''), pg_is_in_recovery();
+            """;
+        var row = (await host.PsqlAsync(sql, null, ct)).Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1].Split('\t');
+        return (Lsn.TryParse(row[0], out var r) ? r : null, row.Length > 1 && row[1] == "t");
     }
 
     /// <summary>The node's row in the primary's pg_stat_replication is 'streaming'.</summary>

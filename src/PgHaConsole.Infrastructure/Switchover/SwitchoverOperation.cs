@@ -41,6 +41,31 @@ public sealed class SwitchoverRun(ClusterEnvironment env, SwitchoverParameters p
     public SwitchoverParameters Parameters { get; } = parameters;
 
     public Lsn? ShutdownCheckpoint { get; set; }
+
+    /// <summary>
+    /// A switchover that stops before the promotion takes the VIPs off the standby before the old primary comes back; a
+    /// standby that cannot be reached is logged and the old primary restarted anyway (the standby stays read-only).
+    /// </summary>
+    public async Task TakeVipsOffStandbyAsync(StepLog log, CancellationToken ct)
+    {
+        try
+        {
+            await Actions.RemoveVipsAsync(NewPrimary, log, ct);
+        }
+        catch (Exception ex) when (ex is StepFailedException or Ssh.SshLayerException or IOException or TimeoutException)
+        {
+            log.Info(NewPrimary.Name, $"could not take the VIPs off {NewPrimary.Name} ({Env.Masker.Apply(ex.Message)}); it stays read-only");
+        }
+    }
+
+    /// <summary>The fence step ran (not skipped) in this run.</summary>
+    public bool FencedInThisRun { get; set; }
+
+    /// <summary>The fence of this run put the VIPs on the standby (they stay there through the promotion).</summary>
+    public bool VipsOnNewSinceFence { get; set; }
+
+    /// <summary>pg_is_in_recovery() on the standby as step 3 of this run last read it (null: not read in this run).</summary>
+    public bool? NewInRecoverySeen { get; set; }
 }
 
 public static class SwitchoverOperation

@@ -84,6 +84,7 @@ public sealed class RollbackStep(SwitchoverRun run, string actor) : SwitchoverSt
     public override string Description => "Start the old primary again as the primary and bring its keepalived back";
 
     public override Task<StepPlan> PlanAsync(IOperationContext context) => Task.FromResult(new StepPlan([
+        Note(New, "remove the VIPs (the fence may have put them there)"),
         Note(Old, "pg_ctl start, unless it runs already"),
         Note(Old, "start keepalived"),
     ]));
@@ -94,6 +95,12 @@ public sealed class RollbackStep(SwitchoverRun run, string actor) : SwitchoverSt
     {
         var ct = context.CancellationToken;
         var log = Log(context);
+        // The fence may have put the VIPs on the standby already (it is not promoted: checked before this step): they
+        // come off it before the old primary's keepalived takes them back, so the address is never on both.
+        await Run.Actions.RemoveVipsAsync(New, log, ct);
+        // A fence that went on at the shutdown checkpoint may have left the postmaster finishing its exit: it is stopped
+        // now, so that it is not taken for a running server and left alone.
+        await Run.Actions.FinishShutdownAsync(Old, log, ct);
         if (!(await Old.GetPgStateAsync(ct)).Running)
         {
             await Old.StartPgAsync(log, ct);

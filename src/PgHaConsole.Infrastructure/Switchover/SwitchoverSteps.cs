@@ -50,20 +50,39 @@ public sealed class SwitchoverPreflightStep(SwitchoverRun run) : SwitchoverStep(
 }
 
 /// <summary>
-/// Step 3 of the issue: fence the old primary. CHECKPOINT first (so the shutdown is short), then its keepalived stops
-/// (the write VIP leaves it: no new writes can reach it), then a fast shutdown bounded in time, then its shutdown
-/// checkpoint LSN from pg_controldata.
+/// Step 2: fence the old primary and move the VIPs to the standby in the same moment. CHECKPOINT first (so the shutdown
+/// is short), then in one round trip on the old primary: the fast shutdown begun, keepalived told to stop and the VIPs
+/// removed at once, then pg_control polled every 10 ms until the shutdown checkpoint is written; as soon as the host
+/// reports the VIPs off they are added on the standby (a second round trip, in parallel with the rest of the shutdown).
 /// </summary>
+/// <remarks>
+/// Why the VIPs may go to the standby before the old primary's shutdown has finished (its checkpoint, its WAL senders'
+/// delivery, its postmaster's exit) and before any promotion:
+/// <list type="bullet">
+/// <item>Never two writable primaries through the write VIP: the VIPs leave the old primary only after its fast shutdown
+/// has begun (no new connection, no new write from then on: sessions are terminated, new ones refused) and are added on
+/// the standby only after the old host said they are gone, so the address is on one host at a time. The standby is
+/// read-only until step 4, which promotes it only after step 3 saw the old primary's shutdown checkpoint on it. Meanwhile
+/// a client reaching the standby through the write VIP gets a read-only error at once, and its next attempt after the
+/// promotion succeeds. (They leave at the start of the shutdown, while the old postmaster still answers "shutting down"
+/// at once: later, once it stops listening, HAProxy there holds a new client for its 1 s retry.)</item>
+/// <item>No acknowledged write lost: unchanged by the order of the VIPs. Every write the old primary acknowledged is in
+/// its WAL before its shutdown checkpoint, and step 3 waits until the standby has received WAL past that checkpoint.</item>
+/// <item>When the shutdown does not finish in time (or step 3 times out), nothing was promoted: the VIPs are taken off
+/// the standby again before the old primary is restarted as the primary and its keepalived brings them back.</item>
+/// </list>
+/// </remarks>
 public sealed class FenceStep(SwitchoverRun run) : SwitchoverStep(run)
 {
     public override string Name => "fence-old-primary";
 
-    public override string Description => "CHECKPOINT, fast shutdown (no write accepted from its first moment), VIPs off and keepalived stopped, shutdown checkpoint LSN";
+    public override string Description => "CHECKPOINT, fast shutdown (no write accepted from its first moment), VIPs off and keepalived stopped, VIPs onto the standby (still read-only), shutdown checkpoint LSN";
 
     public override Task<StepPlan> PlanAsync(IOperationContext context) => Task.FromResult(new StepPlan([
         Note(Old, "psql: CHECKPOINT"),
-        Note(Old, $"pg_ctl stop -m fast -t {Run.Parameters.StopTimeoutSeconds.ToString(CultureInfo.InvariantCulture)}"),
+        Note(Old, $"pg_ctl stop -m fast (bounded by {Run.Parameters.StopTimeoutSeconds.ToString(CultureInfo.InvariantCulture)} s)"),
         Note(Old, "stop keepalived; remove the VIPs from " + Run.Env.Cluster.Vrrp.Interface),
+        Note(New, $"as soon as they are off {Old.Name}: ip addr add {Run.Env.Cluster.WriteVip} and {Run.Env.Cluster.ReadVip}; arping -U (it stays read-only until the promotion)"),
         Note(Old, "pg_controldata: state 'shut down' and the latest checkpoint location"),
     ]));
 
@@ -85,23 +104,69 @@ public sealed class FenceStep(SwitchoverRun run) : SwitchoverStep(run)
     {
         var ct = context.CancellationToken;
         var log = Log(context);
-        // CHECKPOINT while clients still write: the shutdown checkpoint after it is then short.
-        await Old.PsqlAsync("CHECKPOINT", log, ct, echoSql: true);
+        // CHECKPOINT while clients still write: the shutdown checkpoint after it is then short. Not needed for safety: a
+        // server already shutting down (a resumed run) refuses it, and the fence goes on.
         try
         {
-            _control = await Run.Actions.FenceAsync(Old, TimeSpan.FromSeconds(Run.Parameters.StopTimeoutSeconds), log, ct);
+            await Old.PsqlAsync("CHECKPOINT", log, ct, echoSql: true);
+        }
+        catch (StepFailedException ex)
+        {
+            log.Info(Old.Name, $"no CHECKPOINT first ({ex.Message})");
+        }
+
+        Task? vipsOnNew = null;
+        void VipsOff() => vipsOnNew = Task.Run(() => Run.Actions.AddVipsAsync(New, log, ct), CancellationToken.None);
+        try
+        {
+            _control = await Run.Actions.FenceAsync(Old, TimeSpan.FromSeconds(Run.Parameters.StopTimeoutSeconds), log, ct, VipsOff, untilCheckpoint: true);
+            Run.FencedInThisRun = true;
         }
         catch (StepFailedException ex)
         {
             // A fast shutdown waits for the WAL senders to deliver the shutdown checkpoint: when it does not finish in
-            // time the standby is not receiving. Stop it hard, bring it back as the primary, promote nothing.
+            // time the standby is not receiving. Stop it hard, take the VIPs back off the standby, bring the old primary
+            // back as the primary (its keepalived brings the VIPs back), promote nothing.
             log.Info(Old.Name, $"the fast shutdown did not complete ({ex.Message}): stopping it immediately and restarting it as the primary");
+            await Quietly(vipsOnNew);
+            await Run.TakeVipsOffStandbyAsync(log, ct);
             await Old.StopPgAsync(log, ct, "immediate", TimeSpan.FromSeconds(30));
             await Old.StartPgAsync(log, ct);
             await Run.Actions.StartKeepalivedAsync(Old, log, ct);
             throw new StepFailedException(
                 $"{Old.Name} did not shut down within {PrimaryChangeRun.Seconds(Run.Parameters.StopTimeoutSeconds)} (its WAL sender could not deliver the shutdown checkpoint: is {New.Name} receiving?). "
                 + $"{Old.Name} was restarted as the primary; nothing was promoted, nothing was lost.");
+        }
+
+        if (vipsOnNew is not null)
+        {
+            try
+            {
+                await vipsOnNew;
+                Run.VipsOnNewSinceFence = true;
+            }
+            catch (StepFailedException ex)
+            {
+                // Not fatal: the move-vips step adds them after the promotion (the write gap is then longer).
+                log.Info(New.Name, $"the VIPs could not be added with the fence ({ex.Message}); the move-vips step adds them");
+            }
+        }
+    }
+
+    private static async Task Quietly(Task? task)
+    {
+        if (task is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await task;
+        }
+        catch (Exception ex) when (ex is StepFailedException or OperationCanceledException or InvalidOperationException or IOException)
+        {
+            // the caller takes the VIPs off again anyway
         }
     }
 
@@ -117,40 +182,40 @@ public sealed class FenceStep(SwitchoverRun run) : SwitchoverStep(run)
         }
 
         Run.ShutdownCheckpoint = lsn;
-        return StepVerification.Passed($"{Old.Name} shut down cleanly; shutdown checkpoint at {lsn} on timeline {control.TimeLineId?.ToString(CultureInfo.InvariantCulture)}");
+        return StepVerification.Passed($"{Old.Name} shut down cleanly; shutdown checkpoint at {lsn} on timeline {control.TimeLineId?.ToString(CultureInfo.InvariantCulture)}"
+            + (Run.VipsOnNewSinceFence ? $"; the VIPs are on {New.Name} (read-only until the promotion)" : ""));
     }
 }
 
 /// <summary>
-/// Step 4: the standby must have received the old primary's WAL up to (and including) its shutdown checkpoint: then
-/// every acknowledged commit is on the standby. If it does not in time, the old primary is restarted as the primary
-/// and the switchover stops: nothing promoted, nothing lost.
+/// Step 3: the standby must have received the old primary's WAL up to (and including) its shutdown checkpoint: then
+/// every acknowledged commit is on the standby. If it does not in time, the VIPs are taken off the standby, the old
+/// primary is restarted as the primary and the switchover stops: nothing promoted, nothing lost. One round trip: the
+/// check, and the wait when it is needed, run on the standby in one psql session.
 /// </summary>
 public sealed class WaitForStandbyStep(SwitchoverRun run) : SwitchoverStep(run)
 {
     public override string Name => "wait-for-standby";
 
-    public override string Description => "Wait until the standby has received WAL past the old primary's shutdown checkpoint (else restart the old primary and stop)";
+    public override string Description => "Wait until the standby has received WAL past the old primary's shutdown checkpoint (else take the VIPs back, restart the old primary and stop)";
 
     public override Task<StepPlan> PlanAsync(IOperationContext context) => Task.FromResult(new StepPlan([
-        Note(New, $"SELECT pg_last_wal_receive_lsn() until it passes the shutdown checkpoint (at most {Run.Parameters.CatchUpTimeoutSeconds.ToString(CultureInfo.InvariantCulture)} s)"),
+        Note(New, $"pg_last_wal_receive_lsn() until it passes the shutdown checkpoint (at most {Run.Parameters.CatchUpTimeoutSeconds.ToString(CultureInfo.InvariantCulture)} s)"),
     ]));
 
     private async Task<Lsn> CheckpointAsync(CancellationToken ct) =>
         Run.ShutdownCheckpoint ?? (await Old.ControlDataAsync(ct))?.LatestCheckpoint ?? throw new StepFailedException($"The shutdown checkpoint of {Old.Name} is unknown.");
 
-    private async Task<Lsn?> ReceivedAsync(CancellationToken ct)
-    {
-        var text = (await New.PsqlAsync("SELECT coalesce(pg_last_wal_receive_lsn()::text, '') WHERE pg_is_in_recovery()", null, ct)).Trim();
-        return Lsn.TryParse(text, out var lsn) ? lsn : null;
-    }
+    private (Lsn? Received, bool InRecovery)? _seen;
 
     public override async Task<StepCheck> CheckAsync(IOperationContext context)
     {
         var ct = context.CancellationToken;
         var checkpoint = await CheckpointAsync(ct);
-        var received = await ReceivedAsync(ct);
-        return received is { } r && r > checkpoint
+        // A zero wait: what it has received now (and whether it is still a standby, for the promote step).
+        var (received, inRecovery) = await Run.Actions.WaitReceivedAsync(New, checkpoint, TimeSpan.Zero, ct);
+        Run.NewInRecoverySeen = inRecovery;
+        return received is { } r && r > checkpoint && inRecovery
             ? StepCheck.Done($"{New.Name} has received WAL up to {r}, past the shutdown checkpoint {checkpoint}")
             : StepCheck.NotDone($"{New.Name} has received up to {received?.ToString() ?? "?"}; the shutdown checkpoint is at {checkpoint}");
     }
@@ -160,53 +225,67 @@ public sealed class WaitForStandbyStep(SwitchoverRun run) : SwitchoverStep(run)
         var ct = context.CancellationToken;
         var log = Log(context);
         var checkpoint = await CheckpointAsync(ct);
-        var started = Run.Env.Time.GetTimestamp();
         var timeout = TimeSpan.FromSeconds(Run.Parameters.CatchUpTimeoutSeconds);
-        while (true)
+        var (received, inRecovery) = await Run.Actions.WaitReceivedAsync(New, checkpoint, timeout, ct);
+        _seen = (received, inRecovery);
+        Run.NewInRecoverySeen = inRecovery;
+        if (received is { } r && r > checkpoint && inRecovery)
         {
-            var received = await ReceivedAsync(ct);
-            if (received is { } r && r > checkpoint)
-            {
-                log.Info(New.Name, $"received up to {r} (shutdown checkpoint {checkpoint})");
-                return;
-            }
-
-            if (Run.Env.Time.GetElapsedTime(started) > timeout)
-            {
-                log.Info(null, $"{New.Name} did not receive the shutdown checkpoint within {PrimaryChangeRun.Seconds(timeout.TotalSeconds)}: restarting {Old.Name} as the primary");
-                await Old.StartPgAsync(log, ct);
-                await Run.Actions.StartKeepalivedAsync(Old, log, ct);
-                throw new StepFailedException(
-                    $"{New.Name} did not receive WAL up to {Old.Name}'s shutdown checkpoint {checkpoint} within {PrimaryChangeRun.Seconds(timeout.TotalSeconds)} (it has {received?.ToString() ?? "nothing"}). "
-                    + $"{Old.Name} was restarted as the primary; nothing was promoted, nothing was lost.");
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(20), Run.Env.Time, ct);
+            log.Info(New.Name, $"received up to {r} (shutdown checkpoint {checkpoint})");
+            return;
         }
+
+        if (!inRecovery)
+        {
+            // Someone promoted it outside this switchover: restarting the old primary would make two primaries.
+            throw new StepFailedException($"{New.Name} is no longer in recovery (promoted outside this switchover?); {Old.Name} stays stopped. Inspect the pair before going on.");
+        }
+
+        log.Info(null, $"{New.Name} did not receive the shutdown checkpoint within {PrimaryChangeRun.Seconds(timeout.TotalSeconds)}: taking the VIPs off it and restarting {Old.Name} as the primary");
+        await Run.TakeVipsOffStandbyAsync(log, ct);
+        await Run.Actions.FinishShutdownAsync(Old, log, ct);
+        await Old.StartPgAsync(log, ct);
+        await Run.Actions.StartKeepalivedAsync(Old, log, ct);
+        throw new StepFailedException(
+            $"{New.Name} did not receive WAL up to {Old.Name}'s shutdown checkpoint {checkpoint} within {PrimaryChangeRun.Seconds(timeout.TotalSeconds)} (it has {received?.ToString() ?? "nothing"}). "
+            + $"{Old.Name} was restarted as the primary; nothing was promoted, nothing was lost.");
     }
 
     public override async Task<StepVerification> VerifyAsync(IOperationContext context)
     {
+        // The run's own reading (taken after the wait, in the same session) is the verification; a new one otherwise.
+        if (_seen is ({ } r, true) && r > await CheckpointAsync(context.CancellationToken))
+        {
+            return StepVerification.Passed($"{New.Name} has received WAL up to {r}, past the shutdown checkpoint {Run.ShutdownCheckpoint}");
+        }
+
         var check = await CheckAsync(context);
         return check.AlreadyDone ? StepVerification.Passed(check.Reason) : StepVerification.Failed(check.Reason);
     }
 }
 
-/// <summary>Step 5: promote the standby, wait until it accepts writes, CHECKPOINT it (so pg_rewind reads the new timeline).</summary>
+/// <summary>Step 4: promote the standby and wait until it accepts writes (one psql session); its CHECKPOINT comes at the rejoin.</summary>
 public sealed class PromoteStep(SwitchoverRun run) : SwitchoverStep(run)
 {
     public override string Name => "promote";
 
-    public override string Description => "Promote the standby (pg_promote on 12+, pg_ctl promote on 11), wait until a write commits (its CHECKPOINT follows the VIP move)";
+    public override string Description => "Promote the standby (pg_promote on 12+, pg_ctl promote on 11) and wait until it accepts writes; the VIPs lead to it from then on";
 
     public override Task<StepPlan> PlanAsync(IOperationContext context) => Task.FromResult(new StepPlan([
-        Note(New, Run.Env.Cluster.Postgres.MajorVersion >= 12 ? "SELECT pg_promote(true, 60)" : "pg_ctl promote -w"),
-        Note(New, "wait until pg_is_in_recovery() is false and a write commits; CHECKPOINT"),
+        Note(New, Run.Env.Cluster.Postgres.MajorVersion >= 12 ? "SELECT pg_promote(false), then pg_is_in_recovery() every 2 ms until false" : "pg_ctl promote -w"),
     ]));
+
+    private int? _timeline;
 
     public override async Task<StepCheck> CheckAsync(IOperationContext context)
     {
-        // One round trip: this check sits inside the write gap.
+        // In the write gap: step 3 of this run read pg_is_in_recovery() in the same session as the received LSN, moments
+        // ago, under the cluster's lock (nothing else promotes: the keepalived scripts never do). A resumed run asks.
+        if (Run.NewInRecoverySeen == true)
+        {
+            return StepCheck.NotDone($"{New.Name} was in recovery at step 3");
+        }
+
         var recovery = (await New.PsqlAsync("SELECT pg_is_in_recovery()", null, context.CancellationToken)).Trim();
         return recovery == "f" ? StepCheck.Done($"{New.Name} is already a primary") : StepCheck.NotDone($"{New.Name} is in recovery");
     }
@@ -214,51 +293,69 @@ public sealed class PromoteStep(SwitchoverRun run) : SwitchoverStep(run)
     public override async Task RunAsync(IOperationContext context)
     {
         var ct = context.CancellationToken;
-        var log = Log(context);
-        await New.PromoteAsync(log, ct);
+        _timeline = await Run.Actions.PromoteAsync(New, Log(context), ct);
 
-        // pg_promote(wait => true) returns once the server accepts writes. The proof by a committed write comes through
-        // the write VIP right after the VIPs moved; the CHECKPOINT (which pg_rewind needs to see the new timeline) at
-        // the start of the old primary's rejoin: neither inside the write gap.
+        // The proof by a committed write comes through the write VIP in the next step; the CHECKPOINT (which pg_rewind
+        // needs to see the new timeline) at the start of the old primary's rejoin: neither inside the write gap.
     }
 
     public override async Task<StepVerification> VerifyAsync(IOperationContext context)
     {
-        var ct = context.CancellationToken;
-        var row = (await New.PsqlAsync("SELECT pg_is_in_recovery(), ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int", null, ct)).Split('\t');
+        if (_timeline is { } tli)
+        {
+            // Read in the promoting session after pg_is_in_recovery() turned false.
+            return StepVerification.Passed($"{New.Name} accepts writes on timeline {tli.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        var row = (await New.PsqlAsync("SELECT pg_is_in_recovery(), ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int", null, context.CancellationToken)).Split('\t');
         return row[0] == "f"
             ? StepVerification.Passed($"{New.Name} accepts writes on timeline {row[1]}")
             : StepVerification.Failed($"{New.Name} is still in recovery");
     }
 }
 
-/// <summary>Step 6: both VIPs on the new primary, announced; verified on the hosts.</summary>
+/// <summary>Step 5: both VIPs on the new primary (normally there since the fence), verified on the hosts and by a write.</summary>
 public sealed class MoveVipsStep(SwitchoverRun run) : SwitchoverStep(run)
 {
     public override string Name => "move-vips";
 
-    public override string Description => "The VIPs follow the new primary (added and announced at once; keepalived then holds them there)";
+    public override string Description => "The VIPs on the new primary (added with the fence; keepalived then holds them there), verified by a write through the write VIP";
 
     public override Task<StepPlan> PlanAsync(IOperationContext context) => Task.FromResult(new StepPlan([
-        Note(New, $"ip addr add {Run.Env.Cluster.WriteVip} and {Run.Env.Cluster.ReadVip} on {Run.Env.Cluster.Vrrp.Interface}; arping -U (gratuitous ARP)"),
+        Note(New, $"unless the fence put them there: ip addr add {Run.Env.Cluster.WriteVip} and {Run.Env.Cluster.ReadVip} on {Run.Env.Cluster.Vrrp.Interface}; arping -U (gratuitous ARP)"),
+        Note(New, $"a write through {Run.Env.Cluster.WriteVip} commits on {New.Name}"),
     ]));
 
     private async Task<(bool Ok, string Detail)> WhereAsync(CancellationToken ct)
     {
-        var n = await Run.Actions.VipsOnAsync(New, ct);
-        var o = await Run.Actions.VipsOnAsync(Old, ct);
+        var both = await Task.WhenAll(Run.Actions.VipsOnAsync(New, ct), Run.Actions.VipsOnAsync(Old, ct));
+        var (n, o) = (both[0], both[1]);
         var ok = n.Write && n.Read && !o.Write && !o.Read;
         return (ok, $"write VIP on {(n.Write ? New.Name : o.Write ? Old.Name : "nobody")}{(n.Write && o.Write ? " and " + Old.Name : "")}, read VIP on {(n.Read ? New.Name : o.Read ? Old.Name : "nobody")}");
     }
 
     public override async Task<StepCheck> CheckAsync(IOperationContext context)
     {
-        // Only the new primary: the old one was fenced (its VIPs removed and checked) in step 2; one round trip in the gap.
+        // Not skipped when they are there already: the write through the VIP (the verification) is still to be seen.
+        if (Run.VipsOnNewSinceFence)
+        {
+            return StepCheck.NotDone($"the VIPs went to {New.Name} with the fence; to verify");
+        }
+
         var (w, r) = await Run.Actions.VipsOnAsync(New, context.CancellationToken);
         return w && r ? StepCheck.Done($"both VIPs are on {New.Name}") : StepCheck.NotDone($"the VIPs are not on {New.Name} yet");
     }
 
-    public override Task RunAsync(IOperationContext context) => Run.Actions.AddVipsAsync(New, Log(context), context.CancellationToken);
+    public override Task RunAsync(IOperationContext context)
+    {
+        if (Run.VipsOnNewSinceFence)
+        {
+            Log(context).Info(New.Name, "the VIPs are on it since the fence");
+            return Task.CompletedTask;
+        }
+
+        return Run.Actions.AddVipsAsync(New, Log(context), context.CancellationToken);
+    }
 
     public override async Task<StepVerification> VerifyAsync(IOperationContext context)
     {
@@ -312,6 +409,12 @@ public sealed class RejoinOldPrimaryStep(SwitchoverRun run) : SwitchoverStep(run
     public override async Task<StepCheck> CheckAsync(IOperationContext context)
     {
         var ct = context.CancellationToken;
+        if (Run.FencedInThisRun)
+        {
+            // Fenced moments ago by this run: not a standby yet (and a postmaster still exiting would not answer).
+            return StepCheck.NotDone($"{Old.Name} was fenced by this run");
+        }
+
         var state = await Old.GetPgStateAsync(ct);
         return state.IsStandby && await Run.Actions.StreamingAsync(New, Old, ct)
             ? StepCheck.Done($"{Old.Name} already streams from {New.Name}")
@@ -323,6 +426,9 @@ public sealed class RejoinOldPrimaryStep(SwitchoverRun run) : SwitchoverStep(run
         var ct = context.CancellationToken;
         var log = Log(context);
         await New.PsqlAsync("CHECKPOINT", log, ct, echoSql: true);
+        // The fence went on at the shutdown checkpoint; the postmaster may still be finishing its exit. Its WAL up to
+        // the checkpoint is on the new primary (step 3): it is stopped at once, pg_control staying "shut down".
+        await Run.Actions.FinishShutdownAsync(Old, log, ct);
         var state = await Old.GetPgStateAsync(ct);
         if (state.Running)
         {

@@ -32,6 +32,41 @@ public static class OperationLogChunks
         return chunks;
     }
 
+    /// <summary>
+    /// The chunks of <paramref name="lines"/> reusing the full chunks of <paramref name="previous"/> that still hold the
+    /// same lines (same first and last sequence numbers at the same place): a render of a growing log copies only the
+    /// lines after the last full chunk it had, not every chunk's slice again.
+    /// </summary>
+    public static IReadOnlyList<LogChunk> Of(IReadOnlyList<OperationLogLine> lines, string? host, IReadOnlyList<LogChunk> previous, int size = ChunkSize)
+    {
+        ArgumentNullException.ThrowIfNull(lines);
+        ArgumentNullException.ThrowIfNull(previous);
+        IReadOnlyList<OperationLogLine> shown = host is null ? lines : lines.Where(l => (l.Host ?? ConsoleHost) == host).ToList();
+        var chunks = new List<LogChunk>((shown.Count / size) + 1);
+        for (var start = 0; start < shown.Count; start += size)
+        {
+            var index = start / size;
+            var count = Math.Min(size, shown.Count - start);
+            var key = $"{host ?? "*"}:{index}";
+            if (count == size && index < previous.Count && previous[index] is { Full: true } old && old.Key == key
+                && old.Lines[0].Seq == shown[start].Seq && old.Lines[^1].Seq == shown[start + size - 1].Seq)
+            {
+                chunks.Add(old);
+                continue;
+            }
+
+            var slice = new OperationLogLine[count];
+            for (var i = 0; i < count; i++)
+            {
+                slice[i] = shown[start + i];
+            }
+
+            chunks.Add(new LogChunk(key, slice, count == size));
+        }
+
+        return chunks;
+    }
+
     /// <summary>The hosts that wrote lines, in order of first appearance ("console" for the console's own lines).</summary>
     public static IReadOnlyList<string> HostsOf(IReadOnlyList<OperationLogLine> lines)
     {

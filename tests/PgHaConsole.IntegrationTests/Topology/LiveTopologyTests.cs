@@ -184,7 +184,8 @@ public sealed class LiveTopologyTests(LivePairFixture pair, ITestOutputHelper ou
         foreach (var (newPrimary, tl, op) in operations)
         {
             var promote = op.Steps.Single(s => s.Name == "promote");
-            var move = op.Steps.Single(s => s.Name == "move-vips");
+            // The fence moves the VIPs to the standby (before the promotion); move-vips only verifies them there.
+            var fence = op.Steps.Single(s => s.Name == "fence-old-primary");
             var promoted = Assert.Single(events, e => e.Kind == HealthEventKinds.RoleChanged && e.Message == $"{newPrimary}: standby → primary"
                 && e.AtMs > previous && e.AtMs <= op.FinishedAt!.Value.ToUnixTimeMilliseconds() + 1000);
             var switched = Assert.Single(events, e => e.Kind == HealthEventKinds.TimelineChanged && e.Node == newPrimary
@@ -195,7 +196,7 @@ public sealed class LiveTopologyTests(LivePairFixture pair, ITestOutputHelper ou
             // Each dated by its own moment (within a second of the step that made it), not by a 15 s snapshot.
             AssertWithin(promoted, promote, "the promotion");
             AssertWithin(switched, promote, "the timeline switch");
-            AssertWithin(vip, move, "the write VIP's arrival");
+            AssertWithin(vip, fence, "the write VIP's arrival");
             Assert.True(promoted.AtMs > previous && vip.AtMs > previous, "events of successive switchovers in order");
             previous = Math.Max(promoted.AtMs, vip.AtMs);
         }

@@ -41,6 +41,38 @@ public sealed class OperationLogViewTests
     }
 
     [Fact]
+    public void Full_chunks_of_the_previous_render_are_reused_and_a_changed_one_is_not()
+    {
+        var first = OperationLogChunks.Of(Log(250), null, []);
+        var grown = OperationLogChunks.Of(Log(320), null, first);
+        Assert.Same(first[0], grown[0]);
+        Assert.Same(first[1], grown[1]);
+        Assert.NotSame(first[2], grown[2]);
+        Assert.Equal(Enumerable.Range(1, 320).Select(i => (long)i), grown.SelectMany(c => c.Lines).Select(l => l.Seq));
+
+        // The window moved (the oldest lines dropped): nothing stale is reused.
+        var moved = OperationLogChunks.Of(Log(320).Skip(10).ToList(), null, grown);
+        Assert.All(moved.Zip(grown), p => Assert.NotSame(p.Second, p.First));
+        Assert.Equal(11, moved[0].Lines[0].Seq);
+
+        // Another filter: its own chunks.
+        var pg1 = OperationLogChunks.Of(Log(320), "pg1", grown);
+        Assert.All(pg1.SelectMany(c => c.Lines), l => Assert.Equal("pg1", l.Host));
+    }
+
+    [Fact]
+    public async Task When_the_oldest_lines_drop_out_the_full_chunks_show_the_new_window()
+    {
+        await using var ctx = NewContext();
+        var cut = ctx.Render<OperationLogView>(p => p.Add(x => x.Lines, Log(250)));
+        cut.Render(p => p.Add(x => x.Lines, Log(260).Skip(10).ToList()));
+        var lines = cut.FindAll("[data-testid=log-line]");
+        Assert.Equal(250, lines.Count);
+        Assert.Equal("line 11", lines[0].TextContent.Split(']')[^1].Trim());
+        Assert.Equal("line 260", lines[^1].TextContent.Split(']')[^1].Trim());
+    }
+
+    [Fact]
     public async Task A_growing_log_renders_only_its_last_chunk_again()
     {
         await using var ctx = NewContext();

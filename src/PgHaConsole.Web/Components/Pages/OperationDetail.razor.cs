@@ -15,10 +15,10 @@ namespace PgHaConsole.Web.Components.Pages;
 public sealed partial class OperationDetail : IAsyncDisposable
 {
     /// <summary>How often pending lines are drawn: a burst of pg_basebackup output must not redraw per line.</summary>
-    private static readonly TimeSpan RenderInterval = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan RenderInterval = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>Status and steps are re-read every 8 ticks (2 s) while the operation is not finished.</summary>
-    private const int RefreshEveryTicks = 8;
+    /// <summary>Status and steps are re-read every 20 ticks (2 s) while the operation is not finished.</summary>
+    private const int RefreshEveryTicks = 20;
 
     private readonly CancellationTokenSource _cts = new();
     private readonly OperationLogBuffer _log = new();

@@ -122,7 +122,10 @@ public static class HaproxyConfigRenderer
         sb.Append("    balance roundrobin\n");
         sb.Append("    option pgsql-check user ").Append(monitor).Append('\n');
         sb.Append("    option redispatch 1\n");
-        sb.Append("    default-server check inter 1s fastinter 300ms fall 2 rise 2 on-marked-down shutdown-sessions\n");
+        // observe layer4: a client connection that cannot reach its server marks that server down at once (its checks
+        // would take two more failures), so the next connections go to the other node (chaos E: the cut node kept
+        // every other new connection for seconds after the read VIP had moved).
+        sb.Append("    default-server check inter 1s fastinter 300ms fall 2 rise 2 on-marked-down shutdown-sessions observe layer4 error-limit 1 on-error mark-down\n");
         foreach (var n in cluster.Nodes)
         {
             sb.Append("    server ").Append(n.Name).Append(' ').Append(n.Address).Append(':').Append(port).Append('\n');

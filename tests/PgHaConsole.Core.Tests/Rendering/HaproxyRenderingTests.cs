@@ -55,6 +55,7 @@ public sealed class HaproxyRenderingTests
         Assert.Contains("timeout connect 1s\n", config, StringComparison.Ordinal);
         Assert.Contains("option redispatch 1\n", config, StringComparison.Ordinal);
         Assert.Contains("default-server check inter 1s fastinter 300ms fall 2 rise 2", config, StringComparison.Ordinal);
+        Assert.Contains("observe layer4 error-limit 1 on-error mark-down", config, StringComparison.Ordinal);
         Assert.Contains("stats socket /run/haproxy/admin.sock mode 660 level admin\n", config, StringComparison.Ordinal);
 
         var write = config[config.IndexOf("backend pg_write_primary", StringComparison.Ordinal)..config.IndexOf("frontend pg_read", StringComparison.Ordinal)];

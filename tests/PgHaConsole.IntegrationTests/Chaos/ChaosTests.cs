@@ -48,16 +48,7 @@ public sealed class ChaosTests(FailoverPairFixture pair, ITestOutputHelper outpu
     /// the self-fence wait (<c>SelfFence.UnreachableFailoverDelay</c>, 28 s here: the lost primary must have fenced
     /// itself before the standby is promoted) + 2 polls + the operation's allowance.
     /// </summary>
-    /// <summary>
-    /// Known defect (excluded from scripts/test.sh by this category, see the README's "Not done yet"): with the primary's
-    /// link cut, reads through the read VIP came back after 5.01 and 5.03 s in 2 of 4 runs (bound 5 s): the read VIP
-    /// reaches the survivor after VRRP's master-down time (~3.6 s), and the survivor's HAProxy still sends every other
-    /// new connection to the cut node until its checks mark it down (over 4 s in these runs), each such connection
-    /// costing its 1 s connect timeout before the redispatch. F (host lost) ends with the same mechanism at ~3 s.
-    /// </summary>
-    public const string KnownDefect = "ChaosKnownDefect";
-
-    [Fact, TestPriority(5), Trait("Category", KnownDefect)]
+    [Fact, TestPriority(5)]
     public Task E_the_primarys_link_down_automatic_failover_and_up_again() => RunAsync(ChaosSuite.PrimaryLinkDownAndUp);
 
     [Fact, TestPriority(6)]

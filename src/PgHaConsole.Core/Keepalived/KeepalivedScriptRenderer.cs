@@ -63,8 +63,15 @@ public static class KeepalivedScriptRenderer
         sb.Append("# node a standby of the new primary and removed the file. Priorities cannot be trusted for that: after a\n");
         sb.Append("# partition heals, two MASTERs meet and the higher priority wins.\n");
         sb.Append("[ -e \"$FENCE_FILE\" ] && exit 1\n\n");
-        sb.Append("mkdir -p -- \"$SEEN_DIR\"\n");
-        sb.Append("reset_clocks() { touch -- \"$SEEN_DIR/peer\" \"$SEEN_DIR/console\"; }\n\n");
+        sb.Append("# keepalived runs this every second: only builtins besides psql (each fork costs, and on a loaded or virtualized\n");
+        sb.Append("# host a slow check is a failed one). The clocks are epoch seconds inside the files.\n");
+        sb.Append("[ -d \"$SEEN_DIR\" ] || mkdir -p -- \"$SEEN_DIR\"\n");
+        sb.Append("printf -v now '%(%s)T' -1\n");
+        sb.Append("# Only this script reads and writes them, and keepalived never runs it twice at once.\n");
+        sb.Append("stamp() { printf '%s\\n' \"$2\" >\"$SEEN_DIR/$1\"; }\n");
+        sb.Append("# seen NAME: the clock's epoch in $at; a missing or unreadable clock starts now.\n");
+        sb.Append("seen() { at=; read -r at <\"$SEEN_DIR/$1\" 2>/dev/null; case \"$at\" in '' | *[!0-9]*) at=$now; stamp \"$1\" \"$at\" ;; esac; }\n");
+        sb.Append("reset_clocks() { stamp peer \"$now\"; stamp console \"$now\"; }\n\n");
         AppendPsqlCall(sb, "row", "$QUERY", "reset_clocks; exit 1");
         sb.Append("read -r in_recovery streaming console_age <<<\"$row\"\n");
         sb.Append("if [ \"${in_recovery:-}\" != f ]; then\n");
@@ -72,16 +79,13 @@ public static class KeepalivedScriptRenderer
         sb.Append("    reset_clocks\n");
         sb.Append("    exit 1\n");
         sb.Append("fi\n\n");
-        sb.Append("now=$(date +%s)\n");
         sb.Append("case \"${streaming:-}\" in '' | *[!0-9]*) streaming=0 ;; esac\n");
         sb.Append("# No console connection (-1, or anything unexpected): nobody watches, so nobody fails over: the clock restarts.\n");
         sb.Append("case \"${console_age:-}\" in '' | *[!0-9]*) console_age=0 ;; esac\n");
-        sb.Append("[ -e \"$SEEN_DIR/peer\" ] || touch -- \"$SEEN_DIR/peer\"\n");
-        sb.Append("[ -e \"$SEEN_DIR/console\" ] || touch -- \"$SEEN_DIR/console\"\n");
-        sb.Append("[ \"$streaming\" -gt 0 ] && touch -- \"$SEEN_DIR/peer\"\n");
-        sb.Append("touch -d \"@$((now - console_age))\" -- \"$SEEN_DIR/console\"\n");
-        sb.Append("peer_age=$((now - $(stat -c %Y -- \"$SEEN_DIR/peer\")))\n");
-        sb.Append("console_age=$((now - $(stat -c %Y -- \"$SEEN_DIR/console\")))\n");
+        sb.Append("[ \"$streaming\" -gt 0 ] && stamp peer \"$now\"\n");
+        sb.Append("stamp console \"$((now - console_age))\"\n");
+        sb.Append("seen peer; peer_age=$((now - at))\n");
+        sb.Append("seen console; console_age=$((now - at))\n");
         sb.Append("if [ \"$peer_age\" -le \"$SELF_FENCE_AFTER\" ] || [ \"$console_age\" -le \"$SELF_FENCE_AFTER\" ]; then\n");
         sb.Append("    exit 0\n");
         sb.Append("fi\n\n");
@@ -259,16 +263,34 @@ public static class KeepalivedScriptRenderer
         sb.Append("TIMEOUT_SECONDS=").Append(SelfFence.CheckQuerySeconds.ToString(CultureInfo.InvariantCulture)).Append('\n');
     }
 
-    /// <summary>Runs one query over the local socket as the OS user; on failure runs <paramref name="onFailure"/>.</summary>
+    /// <summary>
+    /// Runs one query over the local socket as the OS user; on failure runs <paramref name="onFailure"/>. keepalived runs
+    /// the checks every second, so the call costs two processes (the subshell and psql) and nothing else: the OS user's
+    /// ids come from /etc/passwd through the shell's own <c>read</c>, <c>setpriv</c> switches to them and execs psql
+    /// (runuser would open and log a PAM session on every call: twice a second, around the clock), and psql bounds
+    /// itself (connect_timeout, statement_timeout) where <c>timeout</c> would be one more process; keepalived's own
+    /// script timeout kills whatever still hangs.
+    /// </summary>
     private static void AppendPsqlCall(StringBuilder sb, string variable, string query, string onFailure)
     {
         sb.Append("args=(-X -A -t -q -w -F ' ' -p \"$PG_PORT\" -d postgres -c \"").Append(query).Append("\")\n");
         sb.Append("if [ -n \"$PG_SOCKET_DIR\" ]; then\n");
         sb.Append("    args+=(-h \"$PG_SOCKET_DIR\")\n");
-        sb.Append("fi\n\n");
-        sb.Append("# runuser: peer authentication as the OS user; cd / so psql does not warn about an unreadable cwd.\n");
-        sb.Append("if ! ").Append(variable).Append("=$(cd / && PGCONNECT_TIMEOUT=\"$TIMEOUT_SECONDS\" timeout \"$TIMEOUT_SECONDS\" \\\n");
-        sb.Append("        runuser -u \"$PG_OS_USER\" -- \"$PSQL\" \"${args[@]}\" 2>/dev/null); then\n");
+        sb.Append("fi\n");
+        sb.Append("# Peer authentication as the OS user, without a PAM session: setpriv with the ids from /etc/passwd, runuser\n");
+        sb.Append("# only where setpriv or a local entry is missing.\n");
+        sb.Append("as_user=(runuser -u \"$PG_OS_USER\" --)\n");
+        sb.Append("if command -v setpriv >/dev/null; then\n");
+        sb.Append("    while IFS=: read -r name _ uid gid _; do\n");
+        sb.Append("        if [ \"$name\" = \"$PG_OS_USER\" ]; then\n");
+        sb.Append("            as_user=(setpriv --reuid=\"$uid\" --regid=\"$gid\" --init-groups --)\n");
+        sb.Append("            break\n");
+        sb.Append("        fi\n");
+        sb.Append("    done </etc/passwd\n");
+        sb.Append("fi\n");
+        sb.Append("export PGCONNECT_TIMEOUT=\"$TIMEOUT_SECONDS\" PGOPTIONS=\"-c statement_timeout=${TIMEOUT_SECONDS}000\"\n\n");
+        sb.Append("# cd / so the server tools never warn about an unreadable working directory.\n");
+        sb.Append("if ! ").Append(variable).Append("=$(cd / && exec \"${as_user[@]}\" \"$PSQL\" \"${args[@]}\" 2>/dev/null); then\n");
         sb.Append("    ").Append(onFailure).Append('\n');
         sb.Append("fi\n\n");
     }

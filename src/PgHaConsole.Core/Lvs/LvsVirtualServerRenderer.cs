@@ -91,9 +91,12 @@ public static class LvsVirtualServerRenderer
         sb.Append("PGPASSFILE=").Append(Quote(paths.PassFile)).Append('\n');
         sb.Append("export PGPASSFILE\n\n");
         sb.Append("[ $# -eq 2 ] || { echo \"usage: $0 ADDRESS PORT\" >&2; exit 2; }\n");
-        sb.Append("# -w: never prompt; connect_timeout and timeout bound a hung server; no GSS/SSL negotiation round trips.\n");
-        sb.Append("out=$(timeout ").Append((CheckTimeoutSeconds - 1).ToString(CultureInfo.InvariantCulture))
-            .Append(" \"$PSQL\" -X -q -A -t -w -d \"host=$1 port=$2 dbname=postgres user=$MONITOR_USER connect_timeout=3 sslmode=disable gssencmode=disable application_name=pghaconsole-realserver-check\" -c 'SELECT 1' 2>/dev/null) || exit 1\n");
+        sb.Append("# -w: never prompt; connect_timeout and statement_timeout bound a hung server without one more process (keepalived\n");
+        sb.Append("# runs this for each real server every few seconds; misc_timeout kills whatever still hangs); no GSS/SSL round trips.\n");
+        sb.Append("out=$(\"$PSQL\" -X -q -A -t -w -d \"host=$1 port=$2 dbname=postgres user=$MONITOR_USER connect_timeout=")
+            .Append((CheckTimeoutSeconds - 2).ToString(CultureInfo.InvariantCulture))
+            .Append(" sslmode=disable gssencmode=disable application_name=pghaconsole-realserver-check options='-c statement_timeout=")
+            .Append(((CheckTimeoutSeconds - 2) * 1000).ToString(CultureInfo.InvariantCulture)).Append("'\" -c 'SELECT 1' 2>/dev/null) || exit 1\n");
         sb.Append("[ \"$out\" = 1 ]\n");
         return sb.ToString();
     }

@@ -391,13 +391,12 @@ public sealed class KeepalivedRenderingTests
 
         public string Seen(string name) => Path.Combine(Paths.SeenDirectory, name);
 
-        public void Age(string name, int seconds)
-        {
-            File.WriteAllText(Seen(name), "");
-            File.SetLastWriteTimeUtc(Seen(name), DateTime.UtcNow.AddSeconds(-seconds));
-        }
+        /// <summary>The clock files hold epoch seconds (the check reads them with shell builtins only).</summary>
+        public void Age(string name, int seconds) =>
+            File.WriteAllText(Seen(name), (DateTimeOffset.UtcNow.ToUnixTimeSeconds() - seconds).ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n");
 
-        public double AgeOf(string name) => (DateTime.UtcNow - File.GetLastWriteTimeUtc(Seen(name))).TotalSeconds;
+        public double AgeOf(string name) =>
+            DateTimeOffset.UtcNow.ToUnixTimeSeconds() - long.Parse(File.ReadAllText(Seen(name)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
 
         public async Task<string?> FenceCallAsync()
         {

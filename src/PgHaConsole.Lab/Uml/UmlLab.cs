@@ -36,6 +36,14 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
     /// </summary>
     public const string GuestPostgresSettings = "shared_buffers = 16MB\n";
 
+    /// <summary>
+    /// The pace (VRRP advert_int, and so keepalived's check interval) Import lab gives a pair in this guest. The guest is
+    /// one CPU on which a psql costs ~0.3-0.6 s (every system call a ptrace round trip through the machine's scheduler):
+    /// with both hosts' checks every second (two psql per host per second, plus the real-server checks) it ran at a
+    /// load of 9-13, checks timed out, and pg1 went MASTER then FAULT. Every 5 s they take a fraction of it.
+    /// </summary>
+    public const decimal GuestAdvertIntSeconds = 5m;
+
     /// <summary>The guest kernel's nice value (negative: ahead of builds and tests sharing the machine).</summary>
     public const string GuestNice = "-10";
     public const string KnownHostsName = "known_hosts";
@@ -125,6 +133,7 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
             ipvsAvailable ? "ipvsadm -Ln works (user-mode Linux guest kernel)" : ipvsDetail)
         {
             Kind = Kind,
+            AdvertIntSeconds = GuestAdvertIntSeconds,
         };
         LabInfoFile.Save(info, Path.Combine(stateDir, LabPaths.LabInfoFile));
         return info;

@@ -350,6 +350,24 @@ public sealed class KeepalivedRenderingTests
         return conf[start..(end + 3)];
     }
 
+    [Theory]
+    [InlineData(1, 1, 3)]
+    [InlineData(0.5, 1, 3)]
+    [InlineData(2.5, 3, 6)]
+    [InlineData(5, 5, 10)]
+    public void The_checks_run_at_the_pairs_pace(decimal advertInt, int interval, int delayLoop)
+    {
+        // advert_int is the pair's pace: the VIP checks run every advert_int (whole seconds, at least 1), the real-server
+        // checks every twice that (at least 3 s), and the self-fence's worst case counts that interval.
+        var c = Sample.Cluster(balancer: BalancerMode.LvsDr, advertInt: advertInt);
+        var conf = KeepalivedConfigRenderer.Render(c, c.Node1, Password);
+        Assert.Contains($"    interval {interval}\n", Block(conf, "vrrp_script chk_pg_primary {"), StringComparison.Ordinal);
+        Assert.Contains($"    interval {interval}\n", Block(conf, "vrrp_script chk_pg_read {"), StringComparison.Ordinal);
+        Assert.Equal(2, conf.Split($"    delay_loop {delayLoop}\n").Length - 1);
+        Assert.Equal(SelfFence.WorstCaseSeconds() + interval - 1, SelfFence.WorstCaseSeconds(c.Vrrp));
+        Assert.Contains($"runs it every {interval} s.", KeepalivedScriptRenderer.RenderCheckScript(c), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Lvs_mode_tracks_no_haproxy_and_router_id_255_takes_254_for_reads()
     {

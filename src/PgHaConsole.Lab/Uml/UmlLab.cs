@@ -44,8 +44,12 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
     /// </summary>
     public const decimal GuestAdvertIntSeconds = 5m;
 
-    /// <summary>The guest kernel's nice value (negative: ahead of builds and tests sharing the machine).</summary>
-    public const string GuestNice = "-10";
+    /// <summary>
+    /// The guest kernel's nice value: the highest, ahead of builds and tests sharing the machine. The guest is a
+    /// uniprocessor kernel (one of its processes runs at a time), so it never takes more than one of the machine's CPUs;
+    /// at -10 it still waited behind a machine load of 12-20 for every system call.
+    /// </summary>
+    public const string GuestNice = "-20";
     public const string KnownHostsName = "known_hosts";
 
     // Booting is seconds; initdb and the first SSH logins are slow under UML (fork is expensive).

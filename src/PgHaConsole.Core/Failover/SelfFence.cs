@@ -18,8 +18,12 @@ public static class SelfFence
     /// </summary>
     public const int ReplicationTimeoutSeconds = 5;
 
-    /// <summary>The check script's bound on its own query (psql connect and statement).</summary>
+    /// <summary>The check script's bound on its own query (psql connect and statement) at the default pace.</summary>
     public const int CheckQuerySeconds = 3;
+
+    /// <summary>The bound at the pair's pace: <see cref="CheckQuerySeconds"/>, or the check interval less one second when that is longer.</summary>
+    public static int CheckQuerySecondsFor(Model.VrrpSettings? vrrp) =>
+        Math.Max(CheckQuerySeconds, Keepalived.KeepalivedConfigRenderer.CheckInterval(vrrp ?? new Model.VrrpSettings()) - 1);
 
     /// <summary>The fence's bound on stopping PostgreSQL (immediate mode, then SIGKILL).</summary>
     public const int StopSeconds = 5;
@@ -34,7 +38,7 @@ public static class SelfFence
     /// </summary>
     /// <remarks>The check interval is the cluster's (<paramref name="vrrp"/>); null means the default pace (1 s).</remarks>
     public static int WorstCaseSeconds(Model.VrrpSettings? vrrp = null) =>
-        ReplicationTimeoutSeconds + DelaySeconds + Keepalived.KeepalivedConfigRenderer.CheckInterval(vrrp ?? new Model.VrrpSettings()) + CheckQuerySeconds + StopSeconds;
+        ReplicationTimeoutSeconds + DelaySeconds + Keepalived.KeepalivedConfigRenderer.CheckInterval(vrrp ?? new Model.VrrpSettings()) + CheckQuerySecondsFor(vrrp) + StopSeconds;
 
     /// <summary>
     /// How long after its last successful observation of an unreachable primary the console may promote the standby:

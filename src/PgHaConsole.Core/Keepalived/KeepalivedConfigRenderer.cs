@@ -147,12 +147,14 @@ public static class KeepalivedConfigRenderer
         // be kept out by a failing check, never by priorities. Promotion stays the console's decision.
         sb.Append("! Write VIP: a running primary that is not fenced (and self-fences when isolated).\n");
         var interval = CheckInterval(vrrp);
-        AppendScript(sb, CheckScriptName, paths.CheckScript, interval, timeout: 5);
+        // keepalived's own bound: the script's query bound and two seconds for the rest.
+        var timeout = Math.Max(5, Failover.SelfFence.CheckQuerySecondsFor(vrrp) + 2);
+        AppendScript(sb, CheckScriptName, paths.CheckScript, interval, timeout);
 
         // The read VIP stays on any node whose PostgreSQL answers, whatever its role: losing the primary must not
         // take the reads with it.
         sb.Append("! Read VIP: PostgreSQL answers (primary or standby) and the node is not fenced.\n");
-        AppendScript(sb, ReadCheckScriptName, paths.ReadCheckScript, interval, timeout: 5);
+        AppendScript(sb, ReadCheckScriptName, paths.ReadCheckScript, interval, timeout);
 
         if (haproxy)
         {

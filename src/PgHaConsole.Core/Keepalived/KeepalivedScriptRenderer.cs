@@ -260,7 +260,7 @@ public static class KeepalivedScriptRenderer
         sb.Append("PSQL=").Append(Quote(psql)).Append('\n');
         sb.Append("PG_PORT=").Append(Quote(cluster.Postgres.Port.ToString(CultureInfo.InvariantCulture))).Append('\n');
         sb.Append("PG_SOCKET_DIR=").Append(Quote(paths.PgSocketDir ?? "")).Append('\n');
-        sb.Append("TIMEOUT_SECONDS=").Append(SelfFence.CheckQuerySeconds.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        sb.Append("TIMEOUT_SECONDS=").Append(SelfFence.CheckQuerySecondsFor(cluster.Vrrp).ToString(CultureInfo.InvariantCulture)).Append('\n');
     }
 
     /// <summary>

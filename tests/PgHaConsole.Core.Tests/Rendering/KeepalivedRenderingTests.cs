@@ -364,7 +364,10 @@ public sealed class KeepalivedRenderingTests
         Assert.Contains($"    interval {interval}\n", Block(conf, "vrrp_script chk_pg_primary {"), StringComparison.Ordinal);
         Assert.Contains($"    interval {interval}\n", Block(conf, "vrrp_script chk_pg_read {"), StringComparison.Ordinal);
         Assert.Equal(2, conf.Split($"    delay_loop {delayLoop}\n").Length - 1);
-        Assert.Equal(SelfFence.WorstCaseSeconds() + interval - 1, SelfFence.WorstCaseSeconds(c.Vrrp));
+        var query = Math.Max(SelfFence.CheckQuerySeconds, interval - 1);
+        Assert.Contains($"TIMEOUT_SECONDS={query}\n", KeepalivedScriptRenderer.RenderCheckScript(c), StringComparison.Ordinal);
+        Assert.Contains($"    timeout {Math.Max(5, query + 2)}\n", Block(conf, "vrrp_script chk_pg_primary {"), StringComparison.Ordinal);
+        Assert.Equal(SelfFence.WorstCaseSeconds() + (interval - 1) + (query - SelfFence.CheckQuerySeconds), SelfFence.WorstCaseSeconds(c.Vrrp));
         Assert.Contains($"runs it every {interval} s.", KeepalivedScriptRenderer.RenderCheckScript(c), StringComparison.Ordinal);
     }
 

@@ -87,7 +87,7 @@ public sealed class LvsDrLabTests(IpvsPairFixture pair, ITestOutputHelper output
         }
 
         // The director's real table: the read VIP's fwmark service forwards to both nodes.
-        var fwm = await ReadServiceAsync("pg1", "FWM 1", ct);
+        var fwm = await ReadServiceAsync("pg1", ReadService("pg1"), ct);
         Assert.Equal(["198.18.4.247", "198.18.4.248"], fwm.RealServers.Select(r => r.Endpoint.Host).Order(StringComparer.Ordinal));
 
         // Independently of the wizard: fresh connections through the read VIP are answered by both nodes.
@@ -131,7 +131,7 @@ public sealed class LvsDrLabTests(IpvsPairFixture pair, ITestOutputHelper output
             do
             {
                 await Task.Delay(500, ct);
-                fwm = await ReadServiceAsync("pg1", "FWM 1", ct);
+                fwm = await ReadServiceAsync("pg1", ReadService("pg1"), ct);
             }
             while (fwm.RealServers.Any(r => r.Endpoint.Host == "198.18.4.248") && watch.Elapsed < TimeSpan.FromSeconds(30));
 
@@ -153,7 +153,7 @@ public sealed class LvsDrLabTests(IpvsPairFixture pair, ITestOutputHelper output
         do
         {
             await Task.Delay(500, ct);
-            again = await ReadServiceAsync("pg1", "FWM 1", ct);
+            again = await ReadServiceAsync("pg1", ReadService("pg1"), ct);
         }
         while (again.RealServers.All(r => r.Endpoint.Host != "198.18.4.248") && back.Elapsed < TimeSpan.FromSeconds(30));
 
@@ -206,7 +206,7 @@ public sealed class LvsDrLabTests(IpvsPairFixture pair, ITestOutputHelper output
 
             output.WriteLine($"read VIP on {peer} {moved.Elapsed.TotalSeconds:0.0} s after the stop");
             Assert.Equal(peer, await ReadVipHolderAsync(ct));
-            var fwm = await ReadServiceAsync(peer, "FWM 1", ct);
+            var fwm = await ReadServiceAsync(peer, ReadService(peer), ct);
             Assert.Equal(2, fwm.RealServers.Count);
 
             // Reads go on: within the next seconds both nodes answer through the read VIP again.
@@ -235,6 +235,10 @@ public sealed class LvsDrLabTests(IpvsPairFixture pair, ITestOutputHelper output
                 "p=$(cat /run/keepalived.pid 2>/dev/null); [ -n \"$p\" ] && [ -d /proc/$p ] || keepalived -f /etc/keepalived/keepalived.conf -p /run/keepalived.pid </dev/null >/dev/null 2>&1");
         }
     }
+
+    /// <summary>The read VIP's service in <paramref name="director"/>'s table: each director marks with its own fwmark.</summary>
+    private string ReadService(string director) =>
+        "FWM " + PgHaConsole.Core.Lvs.LvsRenderer.FwMark(pair.Cluster, pair.Cluster.Nodes.Single(n => n.Name == director)).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private async Task<string?> ReadVipHolderAsync(CancellationToken ct)
     {

@@ -42,7 +42,10 @@ public sealed class IpvsTopologyTests(ITestOutputHelper output)
                 ["PgHaConsole__Lab__LabFile"] = LabReset.LabFile,
                 // The UML guest is one slow CPU (README, the UML lab): a probe runs a handful of programs on each host,
                 // so probe every 5 s, and leave out the live channel (this page's ipvsadm tables come from the probes).
+                // One probe (SSH connect plus the host script: ip, ipvsadm, keepalived's state) takes more than the 5 s
+                // default there (the last red run: "SSH to pg1 did not answer within 5 s" on every probe).
                 ["PgHaConsole__Topology__PollInterval"] = "00:00:05",
+                ["PgHaConsole__Topology__ProbeTimeout"] = "00:00:25",
                 ["PgHaConsole__Topology__LiveUpdates"] = "false",
             });
             using var http = new HttpClient { BaseAddress = console.BaseUri, Timeout = TimeSpan.FromMinutes(2) };
@@ -67,10 +70,13 @@ public sealed class IpvsTopologyTests(ITestOutputHelper output)
             await page.GotoAsync(new Uri(console.BaseUri, $"topology/{clusterId}").ToString());
             await Browser.WaitInteractiveAsync(page);
 
-            // pg1 directs the read VIP: its real table lists both real servers of the read service.
-            var director = page.Locator("[data-testid=balancer-pg1]");
-            await Assertions.Expect(director.Locator("[data-testid=ipvs-real-servers]")).ToContainTextAsync("198.18.4.248", new() { Timeout = 60_000 });
-            await Assertions.Expect(director.Locator("[data-testid=ipvs-real-servers]")).ToContainTextAsync("198.18.4.247", new() { Timeout = 60_000 });
+            // The read VIP's holder directs it (keepalived decides which: ask the console as a client would): its real
+            // table lists both real servers of the read service.
+            var holder = await ReadVipHolderAsync(http, clusterId, ct);
+            output.WriteLine($"the read VIP (and the director) is on {holder}");
+            var director = page.Locator($"[data-testid=balancer-{holder}]");
+            await Assertions.Expect(director.Locator("[data-testid=ipvs-real-servers]")).ToContainTextAsync("198.18.4.248", new() { Timeout = 90_000 });
+            await Assertions.Expect(director.Locator("[data-testid=ipvs-real-servers]")).ToContainTextAsync("198.18.4.247", new() { Timeout = 90_000 });
             var before = await ActiveOnReadServiceAsync(director);
             output.WriteLine($"active connections on FWM 1 before the reader: {before}");
 
@@ -107,7 +113,7 @@ public sealed class IpvsTopologyTests(ITestOutputHelper output)
                 }, reading.Token);
 
                 // The page, refreshed live, shows the reader's connections in the director's table and its -Lnc.
-                var during = await WaitForAsync(() => ActiveOnReadServiceAsync(director), a => a >= before + ReaderConnections, TimeSpan.FromSeconds(30));
+                var during = await WaitForAsync(() => ActiveOnReadServiceAsync(director), a => a >= before + ReaderConnections, TimeSpan.FromSeconds(60));
                 output.WriteLine($"active connections on FWM 1 while reading: {during}");
                 Assert.True(during >= before + ReaderConnections, $"active connections stayed at {during} (before: {before})");
                 await Assertions.Expect(director.Locator("[data-testid=ipvs-connections]")).ToContainTextAsync("ESTABLISHED", new() { Timeout = 30_000 });
@@ -131,7 +137,7 @@ public sealed class IpvsTopologyTests(ITestOutputHelper output)
             }
 
             // Closed: the director's active count falls back.
-            var after = await WaitForAsync(() => ActiveOnReadServiceAsync(director), a => a <= before, TimeSpan.FromSeconds(30));
+            var after = await WaitForAsync(() => ActiveOnReadServiceAsync(director), a => a <= before, TimeSpan.FromSeconds(60));
             output.WriteLine($"active connections on FWM 1 after the reader stopped: {after}");
             Assert.True(after <= before, $"active connections still {after} after the reader closed its connections");
         }
@@ -139,6 +145,23 @@ public sealed class IpvsTopologyTests(ITestOutputHelper output)
         {
             // Leave the namespace lab in its starting state for the next test, as the other E2E tests do.
             await LabReset.ResetAsync(CancellationToken.None);
+        }
+    }
+
+    /// <summary>The node holding the read VIP as the console's topology API reports it (waits up to 90 s for one).</summary>
+    private static async Task<string> ReadVipHolderAsync(HttpClient http, Guid clusterId, CancellationToken ct)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (true)
+        {
+            var topology = await http.GetFromJsonAsync<JsonElement>($"api/clusters/{clusterId}/topology", ct);
+            if (topology.TryGetProperty("readVipHolder", out var h) && h.ValueKind == JsonValueKind.String)
+            {
+                return h.GetString()!;
+            }
+
+            Assert.True(DateTime.UtcNow < until, $"no single read VIP holder in the console's topology: {topology}");
+            await Task.Delay(1000, ct);
         }
     }
 

@@ -35,8 +35,7 @@ public sealed class AdoptTests(ITestOutputHelper output)
         await LabReset.ResetAsync(ct);
         await using var a = await LabConsole.StartAsync("adopt", ct);
         var clusterA = await a.ImportLabAsync(ct);
-        var setup = await a.RunOperationAsync($"api/clusters/{clusterA}/setup", new { }, ct);
-        Assert.Equal("succeeded", setup.GetProperty("status").GetString());
+        await a.RunSucceededAsync($"api/clusters/{clusterA}/setup", new { }, ct);
         var before = await FingerprintAsync(ct);
 
         // The second console: its own store, the same pair.
@@ -79,8 +78,7 @@ public sealed class AdoptTests(ITestOutputHelper output)
         var ghostOp = await a.StartOperationAsync($"api/clusters/{ghost}/setup", new { }, ct);
 
         // ...while the first console switches the lab pair over with the secrets it always had (nothing was rotated).
-        var switched = await a.RunOperationAsync($"api/clusters/{clusterA}/switchover", new { confirm = "lab" }, ct);
-        Assert.True(switched.GetProperty("status").GetString() == "succeeded", switched.ToString());
+        var switched = await a.RunSucceededAsync($"api/clusters/{clusterA}/switchover", new { confirm = "lab" }, ct);
         var ghostAfter = await a.OperationAsync(ghostOp, ct);
         output.WriteLine($"the other cluster's setup: {ghostAfter.GetProperty("status").GetString()}, {ghostAfter.GetProperty("finishedAt")}; the switchover started {switched.GetProperty("startedAt")}");
         Assert.True(ghostAfter.GetProperty("startedAt").ValueKind == JsonValueKind.String, ghostAfter.ToString());
@@ -91,8 +89,7 @@ public sealed class AdoptTests(ITestOutputHelper output)
         await WaitTopologyAsync(b, clusterB, "pg2", ct);
 
         // Adopting again changes nothing.
-        var again = await b.RunOperationAsync($"api/clusters/{clusterB}/adopt", new { monitorUser = "pghaconsole_b" }, ct);
-        Assert.Equal("succeeded", again.GetProperty("status").GetString());
+        var again = await b.RunSucceededAsync($"api/clusters/{clusterB}/adopt", new { monitorUser = "pghaconsole_b" }, ct);
         Assert.DoesNotContain("creating role", await b.LogAsync(again.GetProperty("id").GetGuid(), ct), StringComparison.Ordinal);
     }
 

@@ -24,8 +24,7 @@ public sealed class ConsoleCrashTests(ITestOutputHelper output)
         var lab = LabInfoFile.Load(LabReset.LabFile);
         await using var first = await LabConsole.StartAsync("crash", ct);
         var clusterId = await first.ImportLabAsync(ct);
-        var setupOp = await first.RunOperationAsync($"api/clusters/{clusterId}/setup", new { }, ct);
-        Assert.Equal("succeeded", setupOp.GetProperty("status").GetString());
+        await first.RunSucceededAsync($"api/clusters/{clusterId}/setup", new { }, ct);
 
         // The application: the lab's sample user writing through the write VIP, a fresh connection per insert.
         var app = new NpgsqlConnectionStringBuilder

@@ -102,6 +102,22 @@ public sealed class LabConsole : IAsyncDisposable
     public async Task<JsonElement> RunOperationAsync(string path, object body, CancellationToken ct, TimeSpan? timeout = null) =>
         await WaitOperationAsync(await StartOperationAsync(path, body, ct), timeout ?? TimeSpan.FromMinutes(3), ct);
 
+    /// <summary>
+    /// Starts an operation, waits until it ended and asserts it succeeded; a failure names the operation's error and its
+    /// whole log, so a red CI run says why without a rerun.
+    /// </summary>
+    public async Task<JsonElement> RunSucceededAsync(string path, object body, CancellationToken ct, TimeSpan? timeout = null)
+    {
+        var op = await RunOperationAsync(path, body, ct, timeout);
+        if (op.GetProperty("status").GetString() != "succeeded")
+        {
+            var log = await LogAsync(op.GetProperty("id").GetGuid(), ct);
+            Assert.Fail($"{path} ended {op.GetProperty("status").GetString()}: {op}\n--- its log ---\n{log}");
+        }
+
+        return op;
+    }
+
     /// <summary>The operation's journaled log, one line per entry.</summary>
     public async Task<string> LogAsync(Guid id, CancellationToken ct) =>
         string.Join('\n', (await Api.GetFromJsonAsync<JsonElement>($"api/operations/{id}/log", ct))

@@ -22,9 +22,14 @@ public sealed class IpvsPairFixture : PairFixture
     /// The UML guest is one slow CPU where a fork costs milliseconds: one probe of a host (SSH, then the probe script's
     /// ip, ipvsadm and keepalived reads) takes longer than the 5 s default, so the operations' client check (which asks
     /// the console's own prober) found both hosts "not answering the probe over SSH" in the 15:40 run.
+    /// Registered here, the console's prober is the one the operations use (without it they make one with the defaults);
+    /// nothing starts its polling in this fixture.
     /// </summary>
-    protected override void ConfigureServices(IServiceCollection services) =>
+    protected override void ConfigureServices(IServiceCollection services)
+    {
+        services.AddPgHaConsoleTopology();
         services.Configure<TopologyOptions>(o => o.ProbeTimeout = TimeSpan.FromSeconds(25));
+    }
 }
 
 [CollectionDefinition(Name)]

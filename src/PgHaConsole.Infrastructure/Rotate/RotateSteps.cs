@@ -354,9 +354,10 @@ public sealed class RotateVerifyNewStep(RotateRun run) : RotateStep(run)
             }
 
             var peer = Cluster.Peer(host.Node);
+            // dbname=replication as the walreceiver sends it: libpq matches the pass file's database field against it.
             var conninfo = Conninfo.Build([
                 new("host", peer.Address), new("port", pg.Port.ToString(CultureInfo.InvariantCulture)), new("user", pg.ReplicationUser),
-                new("replication", "true"), new("passfile", file), new("connect_timeout", "5"), new("application_name", "pghaconsole-rotate"),
+                new("dbname", "replication"), new("replication", "true"), new("passfile", file), new("connect_timeout", "5"), new("application_name", "pghaconsole-rotate"),
             ]);
             var result = await host.RunAsync(RemoteCommand.Exec(host.Bin("psql"), "-X", "-A", "-t", "-w", conninfo, "-c", "IDENTIFY_SYSTEM").AsUser(pg.OsUser).InDirectory("/"), null, ct);
             if (result.Succeeded)

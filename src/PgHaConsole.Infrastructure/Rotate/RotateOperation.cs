@@ -49,6 +49,9 @@ public sealed class RotateRun
 
     public ClusterSpec Cluster => Env.Cluster;
 
+    /// <summary>Since when the role holds the new password (monitoring; this run only): the console's window to report.</summary>
+    public System.Diagnostics.Stopwatch? RoleChanged { get; set; }
+
     /// <summary>The value the console held before the rotation (null: it held none, e.g. an adopted pair's).</summary>
     public string? Old => Secret switch
     {

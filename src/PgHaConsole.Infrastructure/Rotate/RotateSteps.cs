@@ -192,6 +192,7 @@ public sealed class RotateApplyStep(RotateRun run) : RotateStep(run)
         var (primary, standby) = await Run.RolesAsync(ct);
         log.Info(primary.Name, $"ALTER ROLE {pg.MonitorUser} with the new password (as a SCRAM secret computed here; it replicates to {standby.Name}); the console's open connections stay logged in, new ones need the new password until the store has it (step 5)");
         await primary.PsqlAsync($"ALTER ROLE {GucValue.QuoteIdentifier(pg.MonitorUser)} PASSWORD {GucValue.QuoteForSql(ScramSecret.Create(Run.New))}", null, ct);
+        Run.RoleChanged = Stopwatch.StartNew();
         if (Cluster.Balancer == BalancerMode.LvsDr)
         {
             foreach (var host in Run.Env.Hosts)
@@ -342,7 +343,7 @@ public sealed class RotateVerifyNewStep(RotateRun run) : RotateStep(run)
             throw new StepFailedException($"{primary.Name} shows a new walsender, but {standby.Name}'s walreceiver is '{status}'.");
         }
 
-        log.Info(standby.Name, $"streaming again on a new connection (walsender pid {row.Split('\t')[0]}) {reconnected.TotalSeconds:0.0} s after the termination; its walreceiver: {status}");
+        log.Info(standby.Name, $"streaming again on a new connection (walsender pid {row.Split('\t')[0]}) {reconnected.TotalMilliseconds:0} ms after the termination; its walreceiver: {status}");
 
         // Each node's pass file as the roles may swap: pg_rewind, the boot guard and a demoted primary log in with it.
         foreach (var host in new[] { standby, primary })
@@ -374,7 +375,7 @@ public sealed class RotateVerifyNewStep(RotateRun run) : RotateStep(run)
             }
         }
 
-        return $"{standby.Name} streams from {primary.Name} on a new connection with the new password ({reconnected.TotalSeconds:0.0} s after its walsender was terminated)";
+        return $"{standby.Name} streams from {primary.Name} on a new connection with the new password ({reconnected.TotalMilliseconds:0} ms after its walsender was terminated)";
     }
 
     private async Task<string> MonitoringAsync(IOperationContext context)
@@ -475,9 +476,13 @@ public sealed class RotateCommitStep(RotateRun run) : RotateStep(run)
         if (Run.Pending is not null)
         {
             // Described while the store still tells the old from the new.
-            log.Info(null, "where the secret is now: " + await RotatePlaces.DescribeAsync(Run, ct));
+            log.Info(null, "where the secret is, before the store takes the new one: " + await RotatePlaces.DescribeAsync(Run, ct));
             await Run.Env.StoreSecretsAsync(Run.Committed(), ct);
             log.Info(null, $"the console's store holds the new {Run.SecretName} secret (encrypted); the old one and the pending copy are gone");
+            if (Run.Secret == RotatableSecret.Monitoring && Run.RoleChanged is { } changed)
+            {
+                log.Info(null, $"monitoring window: for {changed.Elapsed.TotalMilliseconds:0} ms after ALTER ROLE the console's store still had the old password: a probe opening a new connection in that span was refused (open ones stayed logged in)");
+            }
         }
 
         var (primary, standby) = await Run.RolesAsync(ct);

@@ -41,6 +41,44 @@ public sealed class RotateSecretLabTests(PairFixture pair, ITestOutputHelper out
         return op;
     }
 
+    private const string PgCtl = "/usr/lib/postgresql/15/bin/pg_ctl";
+
+    [Fact, TestPriority(9)]
+    public async Task R0_without_a_streaming_standby_the_rotation_is_refused_before_anything_changes()
+    {
+        var ct = Timeout();
+        await pair.EnsureSetUpAsync(ct);
+        var primary = await pair.PrimaryAsync(ct);
+        var standby = primary == "pg1" ? "pg2" : "pg1";
+        var role = pair.Cluster.Postgres.ReplicationUser;
+        var secretBefore = await SqlAsync(primary, $"SELECT rolpassword FROM pg_authid WHERE rolname = '{role}'", ct);
+        var secretsBefore = (await EnvAsync(ct)).Secrets;
+
+        // Kept short: the primary fences itself after 10 s without its standby while a console connection is open.
+        Assert.Equal(0, (await pair.ExecAsync(standby, ct, "runuser", "-u", "postgres", "--", PgCtl, "-D", "/data10/pgdata", "-m", "fast", "-w", "stop")).ExitCode);
+        try
+        {
+            // The gate the API calls before starting anything: 409 with the reason.
+            var refused = await Assert.ThrowsAsync<OperationRefusedException>(() => pair.Get<RotateGate>().CheckAsync(pair.Cluster.Id, Core.Rotate.RotatableSecret.Replication, ct));
+            Assert.Equal(409, refused.StatusCode);
+            Assert.Contains("no running standby", refused.Message, StringComparison.Ordinal);
+
+            // The operation's own preflight refuses too (when the pair changed after the gate): nothing else runs.
+            var op = await pair.RunAsync(RotateOperation.Kind, new RotateSecretParameters { Secret = "replication", Confirm = pair.Cluster.Name }, ct);
+            Assert.Equal(OperationStatus.Failed, op.Status);
+            Assert.Equal(StepStatus.Failed, op.Steps[0].Status);
+            Assert.All(op.Steps.Skip(1), step => Assert.Equal(StepStatus.Pending, step.Status));
+        }
+        finally
+        {
+            Assert.Equal(0, (await pair.ExecAsync(standby, ct, "runuser", "-u", "postgres", "--", PgCtl, "-D", "/data10/pgdata", "-l", "/data10/postgresql.log", "-w", "start")).ExitCode);
+        }
+
+        Assert.Equal(secretBefore, await SqlAsync(primary, $"SELECT rolpassword FROM pg_authid WHERE rolname = '{role}'", ct));
+        Assert.Equal(secretsBefore, (await EnvAsync(ct)).Secrets);
+        await PairFixture.WaitUntilAsync($"{standby} streaming again", () => pair.StreamingAsync(primary, standby, ct), TimeSpan.FromSeconds(30), ct, output);
+    }
+
     [Fact, TestPriority(10)]
     public async Task R1_rotating_the_replication_password_changes_the_role_and_the_pass_files_and_the_standby_streams_again_with_it()
     {
@@ -143,6 +181,43 @@ public sealed class RotateSecretLabTests(PairFixture pair, ITestOutputHelper out
             await Task.Delay(TimeSpan.FromMilliseconds(500), ct);
         }
 
+        await AssertProbeSeesHealthyPairAsync(env, primary, ct);
+    }
+
+    [Fact, TestPriority(12)]
+    public async Task R3_rotating_the_monitoring_password_changes_the_role_and_the_console_logs_in_with_the_new_one_only()
+    {
+        var ct = Timeout();
+        await pair.EnsureSetUpAsync(ct);
+        var primary = await pair.PrimaryAsync(ct);
+        var role = pair.Cluster.Postgres.MonitorUser;
+        var oldPassword = (await EnvAsync(ct)).Secrets.MonitorPassword!;
+
+        await RotateAsync("monitoring", ct);
+        var env = await EnvAsync(ct);
+        var newPassword = env.Secrets.MonitorPassword!;
+        Assert.NotEqual(oldPassword, newPassword);
+        Assert.Null(env.Secrets.PendingMonitorPassword);
+        var secret = await SqlAsync(primary, $"SELECT rolpassword FROM pg_authid WHERE rolname = '{role}'", ct);
+        Assert.True(ScramSecret.Matches(secret, newPassword));
+
+        // Through the write VIP, as the console and its probe connect: the new password gets in, the old one no longer.
+        async Task<Exception?> LoginAsync(string password)
+        {
+            try
+            {
+                await using var conn = new NpgsqlConnection(NodeConnections.Monitor(pair.Cluster, pair.Cluster.WriteVip, password, "rotate-test", timeout: 5, commandTimeout: 5).ConnectionString);
+                await conn.OpenAsync(ct);
+                return null;
+            }
+            catch (PostgresException ex)
+            {
+                return ex;
+            }
+        }
+
+        Assert.Null(await LoginAsync(newPassword));
+        Assert.Equal("28P01", Assert.IsType<PostgresException>(await LoginAsync(oldPassword)).SqlState);
         await AssertProbeSeesHealthyPairAsync(env, primary, ct);
     }
 

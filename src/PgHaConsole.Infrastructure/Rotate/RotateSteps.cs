@@ -29,7 +29,8 @@ public abstract class RotateStep(RotateRun run) : OperationStep<RotateRun>(run)
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             var places = await RotatePlaces.DescribeAsync(Run, CancellationToken.None);
-            throw new StepFailedException($"{Run.Env.Masker.Apply(ex.Message)} Where the {Run.SecretName} secret is now: {places}. The old secret stays the console's until the rotation is verified; resume to finish it.", ex);
+            var message = Run.Env.Masker.Apply(ex.Message).TrimEnd();
+            throw new StepFailedException($"{message}{(message.EndsWith('.') ? "" : ".")} Where the {Run.SecretName} secret is now: {places}. The old secret stays the console's until the rotation is verified; resume to finish it.", ex);
         }
     }
 

@@ -221,6 +221,57 @@ public sealed class RotateSecretLabTests(PairFixture pair, ITestOutputHelper out
         await AssertProbeSeesHealthyPairAsync(env, primary, ct);
     }
 
+    [Fact, TestPriority(13)]
+    public async Task R4_a_failure_half_way_keeps_the_pair_streaming_says_which_place_holds_which_secret_and_a_resume_finishes()
+    {
+        var ct = Timeout();
+        await pair.EnsureSetUpAsync(ct);
+        var primary = await pair.PrimaryAsync(ct);
+        var standby = primary == "pg1" ? "pg2" : "pg1";
+        var role = pair.Cluster.Postgres.ReplicationUser;
+        var passFile = RecoveryConfigRenderer.DefaultPassFile(pair.Cluster.Postgres);
+        var oldPassword = (await EnvAsync(ct)).Secrets.ReplicationPassword!;
+
+        // The standby's pass file cannot be replaced (a mount point: the write's rename fails with EBUSY) — after the
+        // role already has the new password.
+        Assert.Equal(0, (await pair.ExecAsync(standby, ct, "mount", "--bind", passFile, passFile)).ExitCode);
+        OperationRecord op;
+        try
+        {
+            op = await pair.RunAsync(RotateOperation.Kind, new RotateSecretParameters { Secret = "replication", Confirm = pair.Cluster.Name }, ct);
+            output.WriteLine(await pair.LogTextAsync(op.Id, ct));
+            Assert.Equal(OperationStatus.Failed, op.Status);
+            Assert.Equal(StepStatus.Failed, op.Steps[2].Status);
+            var files = string.Concat(pair.Cluster.Nodes.Select(n => $"{n.Name}:{passFile}: OLD secret; "));
+            Assert.Contains(
+                $"Where the replication secret is now: role {role} on {primary}: NEW secret; {files}the console's store: OLD secret",
+                op.Error, StringComparison.Ordinal);
+
+            // The store still has the old password as the current one and the new one as pending; the role has the new
+            // one; the standby keeps streaming on the connection it opened with the old one.
+            var secrets = (await EnvAsync(ct)).Secrets;
+            Assert.Equal(oldPassword, secrets.ReplicationPassword);
+            Assert.NotNull(secrets.PendingReplicationPassword);
+            Assert.True(ScramSecret.Matches(await SqlAsync(primary, $"SELECT rolpassword FROM pg_authid WHERE rolname = '{role}'", ct), secrets.PendingReplicationPassword));
+            Assert.True(await pair.StreamingAsync(primary, standby, ct));
+            Assert.DoesNotContain(secrets.PendingReplicationPassword, op.Error!, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await pair.ExecAsync(standby, ct, "umount", passFile);
+        }
+
+        // Repaired, the same operation resumes at the failed step and finishes with the pending password.
+        var pending = (await EnvAsync(ct)).Secrets.PendingReplicationPassword;
+        var resumed = await pair.RunExistingAsync(op.Id, null, ct);
+        output.WriteLine(await pair.LogTextAsync(op.Id, ct));
+        Assert.True(resumed.Status == OperationStatus.Succeeded, $"resume ended {resumed.Status}: {resumed.Error}");
+        var after = (await EnvAsync(ct)).Secrets;
+        Assert.Equal(pending, after.ReplicationPassword);
+        Assert.Null(after.PendingReplicationPassword);
+        Assert.True(await pair.StreamingAsync(primary, standby, ct));
+    }
+
     private async Task AssertProbeSeesHealthyPairAsync(ClusterEnvironment env, string primary, CancellationToken ct)
     {
         var primaryNode = pair.Cluster.Nodes.First(n => n.Name == primary);

@@ -129,6 +129,17 @@ public sealed class SecretRewritersTests
     }
 
     [Fact]
+    public void The_console_rendered_keepalived_configuration_rewritten_equals_a_fresh_render()
+    {
+        // So the wizard's next run finds its file as it would write it: no needless reload after a rotation.
+        var cluster = Sample.Cluster(15);
+        var paths = new Keepalived.KeepalivedPaths();
+        var (rewritten, lines) = SecretRewriters.KeepalivedAuthPass(Keepalived.KeepalivedConfigRenderer.Render(cluster, cluster.Node1, "oldpass1", paths), "Nw8x2kQa");
+        Assert.Equal(2, lines);
+        Assert.Equal(Keepalived.KeepalivedConfigRenderer.Render(cluster, cluster.Node1, "Nw8x2kQa", paths), rewritten);
+    }
+
+    [Fact]
     public void A_keepalived_configuration_without_auth_pass_changes_nothing()
     {
         const string conf = "vrrp_instance W {\n    version 3\n    auth_passx y\n}\n";

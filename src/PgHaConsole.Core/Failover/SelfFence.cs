@@ -3,7 +3,7 @@ namespace PgHaConsole.Core.Failover;
 /// <summary>
 /// The timings that keep "the lost primary has fenced itself" before "the console promotes the standby" when the
 /// console cannot reach the primary to fence it. On the node, the write VIP's check (run by keepalived every
-/// <see cref="Keepalived.KeepalivedConfigRenderer.CheckIntervalSeconds"/> s) fences a primary that has seen neither a
+/// <see cref="Keepalived.KeepalivedConfigRenderer.CheckInterval"/> s: the pair's advert_int) fences a primary that has seen neither a
 /// streaming standby nor a console query for <see cref="DelaySeconds"/>. On the console, a failover of an unreachable
 /// primary waits <see cref="UnreachableFailoverDelay"/> after the console's last successful observation of it.
 /// </summary>
@@ -18,8 +18,12 @@ public static class SelfFence
     /// </summary>
     public const int ReplicationTimeoutSeconds = 5;
 
-    /// <summary>The check script's bound on its own query (psql connect and statement).</summary>
+    /// <summary>The check script's bound on its own query (psql connect and statement) at the default pace.</summary>
     public const int CheckQuerySeconds = 3;
+
+    /// <summary>The bound at the pair's pace: <see cref="CheckQuerySeconds"/>, or the check interval less one second when that is longer.</summary>
+    public static int CheckQuerySecondsFor(Model.VrrpSettings? vrrp) =>
+        Math.Max(CheckQuerySeconds, Keepalived.KeepalivedConfigRenderer.CheckInterval(vrrp ?? new Model.VrrpSettings()) - 1);
 
     /// <summary>The fence's bound on stopping PostgreSQL (immediate mode, then SIGKILL).</summary>
     public const int StopSeconds = 5;
@@ -32,14 +36,15 @@ public static class SelfFence
     /// the moment it was cut off: its replication row lingers, then the delay runs, then one check interval and one
     /// check query may pass before the check notices, then PostgreSQL stops.
     /// </summary>
-    public static int WorstCaseSeconds =>
-        ReplicationTimeoutSeconds + DelaySeconds + Keepalived.KeepalivedConfigRenderer.CheckIntervalSeconds + CheckQuerySeconds + StopSeconds;
+    /// <remarks>The check interval is the cluster's (<paramref name="vrrp"/>); null means the default pace (1 s).</remarks>
+    public static int WorstCaseSeconds(Model.VrrpSettings? vrrp = null) =>
+        ReplicationTimeoutSeconds + DelaySeconds + Keepalived.KeepalivedConfigRenderer.CheckInterval(vrrp ?? new Model.VrrpSettings()) + CheckQuerySecondsFor(vrrp) + StopSeconds;
 
     /// <summary>
     /// How long after its last successful observation of an unreachable primary the console may promote the standby:
     /// never before the primary has surely fenced itself (the console's last observation may be up to one poll
     /// interval before the cut), and never before the policy's own delay.
     /// </summary>
-    public static TimeSpan UnreachableFailoverDelay(int afterSeconds, TimeSpan pollInterval) =>
-        TimeSpan.FromSeconds(Math.Max(afterSeconds, WorstCaseSeconds + pollInterval.TotalSeconds + MarginSeconds));
+    public static TimeSpan UnreachableFailoverDelay(int afterSeconds, TimeSpan pollInterval, Model.VrrpSettings? vrrp = null) =>
+        TimeSpan.FromSeconds(Math.Max(afterSeconds, WorstCaseSeconds(vrrp) + pollInterval.TotalSeconds + MarginSeconds));
 }

@@ -90,8 +90,19 @@ public static class KeepalivedConfigRenderer
 
     public const string HaproxyCheckScriptName = "chk_haproxy";
 
-    /// <summary>How often (seconds) keepalived runs the checks; two failures in a row (fall 2) release the VIP.</summary>
+    /// <summary>The shortest check interval (seconds): the one of the default advert_int of 1 s.</summary>
     public const int CheckIntervalSeconds = 1;
+
+    /// <summary>
+    /// How often (seconds) keepalived runs the VIP checks: every advert_int, in whole seconds, at least
+    /// <see cref="CheckIntervalSeconds"/>; two failures in a row (fall 2) release the VIP. advert_int is the pair's
+    /// pace: a host too slow or too loaded to run a psql every second (the UML lab's guest) gets a longer one.
+    /// </summary>
+    public static int CheckInterval(VrrpSettings vrrp)
+    {
+        ArgumentNullException.ThrowIfNull(vrrp);
+        return Math.Max(CheckIntervalSeconds, (int)decimal.Ceiling(vrrp.AdvertIntSeconds));
+    }
 
     /// <summary>The read instance's virtual_router_id: the next one after the write instance's (the previous one for 255).</summary>
     public static int ReadRouterId(VrrpSettings vrrp)
@@ -135,12 +146,15 @@ public static class KeepalivedConfigRenderer
         // not a fence: after a partition heals two MASTERs meet and the higher priority wins, so the old primary must
         // be kept out by a failing check, never by priorities. Promotion stays the console's decision.
         sb.Append("! Write VIP: a running primary that is not fenced (and self-fences when isolated).\n");
-        AppendScript(sb, CheckScriptName, paths.CheckScript, timeout: 5);
+        var interval = CheckInterval(vrrp);
+        // keepalived's own bound: the script's query bound and two seconds for the rest.
+        var timeout = Math.Max(5, Failover.SelfFence.CheckQuerySecondsFor(vrrp) + 2);
+        AppendScript(sb, CheckScriptName, paths.CheckScript, interval, timeout);
 
         // The read VIP stays on any node whose PostgreSQL answers, whatever its role: losing the primary must not
         // take the reads with it.
         sb.Append("! Read VIP: PostgreSQL answers (primary or standby) and the node is not fenced.\n");
-        AppendScript(sb, ReadCheckScriptName, paths.ReadCheckScript, timeout: 5);
+        AppendScript(sb, ReadCheckScriptName, paths.ReadCheckScript, interval, timeout);
 
         if (haproxy)
         {
@@ -148,7 +162,7 @@ public static class KeepalivedConfigRenderer
             // track_process: it checks HAProxy's pid file and network namespace, so a host sharing its process table
             // (containers, the lab) does not count a neighbour's HAProxy as its own.
             sb.Append("! Both VIPs lead to the local HAProxy: it must run.\n");
-            AppendScript(sb, HaproxyCheckScriptName, paths.HaproxyCheckScript, timeout: 2);
+            AppendScript(sb, HaproxyCheckScriptName, paths.HaproxyCheckScript, interval, timeout: 2);
         }
 
         var priority = node.Id == cluster.Node1.Id ? vrrp.Node1Priority : vrrp.Node2Priority;
@@ -167,11 +181,11 @@ public static class KeepalivedConfigRenderer
         return sb.ToString();
     }
 
-    private static void AppendScript(StringBuilder sb, string name, string path, int timeout)
+    private static void AppendScript(StringBuilder sb, string name, string path, int interval, int timeout)
     {
         sb.Append("vrrp_script ").Append(name).Append(" {\n");
         sb.Append("    script \"").Append(path).Append("\"\n");
-        sb.Append("    interval ").Append(CheckIntervalSeconds.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        sb.Append("    interval ").Append(interval.ToString(CultureInfo.InvariantCulture)).Append('\n');
         sb.Append("    timeout ").Append(timeout.ToString(CultureInfo.InvariantCulture)).Append('\n');
         sb.Append("    fall 2\n");
         sb.Append("    rise 1\n");

@@ -28,8 +28,11 @@ public sealed record LvsCheckPaths
 /// </summary>
 public static class LvsVirtualServerRenderer
 {
-    /// <summary>Seconds between checks; a refusing server leaves the pool after about delay_loop + misc_timeout.</summary>
+    /// <summary>Seconds between checks at the default pace; a refusing server leaves the pool after about delay_loop + misc_timeout.</summary>
     public const int DelayLoopSeconds = 3;
+
+    /// <summary>delay_loop for the pair's pace: <see cref="DelayLoopSeconds"/>, or twice the VIP checks' interval when that is longer.</summary>
+    public static int DelayLoop(VrrpSettings vrrp) => Math.Max(DelayLoopSeconds, 2 * KeepalivedConfigRenderer.CheckInterval(vrrp));
 
     /// <summary>keepalived kills the check after this many seconds and counts it as failed.</summary>
     public const int CheckTimeoutSeconds = 5;
@@ -48,7 +51,7 @@ public static class LvsVirtualServerRenderer
         // would only add load (and, where forks are expensive, time-outs that take the write service away).
         sb.Append("\n! Write VIP: LVS-DR to the local primary only (the vrrp_script already checks it)\n");
         sb.Append("virtual_server ").Append(cluster.WriteVip).Append(' ').Append(port).Append(" {\n");
-        AppendServiceOptions(sb);
+        AppendServiceOptions(sb, cluster.Vrrp);
         sb.Append("    protocol TCP\n");
         sb.Append("    real_server ").Append(node.Address).Append(' ').Append(port).Append(" {\n");
         sb.Append("        weight 1\n");
@@ -59,7 +62,7 @@ public static class LvsVirtualServerRenderer
         // nodes. A fwmark service takes no protocol and its real servers no port (keepalived -t warns otherwise).
         sb.Append("\n! Read VIP: fwmark set in mangle PREROUTING, round robin over both nodes\n");
         sb.Append("virtual_server fwmark ").Append(LvsRenderer.FwMark(cluster, node).ToString(CultureInfo.InvariantCulture)).Append(" {\n");
-        AppendServiceOptions(sb);
+        AppendServiceOptions(sb, cluster.Vrrp);
         foreach (var n in cluster.Nodes)
         {
             AppendRealServer(sb, n.Address, port, paths);
@@ -91,9 +94,12 @@ public static class LvsVirtualServerRenderer
         sb.Append("PGPASSFILE=").Append(Quote(paths.PassFile)).Append('\n');
         sb.Append("export PGPASSFILE\n\n");
         sb.Append("[ $# -eq 2 ] || { echo \"usage: $0 ADDRESS PORT\" >&2; exit 2; }\n");
-        sb.Append("# -w: never prompt; connect_timeout and timeout bound a hung server; no GSS/SSL negotiation round trips.\n");
-        sb.Append("out=$(timeout ").Append((CheckTimeoutSeconds - 1).ToString(CultureInfo.InvariantCulture))
-            .Append(" \"$PSQL\" -X -q -A -t -w -d \"host=$1 port=$2 dbname=postgres user=$MONITOR_USER connect_timeout=3 sslmode=disable gssencmode=disable application_name=pghaconsole-realserver-check\" -c 'SELECT 1' 2>/dev/null) || exit 1\n");
+        sb.Append("# -w: never prompt; connect_timeout and statement_timeout bound a hung server without one more process (keepalived\n");
+        sb.Append("# runs this for each real server every few seconds; misc_timeout kills whatever still hangs); no GSS/SSL round trips.\n");
+        sb.Append("out=$(\"$PSQL\" -X -q -A -t -w -d \"host=$1 port=$2 dbname=postgres user=$MONITOR_USER connect_timeout=")
+            .Append((CheckTimeoutSeconds - 2).ToString(CultureInfo.InvariantCulture))
+            .Append(" sslmode=disable gssencmode=disable application_name=pghaconsole-realserver-check options='-c statement_timeout=")
+            .Append(((CheckTimeoutSeconds - 2) * 1000).ToString(CultureInfo.InvariantCulture)).Append("'\" -c 'SELECT 1' 2>/dev/null) || exit 1\n");
         sb.Append("[ \"$out\" = 1 ]\n");
         return sb.ToString();
     }
@@ -106,9 +112,9 @@ public static class LvsVirtualServerRenderer
         return PgPass.Line("*", cluster.Postgres.Port, "postgres", cluster.Postgres.MonitorUser, monitorPassword) + "\n";
     }
 
-    private static void AppendServiceOptions(StringBuilder sb)
+    private static void AppendServiceOptions(StringBuilder sb, VrrpSettings vrrp)
     {
-        sb.Append("    delay_loop ").Append(DelayLoopSeconds.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        sb.Append("    delay_loop ").Append(DelayLoop(vrrp).ToString(CultureInfo.InvariantCulture)).Append('\n');
         sb.Append("    lb_algo rr\n");
         sb.Append("    lb_kind DR\n");
     }

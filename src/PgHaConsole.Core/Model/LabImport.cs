@@ -66,7 +66,7 @@ public static class LabImport
             Node2 = ToNode(b),
             WriteVip = lab.WriteVip,
             ReadVip = lab.ReadVip,
-            Vrrp = new VrrpSettings { Interface = lab.Interface },
+            Vrrp = new VrrpSettings { Interface = lab.Interface, AdvertIntSeconds = lab.AdvertIntSeconds is > 0m and <= 255m ? lab.AdvertIntSeconds : 1m },
             Balancer = lab.IpvsAvailable ? BalancerMode.LvsDr : BalancerMode.Haproxy,
             Postgres = new PostgresSettings
             {

@@ -31,6 +31,12 @@ public sealed record LabInfo(
     /// <summary>How the lab's hosts are run: "namespaces" (network namespaces on this machine) or "uml" (a user-mode Linux kernel with IPVS).</summary>
     public string Kind { get; init; } = "namespaces";
 
+    /// <summary>
+    /// The VRRP advert interval (and so the pace of keepalived's checks) the lab's hosts sustain; Import lab uses it.
+    /// 1 s on the namespace lab; more in the UML guest, where one check (a psql) costs ~0.5 s of its only CPU.
+    /// </summary>
+    public decimal AdvertIntSeconds { get; init; } = 1m;
+
     public LabNode Node(string name) =>
         Nodes.FirstOrDefault(n => string.Equals(n.Name, name, StringComparison.Ordinal))
         ?? throw new ArgumentException($"The lab has no node '{name}'.", nameof(name));

@@ -95,7 +95,7 @@ public static class FailoverPreflight
             primaryHealthy = answer == "primary";
             checks.Add(new("console-view", old.Name, answer is null,
                 answer is null
-                    ? $"{old.Name}: neither SSH nor PostgreSQL answers the console: the host is lost or cut off; it fences itself (no write accepted, no VIP) {SelfFence.WorstCaseSeconds.ToString(CultureInfo.InvariantCulture)} s after it lost both the standby and the console at the latest, and the fence step waits for that"
+                    ? $"{old.Name}: neither SSH nor PostgreSQL answers the console: the host is lost or cut off; it fences itself (no write accepted, no VIP) {SelfFence.WorstCaseSeconds(env.Cluster.Vrrp).ToString(CultureInfo.InvariantCulture)} s after it lost both the standby and the console at the latest, and the fence step waits for that"
                     : $"{old.Name}: SSH does not answer but PostgreSQL answers the console as {answer}: not a lost primary"));
         }
 

@@ -72,7 +72,7 @@ public sealed class FenceOldPrimaryStep(FailoverRun run) : FailoverStep(run)
 
     public override Task<StepPlan> PlanAsync(IOperationContext context) => Task.FromResult(new StepPlan([
         Note(Old, "pghaconsole-fence: marker " + new KeepalivedPaths().FenceFile + ", standby signal, pg_ctl stop -m immediate (SIGKILL if it does not stop), VIPs removed"),
-        Note(Old, "unreachable: wait until its self-fence has surely happened (" + SelfFence.WorstCaseSeconds.ToString(CultureInfo.InvariantCulture) + " s after it lost the standby and the console, plus a poll interval and a margin)"),
+        Note(Old, "unreachable: wait until its self-fence has surely happened (" + SelfFence.WorstCaseSeconds(Run.Env.Cluster.Vrrp).ToString(CultureInfo.InvariantCulture) + " s after it lost the standby and the console, plus a poll interval and a margin)"),
     ]));
 
     /// <summary>
@@ -141,7 +141,7 @@ public sealed class FenceOldPrimaryStep(FailoverRun run) : FailoverStep(run)
         // Unreachable: the console cannot fence it. Its write check fences it (self-fence) once it has lost both the
         // standby and the console; promote only after that has surely happened.
         var lastSeen = Run.Parameters.PrimaryLastSeen ?? Run.Started;
-        var wait = SelfFence.UnreachableFailoverDelay(0, TimeSpan.FromSeconds(Run.Parameters.PollSeconds));
+        var wait = SelfFence.UnreachableFailoverDelay(0, TimeSpan.FromSeconds(Run.Parameters.PollSeconds), Run.Env.Cluster.Vrrp);
         var until = lastSeen + wait;
         var remaining = until - Run.Env.Time.GetUtcNow();
         log.Info(Old.Name, string.Create(CultureInfo.InvariantCulture,

@@ -27,6 +27,11 @@ mount --bind "$hostdir/root-home" /root
 mkdir -p "$hostdir/etc-pghaconsole"
 mkdir -p /etc/pghaconsole
 mount --bind "$hostdir/etc-pghaconsole" /etc/pghaconsole
+# Per-node programs the console installs (the LVS-DR real-server script marks by the peer's MAC): the hosts share
+# the machine's /usr (or the UML guest's), so each host gets its own /usr/local/sbin.
+mkdir -p "$hostdir/usr-local-sbin"
+[ -d /usr/local/sbin ] || mkdir -p /usr/local/sbin
+mount --bind "$hostdir/usr-local-sbin" /usr/local/sbin
 
 # What the host's init does at every boot (the lab's hosts have no systemd; this is their init).
 # 1. The network sysctls of its /etc/sysctl.d, as procps or systemd-sysctl would apply them. Only keys that belong

@@ -40,6 +40,10 @@ public static class LabTopology
 
         // root's home: a host of its own, not this machine's (whose shell start-up files would run in every SSH command).
         ("/root", "root-home"),
+
+        // Where the console installs its per-node programs (the LVS-DR real-server script, which marks by the peer's MAC;
+        // the firewall restore): the hosts share this machine's /usr (and the UML guest's), so each gets its own.
+        ("/usr/local/sbin", "usr-local-sbin"),
     ];
 
     public static IReadOnlyList<LabHostDefinition> Hosts { get; } =

@@ -36,8 +36,20 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
     /// </summary>
     public const string GuestPostgresSettings = "shared_buffers = 16MB\n";
 
-    /// <summary>The guest kernel's nice value (negative: ahead of builds and tests sharing the machine).</summary>
-    public const string GuestNice = "-10";
+    /// <summary>
+    /// The pace (VRRP advert_int, and so keepalived's check interval) Import lab gives a pair in this guest. The guest is
+    /// one CPU on which a psql costs ~0.3-0.6 s (every system call a ptrace round trip through the machine's scheduler):
+    /// with both hosts' checks every second (two psql per host per second, plus the real-server checks) it ran at a
+    /// load of 9-13, checks timed out, and pg1 went MASTER then FAULT. Every 5 s they take a fraction of it.
+    /// </summary>
+    public const decimal GuestAdvertIntSeconds = 5m;
+
+    /// <summary>
+    /// The guest kernel's nice value: the highest, ahead of builds and tests sharing the machine. The guest is a
+    /// uniprocessor kernel (one of its processes runs at a time), so it never takes more than one of the machine's CPUs;
+    /// at -10 it still waited behind a machine load of 12-20 for every system call.
+    /// </summary>
+    public const string GuestNice = "-20";
     public const string KnownHostsName = "known_hosts";
 
     // Booting is seconds; initdb and the first SSH logins are slow under UML (fork is expensive).
@@ -125,6 +137,7 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
             ipvsAvailable ? "ipvsadm -Ln works (user-mode Linux guest kernel)" : ipvsDetail)
         {
             Kind = Kind,
+            AdvertIntSeconds = GuestAdvertIntSeconds,
         };
         LabInfoFile.Save(info, Path.Combine(stateDir, LabPaths.LabInfoFile));
         return info;

@@ -350,6 +350,27 @@ public sealed class KeepalivedRenderingTests
         return conf[start..(end + 3)];
     }
 
+    [Theory]
+    [InlineData(1, 1, 3)]
+    [InlineData(0.5, 1, 3)]
+    [InlineData(2.5, 3, 6)]
+    [InlineData(5, 5, 10)]
+    public void The_checks_run_at_the_pairs_pace(decimal advertInt, int interval, int delayLoop)
+    {
+        // advert_int is the pair's pace: the VIP checks run every advert_int (whole seconds, at least 1), the real-server
+        // checks every twice that (at least 3 s), and the self-fence's worst case counts that interval.
+        var c = Sample.Cluster(balancer: BalancerMode.LvsDr, advertInt: advertInt);
+        var conf = KeepalivedConfigRenderer.Render(c, c.Node1, Password);
+        Assert.Contains($"    interval {interval}\n", Block(conf, "vrrp_script chk_pg_primary {"), StringComparison.Ordinal);
+        Assert.Contains($"    interval {interval}\n", Block(conf, "vrrp_script chk_pg_read {"), StringComparison.Ordinal);
+        Assert.Equal(2, conf.Split($"    delay_loop {delayLoop}\n").Length - 1);
+        var query = Math.Max(SelfFence.CheckQuerySeconds, interval - 1);
+        Assert.Contains($"TIMEOUT_SECONDS={query}\n", KeepalivedScriptRenderer.RenderCheckScript(c), StringComparison.Ordinal);
+        Assert.Contains($"    timeout {Math.Max(5, query + 2)}\n", Block(conf, "vrrp_script chk_pg_primary {"), StringComparison.Ordinal);
+        Assert.Equal(SelfFence.WorstCaseSeconds() + (interval - 1) + (query - SelfFence.CheckQuerySeconds), SelfFence.WorstCaseSeconds(c.Vrrp));
+        Assert.Contains($"runs it every {interval} s.", KeepalivedScriptRenderer.RenderCheckScript(c), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Lvs_mode_tracks_no_haproxy_and_router_id_255_takes_254_for_reads()
     {
@@ -369,7 +390,7 @@ public sealed class KeepalivedRenderingTests
             Dir = Tool.TempDir();
             var fake = psqlAnswer == "FAIL"
                 ? "#!/bin/sh\necho 'psql: error: connection refused' >&2\nexit 2\n"
-                : "#!/bin/sh\n[ \"$(id -un)\" = postgres ] || exit 9\necho '" + psqlAnswer + "'\n";
+                : "#!/bin/sh\n[ \"$(/usr/bin/id -un)\" = postgres ] || exit 9\necho '" + psqlAnswer + "'\n";
             var psql = Tool.WriteExecutable(Dir, "psql", fake);
             Paths = PathsIn(Dir) with { Psql = psql, PgSocketDir = null };
             FenceCalls = Path.Combine(Dir.FullName, "fence-calls");
@@ -391,13 +412,12 @@ public sealed class KeepalivedRenderingTests
 
         public string Seen(string name) => Path.Combine(Paths.SeenDirectory, name);
 
-        public void Age(string name, int seconds)
-        {
-            File.WriteAllText(Seen(name), "");
-            File.SetLastWriteTimeUtc(Seen(name), DateTime.UtcNow.AddSeconds(-seconds));
-        }
+        /// <summary>The clock files hold epoch seconds (the check reads them with shell builtins only).</summary>
+        public void Age(string name, int seconds) =>
+            File.WriteAllText(Seen(name), (DateTimeOffset.UtcNow.ToUnixTimeSeconds() - seconds).ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n");
 
-        public double AgeOf(string name) => (DateTime.UtcNow - File.GetLastWriteTimeUtc(Seen(name))).TotalSeconds;
+        public double AgeOf(string name) =>
+            DateTimeOffset.UtcNow.ToUnixTimeSeconds() - long.Parse(File.ReadAllText(Seen(name)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
 
         public async Task<string?> FenceCallAsync()
         {
@@ -440,6 +460,27 @@ public sealed class KeepalivedRenderingTests
         Assert.Equal(0, r.ExitCode);
         Assert.InRange(h.AgeOf(fresh), 0, fresh == "console" ? 4 : 2);
         Assert.Null(await h.FenceCallAsync());
+    }
+
+    [Theory]
+    [InlineData("write", "f 1 0")]
+    [InlineData("read", "1")]
+    public async Task Checks_need_no_program_but_setpriv_and_psql(string kind, string answer)
+    {
+        // keepalived runs both checks every second: on a loaded or virtualized host every extra process is time the
+        // check may not have. With only setpriv on the PATH (no date, touch, stat, mkdir, timeout, runuser), both
+        // checks still pass, and the write check still keeps its clocks.
+        using var h = new CheckHarness(answer, kind);
+        var bin = Directory.CreateDirectory(Path.Combine(h.Dir.FullName, "bin"));
+        File.CreateSymbolicLink(Path.Combine(bin.FullName, "setpriv"), "/usr/bin/setpriv");
+        h.Age("peer", 300);
+        var r = await Tool.RunAsync(h.Script, [], new Dictionary<string, string> { ["PATH"] = bin.FullName });
+        Assert.True(r.ExitCode == 0, r.Output);
+        if (kind == "write")
+        {
+            Assert.InRange(h.AgeOf("peer"), 0, 2);
+            Assert.InRange(h.AgeOf("console"), 0, 2);
+        }
     }
 
     [Fact]

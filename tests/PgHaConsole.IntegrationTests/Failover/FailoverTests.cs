@@ -376,7 +376,7 @@ public sealed class FailoverTests(FailoverPairFixture pair, ITestOutputHelper ou
 
             // The isolated primary fences itself (it sees neither its standby nor the console)…
             await WaitAsync("the self-fence", async () => (await RunAsync(primary, ct, "bash", "-c", $"cat {FenceFile} 2>/dev/null; true")).Contains("BY=self", StringComparison.Ordinal),
-                TimeSpan.FromSeconds(SelfFence.WorstCaseSeconds + 5), ct);
+                TimeSpan.FromSeconds(SelfFence.WorstCaseSeconds() + 5), ct);
             var fencedAfter = (DateTimeOffset.UtcNow - cut).TotalSeconds;
             output.WriteLine($"{primary} fenced itself {fencedAfter:0.0} s after the cut");
             await WaitAsync("its PostgreSQL stopped", async () => await RunAsync(primary, ct, "bash", "-c", $"{PgCtl} -D {DataDir} status >/dev/null 2>&1 && echo running || echo stopped") == "stopped",

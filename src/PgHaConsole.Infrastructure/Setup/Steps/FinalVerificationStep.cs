@@ -17,7 +17,8 @@ public sealed class FinalVerificationStep(SetupRun run) : SetupStep(run)
 {
     private const int ReadConnections = 8;
 
-    private static readonly TimeSpan BalanceWait = TimeSpan.FromSeconds(10);
+    /// <summary>How long the read VIP may answer from one node only: 10 s, or two real-server check rounds at a slower pace.</summary>
+    private TimeSpan BalanceWait => TimeSpan.FromSeconds(Math.Max(10, 2 * PgHaConsole.Core.Lvs.LvsVirtualServerRenderer.DelayLoop(Cluster.Vrrp)));
 
     public override string Name => "final-verification";
 

@@ -21,7 +21,8 @@ namespace PgHaConsole.Infrastructure.Setup.Steps;
 /// </summary>
 public sealed class KeepalivedStep(SetupRun run) : SetupStep(run)
 {
-    private static readonly TimeSpan VipWait = TimeSpan.FromSeconds(20);
+    /// <summary>How long the VIPs may take to settle: 20 s, plus a BACKUP's master-down timer (3 adverts and its skew) at the pair's pace.</summary>
+    private TimeSpan VipWait => TimeSpan.FromSeconds(20 + (4 * KeepalivedConfigRenderer.CheckInterval(Cluster.Vrrp)));
     private static readonly KeepalivedPaths Paths = new();
 
     public override string Name => "keepalived";

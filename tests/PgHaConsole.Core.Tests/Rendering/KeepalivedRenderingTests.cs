@@ -379,7 +379,26 @@ public sealed class KeepalivedRenderingTests
         Assert.DoesNotContain("chk_haproxy", conf, StringComparison.Ordinal);
         Assert.Contains("virtual_router_id 255\n", Block(conf, "vrrp_instance VI_WRITE {"), StringComparison.Ordinal);
         Assert.Contains("virtual_router_id 254\n", Block(conf, "vrrp_instance VI_READ {"), StringComparison.Ordinal);
-        Assert.Contains("priority 90\n", Block(conf, "vrrp_instance VI_READ {"), StringComparison.Ordinal);
+        Assert.Contains("priority 253\n", Block(conf, "vrrp_instance VI_READ {"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_read_instance_keeps_the_configured_order_at_the_top_of_the_range_and_the_write_instance_keeps_the_configured_priorities()
+    {
+        var c = Sample.Cluster();
+        var conf1 = KeepalivedConfigRenderer.Render(c, c.Node1, Password);
+        var conf2 = KeepalivedConfigRenderer.Render(c, c.Node2, Password);
+        Assert.Contains("priority 100\n", Block(conf1, "vrrp_instance VI_WRITE {"), StringComparison.Ordinal);
+        Assert.Contains("priority 90\n", Block(conf2, "vrrp_instance VI_WRITE {"), StringComparison.Ordinal);
+        Assert.Contains("priority 254\n", Block(conf1, "vrrp_instance VI_READ {"), StringComparison.Ordinal);
+        Assert.Contains("priority 253\n", Block(conf2, "vrrp_instance VI_READ {"), StringComparison.Ordinal);
+
+        // The order follows the configuration, not the node's number; equal priorities stay equal.
+        var swapped = c with { Vrrp = c.Vrrp with { Node1Priority = 80, Node2Priority = 120 } };
+        Assert.Equal(253, KeepalivedConfigRenderer.ReadPriority(swapped.Vrrp, node1: true));
+        Assert.Equal(254, KeepalivedConfigRenderer.ReadPriority(swapped.Vrrp, node1: false));
+        var equal = c.Vrrp with { Node1Priority = 100, Node2Priority = 100 };
+        Assert.Equal(KeepalivedConfigRenderer.ReadPriority(equal, node1: true), KeepalivedConfigRenderer.ReadPriority(equal, node1: false));
     }
 
     /// <summary>A check-script harness: a fake psql answering one line, the seen clocks, a fake fence that records its call.</summary>

@@ -162,7 +162,18 @@ public static class HostBootRenderer
         sb.Append("        log \"PostgreSQL (postmaster $p) already runs: nothing to guard\"\n");
         sb.Append("        exit 0\n");
         sb.Append("    fi\n");
+        sb.Append("    # Its socket lock file (the pid file names the port, line 4, and the first socket directory, line 5) names\n");
+        sb.Append("    # the same dead process and stops a start just as well where that directory outlives a boot (/tmp), or\n");
+        sb.Append("    # when PostgreSQL is started by hand while its killed postmaster is still an unreaped zombie.\n");
+        sb.Append("    port=$(sed -n 4p -- \"$pidfile\" | tr -dc '0-9')\n");
+        sb.Append("    sockdir=$(sed -n 5p -- \"$pidfile\")\n");
         sb.Append("    rm -f -- \"$pidfile\" && log \"removed the stale $pidfile (process ${p:-?} is not a live PostgreSQL here)\"\n");
+        sb.Append("    lock=\"$sockdir/.s.PGSQL.$port.lock\"\n");
+        sb.Append("    case \"$sockdir\" in\n");
+        sb.Append("        /*) if [ -n \"$p\" ] && [ -n \"$port\" ] && [ -f \"$lock\" ] && [ \"$(head -n 1 -- \"$lock\" | tr -dc '0-9')\" = \"$p\" ]; then\n");
+        sb.Append("                rm -f -- \"$lock\" && log \"removed the stale $lock (process $p)\"\n");
+        sb.Append("            fi ;;\n");
+        sb.Append("    esac\n");
         sb.Append("fi\n\n");
         sb.Append("# 2. Fenced (by a failover, by itself, or at an earlier boot): it starts read-only until the console's rejoin.\n");
         sb.Append("if [ -e \"$FENCE_FILE\" ]; then\n");

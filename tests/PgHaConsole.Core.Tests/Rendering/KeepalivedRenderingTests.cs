@@ -174,6 +174,11 @@ public sealed class KeepalivedRenderingTests
             Assert.Contains("track_script {\n        chk_pg_primary\n        chk_haproxy\n    }", write, StringComparison.Ordinal);
             Assert.Contains("track_script {\n        chk_pg_read\n        chk_haproxy\n    }", read, StringComparison.Ordinal);
             Assert.Contains("script \"/etc/keepalived/pghaconsole-check-haproxy.sh\"", conf, StringComparison.Ordinal);
+            // The HAProxy check (a pid file, looked at twice) releases the VIPs on its first failure; the PostgreSQL
+            // checks (a query, which a loaded host can time out once) on the second.
+            Assert.Contains("fall 1\n", Block(conf, "vrrp_script chk_haproxy {"), StringComparison.Ordinal);
+            Assert.Contains("fall 2\n", Block(conf, "vrrp_script chk_pg_primary {"), StringComparison.Ordinal);
+            Assert.Contains("fall 2\n", Block(conf, "vrrp_script chk_pg_read {"), StringComparison.Ordinal);
             Assert.Contains("notify \"/etc/keepalived/pghaconsole-notify.sh\"", conf, StringComparison.Ordinal);
             Assert.DoesNotContain("notify_master", conf, StringComparison.Ordinal);
             Assert.DoesNotContain("virtual_server", conf, StringComparison.Ordinal);
@@ -573,6 +578,17 @@ public sealed class KeepalivedRenderingTests
 
             File.WriteAllText(paths.HaproxyPidFile, fake.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n");
             Assert.Equal(0, (await Tool.RunAsync(script, [])).ExitCode);
+
+            // A reload rewrites the pid file: one that names a dead process for a moment, then the live HAProxy again,
+            // is not a failure (the script looks twice, 0.3 s apart, because keepalived acts on its first failure).
+            File.WriteAllText(paths.HaproxyPidFile, "\n");
+            var rewrite = Task.Run(async () =>
+            {
+                await Task.Delay(100);
+                File.WriteAllText(paths.HaproxyPidFile, fake.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n");
+            });
+            Assert.Equal(0, (await Tool.RunAsync(script, [])).ExitCode);
+            await rewrite;
 
             // Another program's pid (this test host) is not HAProxy.
             File.WriteAllText(paths.HaproxyPidFile, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n");

@@ -56,6 +56,12 @@ public sealed record KeepalivedPaths
     /// <summary>HAProxy's pid file (as the read balancer step starts it).</summary>
     public string HaproxyPidFile { get; init; } = "/run/haproxy.pid";
 
+    /// <summary>keepalived's main pid file (the Debian default, and what the console passes when it starts keepalived itself).</summary>
+    public const string DefaultKeepalivedPidFile = "/run/keepalived.pid";
+
+    /// <summary>keepalived's main pid file: its process dying is keepalived down (its VRRP child only winds down after it).</summary>
+    public string KeepalivedPidFile { get; init; } = DefaultKeepalivedPidFile;
+
     /// <summary>Unix socket directory of the local PostgreSQL; null lets psql use its compiled-in default.</summary>
     public string? PgSocketDir { get; init; } = "/var/run/postgresql";
 

@@ -22,14 +22,7 @@ public sealed class RotateSecretApiTests(ConsoleFactory factory) : IClassFixture
 
     private IOperationJournal Journal => factory.Services.GetRequiredService<IOperationJournal>();
 
-    private async Task<(Guid Id, string Name)> CreateClusterAsync()
-    {
-        var name = $"rot-{Guid.NewGuid():N}"[..14];
-        using var admin = factory.CreateClientWithToken(ConsoleFactory.AdminToken);
-        using var created = await admin.PostAsJsonAsync("/api/clusters", InventoryApiTests.ValidCluster(name));
-        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        return ((await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid(), name);
-    }
+    private Task<(Guid Id, string Name)> CreateClusterAsync() => factory.CreateClusterAsync("rot");
 
     private async Task<List<JsonElement>> AuditAsync(Guid clusterId)
     {
@@ -37,11 +30,7 @@ public sealed class RotateSecretApiTests(ConsoleFactory factory) : IClassFixture
         return [.. (await admin.GetFromJsonAsync<JsonElement>($"/api/audit?clusterId={clusterId}&action=operation.{RotateOperation.Kind}")).EnumerateArray()];
     }
 
-    private long HangfireJobs()
-    {
-        var stats = factory.Services.GetRequiredService<JobStorage>().GetMonitoringApi().GetStatistics();
-        return stats.Enqueued + stats.Scheduled + stats.Processing + stats.Succeeded + stats.Failed + stats.Deleted;
-    }
+    private long HangfireJobs() => factory.HangfireJobs();
 
     [Theory]
     [InlineData("Viewer")]

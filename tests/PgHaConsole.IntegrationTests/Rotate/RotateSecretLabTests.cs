@@ -32,6 +32,15 @@ public sealed class RotateSecretLabTests(PairFixture pair, ITestOutputHelper out
         return result.StandardOutput.Trim();
     }
 
+    /// <summary>The wizard's pair and where its replication secret lives: the roles, the role, the pass file, the console's password.</summary>
+    private async Task<(string Primary, string Standby, string Role, string PassFile, string OldPassword)> ReplicationSecretAsync(CancellationToken ct)
+    {
+        await pair.EnsureSetUpAsync(ct);
+        var primary = await pair.PrimaryAsync(ct);
+        return (primary, primary == "pg1" ? "pg2" : "pg1", pair.Cluster.Postgres.ReplicationUser,
+            RecoveryConfigRenderer.DefaultPassFile(pair.Cluster.Postgres), (await EnvAsync(ct)).Secrets.ReplicationPassword!);
+    }
+
     private async Task<OperationRecord> RotateAsync(string secret, CancellationToken ct)
     {
         var op = await pair.RunAsync(RotateOperation.Kind, new RotateSecretParameters { Secret = secret, Confirm = pair.Cluster.Name }, ct);
@@ -83,12 +92,7 @@ public sealed class RotateSecretLabTests(PairFixture pair, ITestOutputHelper out
     public async Task R1_rotating_the_replication_password_changes_the_role_and_the_pass_files_and_the_standby_streams_again_with_it()
     {
         var ct = Timeout();
-        await pair.EnsureSetUpAsync(ct);
-        var primary = await pair.PrimaryAsync(ct);
-        var standby = primary == "pg1" ? "pg2" : "pg1";
-        var role = pair.Cluster.Postgres.ReplicationUser;
-        var passFile = RecoveryConfigRenderer.DefaultPassFile(pair.Cluster.Postgres);
-        var oldPassword = (await EnvAsync(ct)).Secrets.ReplicationPassword!;
+        var (primary, standby, role, passFile, oldPassword) = await ReplicationSecretAsync(ct);
         var secretBefore = await SqlAsync(primary, $"SELECT rolpassword FROM pg_authid WHERE rolname = '{role}'", ct);
         var walsenderBefore = await SqlAsync(primary, $"SELECT pid FROM pg_stat_replication WHERE application_name = '{standby}'", ct);
         Assert.True(ScramSecret.Matches(secretBefore, oldPassword));
@@ -225,12 +229,7 @@ public sealed class RotateSecretLabTests(PairFixture pair, ITestOutputHelper out
     public async Task R4_a_failure_half_way_keeps_the_pair_streaming_says_which_place_holds_which_secret_and_a_resume_finishes()
     {
         var ct = Timeout();
-        await pair.EnsureSetUpAsync(ct);
-        var primary = await pair.PrimaryAsync(ct);
-        var standby = primary == "pg1" ? "pg2" : "pg1";
-        var role = pair.Cluster.Postgres.ReplicationUser;
-        var passFile = RecoveryConfigRenderer.DefaultPassFile(pair.Cluster.Postgres);
-        var oldPassword = (await EnvAsync(ct)).Secrets.ReplicationPassword!;
+        var (primary, standby, role, passFile, oldPassword) = await ReplicationSecretAsync(ct);
 
         // The standby's pass file cannot be replaced (a mount point: the write's rename fails with EBUSY) — after the
         // role already has the new password.

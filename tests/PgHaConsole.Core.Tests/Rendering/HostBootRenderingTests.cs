@@ -245,6 +245,16 @@ public sealed class HostBootRenderingTests
     }
 
     [Fact]
+    public void Systemd_starts_a_dead_keepalived_again_but_not_a_stopped_one()
+    {
+        Assert.Equal("/etc/systemd/system/keepalived.service.d/pghaconsole-restart.conf", HostBootRenderer.KeepalivedRestartDropInPath);
+        var dropIn = HostBootRenderer.RenderKeepalivedRestartDropIn(Sample.Cluster());
+        // on-failure: a crash or a kill restarts it; the fence's systemctl stop does not.
+        Assert.Contains("[Service]\nRestart=on-failure\nRestartSec=1\n", dropIn, StringComparison.Ordinal);
+        Assert.DoesNotContain("Restart=always", dropIn, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Boot_entries_start_each_service_and_pass_bash_n()
     {
         var c = Sample.Cluster();

@@ -326,16 +326,37 @@ public sealed class PairActions(ClusterEnvironment env)
     /// </summary>
     public async Task RemoveVipsAsync(NodeHost host, StepLog log, CancellationToken ct)
     {
-        const string script = """
-            set -u
-            dev=$1; wvip=$2; rvip=$3
-            for a in $(ip -o -4 addr show dev "$dev" | awk '{print $4}'); do
-              case "${a%/*}" in "$wvip"|"$rvip") ip addr del "$a" dev "$dev" 2>/dev/null && echo "removed ${a%/*} from $dev" ;; esac
-            done
-            if ip -o -4 addr show dev "$dev" | grep -qE " ($wvip|$rvip)/"; then echo "a VIP is still on $dev" >&2; exit 1; fi
-            """;
-        await host.RunCheckedAsync("Removing the VIPs", RemoteCommand.BashScript(script, Cluster.Vrrp.Interface, Cluster.WriteVip, Cluster.ReadVip), log, ct);
+        await host.RunCheckedAsync("Removing the VIPs", RemoteCommand.BashScript(RemoveVipsScript, Cluster.Vrrp.Interface, Cluster.WriteVip, Cluster.ReadVip), log, ct);
     }
+
+    /// <summary>
+    /// Takes the VIPs a switchover put on its standby back off it while the standby stays a standby (a switchover that
+    /// stops before the promotion, or its rollback). The write VIP always; the read VIP only when no keepalived runs
+    /// there: the read VIP belongs on any healthy node, and once the old primary's keepalived stopped, the standby's
+    /// keepalived holds it as its read instance's master (removing it under keepalived either raced with keepalived
+    /// putting it back, which failed a rollback in the clean-clone CI, or left the read VIP on no node at all).
+    /// </summary>
+    public async Task RemoveVipsFromStandbyAsync(NodeHost host, StepLog log, CancellationToken ct)
+    {
+        if (await host.DaemonPidAsync(NodeHost.KeepalivedPidFile, "keepalived", ct) is null)
+        {
+            await RemoveVipsAsync(host, log, ct);
+            return;
+        }
+
+        log.Info(host.Name, "keepalived runs here: the read VIP stays where keepalived puts it (it may hold it as a standby)");
+        await host.RunCheckedAsync("Removing the write VIP", RemoteCommand.BashScript(RemoveVipsScript, Cluster.Vrrp.Interface, Cluster.WriteVip, ""), log, ct);
+    }
+
+    /// <summary>$1 = interface, $2 = write VIP, $3 = read VIP or empty: removes them, fails when one is still there.</summary>
+    private const string RemoveVipsScript = """
+        set -u
+        dev=$1; wvip=$2; rvip=${3:-$2}
+        for a in $(ip -o -4 addr show dev "$dev" | awk '{print $4}'); do
+          case "${a%/*}" in "$wvip"|"$rvip") ip addr del "$a" dev "$dev" 2>/dev/null && echo "removed ${a%/*} from $dev" ;; esac
+        done
+        if ip -o -4 addr show dev "$dev" | awk '{print $4}' | grep -qxE "($wvip|$rvip)/[0-9]+"; then echo "a VIP is still on $dev" >&2; exit 1; fi
+        """;
 
     /// <summary>
     /// Promotes a standby and returns once it accepts writes, in one psql session: on 12+ <c>pg_promote(false)</c> and a

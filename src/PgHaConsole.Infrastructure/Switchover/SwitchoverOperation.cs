@@ -50,7 +50,7 @@ public sealed class SwitchoverRun(ClusterEnvironment env, SwitchoverParameters p
     {
         try
         {
-            await Actions.RemoveVipsAsync(NewPrimary, log, ct);
+            await Actions.RemoveVipsFromStandbyAsync(NewPrimary, log, ct);
         }
         catch (Exception ex) when (ex is StepFailedException or Ssh.SshLayerException or IOException or TimeoutException)
         {

@@ -84,7 +84,7 @@ public sealed class RollbackStep(SwitchoverRun run, string actor) : SwitchoverSt
     public override string Description => "Start the old primary again as the primary and bring its keepalived back";
 
     public override Task<StepPlan> PlanAsync(IOperationContext context) => Task.FromResult(new StepPlan([
-        Note(New, "remove the VIPs (the fence may have put them there)"),
+        Note(New, "remove the write VIP (the fence may have put it there), and the read VIP unless its keepalived holds it"),
         Note(Old, "pg_ctl start, unless it runs already"),
         Note(Old, "start keepalived"),
     ]));
@@ -95,9 +95,10 @@ public sealed class RollbackStep(SwitchoverRun run, string actor) : SwitchoverSt
     {
         var ct = context.CancellationToken;
         var log = Log(context);
-        // The fence may have put the VIPs on the standby already (it is not promoted: checked before this step): they
-        // come off it before the old primary's keepalived takes them back, so the address is never on both.
-        await Run.Actions.RemoveVipsAsync(New, log, ct);
+        // The fence may have put the VIPs on the standby already (it is not promoted: checked before this step): the write
+        // VIP comes off it before the old primary's keepalived takes it back, so that address is never on both; the read
+        // VIP stays where the standby's keepalived holds it (any healthy node may serve reads).
+        await Run.Actions.RemoveVipsFromStandbyAsync(New, log, ct);
         // A fence that went on at the shutdown checkpoint may have left the postmaster finishing its exit: it is stopped
         // now, so that it is not taken for a running server and left alone.
         await Run.Actions.FinishShutdownAsync(Old, log, ct);

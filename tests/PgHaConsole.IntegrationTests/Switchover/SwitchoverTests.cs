@@ -319,9 +319,13 @@ public sealed class SwitchoverRollbackTests(PairFixture pair, ITestOutputHelper 
         using var stopping = new CancellationTokenSource();
         var watcher = Task.Run(async () =>
         {
+            // Interrupted once the fence reached the standby (the VIPs being added there, the old primary's keepalived
+            // told to stop): the demanding case, where the standby's keepalived holds the read VIP by then. Stopping at
+            // step 3's first line instead usually interrupted it before the fence began, and the clean-clone CI of
+            // 2026-12-01 19:10 met the later case by chance: the rollback took the read VIP from under keepalived.
             await foreach (var line in pair.Get<OperationLogStore>().WatchAsync(op.Id, ct))
             {
-                if (line.Step == 3)
+                if (line.Step == 3 && line.Host == standby)
                 {
                     await stopping.CancelAsync();
                     return;
@@ -348,6 +352,26 @@ public sealed class SwitchoverRollbackTests(PairFixture pair, ITestOutputHelper 
         while (!(await pair.ExecAsync(primary, ct, "ip", "-o", "addr", "show", "dev", "mgt")).StandardOutput.Contains("198.18.4.251/", StringComparison.Ordinal))
         {
             Assert.True(DateTime.UtcNow < until, "the write VIP did not come back to " + primary);
+            await Task.Delay(500, ct);
+        }
+
+        // The read VIP on exactly one node (where keepalived holds it: the rollback does not take it from under the
+        // standby's keepalived, which once left it on no node or raced with keepalived putting it back).
+        until = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            var holders = 0;
+            foreach (var node in new[] { primary, standby })
+            {
+                holders += (await pair.ExecAsync(node, ct, "ip", "-o", "addr", "show", "dev", "mgt")).StandardOutput.Contains($" {pair.Cluster.ReadVip}/", StringComparison.Ordinal) ? 1 : 0;
+            }
+
+            if (holders == 1)
+            {
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < until, $"the read VIP is on {holders} nodes after the rollback");
             await Task.Delay(500, ct);
         }
 

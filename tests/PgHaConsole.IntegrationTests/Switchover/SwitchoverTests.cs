@@ -1,6 +1,7 @@
 using System.Text.Json;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Infrastructure.Operations;
+using PgHaConsole.Infrastructure.Pair;
 using PgHaConsole.Infrastructure.Postgres;
 using PgHaConsole.Infrastructure.Rejoin;
 using PgHaConsole.Infrastructure.Setup;
@@ -319,13 +320,13 @@ public sealed class SwitchoverRollbackTests(PairFixture pair, ITestOutputHelper 
         using var stopping = new CancellationTokenSource();
         var watcher = Task.Run(async () =>
         {
-            // Interrupted once the fence reached the standby (the VIPs being added there, the old primary's keepalived
-            // told to stop): the demanding case, where the standby's keepalived holds the read VIP by then. Stopping at
-            // step 3's first line instead usually interrupted it before the fence began, and the clean-clone CI of
-            // 2026-12-01 19:10 met the later case by chance: the rollback took the read VIP from under keepalived.
+            // The console stops in the fence once the old primary's keepalived was told to stop and its VIPs are off (its
+            // marker line): the standby's keepalived takes the read VIP then. Stopping at step 3's first line instead
+            // stopped the fence anywhere, mostly before it began; the clean-clone CI of 19:10 met this later case by
+            // chance and the rollback took the read VIP from under the standby's keepalived ("a VIP is still on mgt").
             await foreach (var line in pair.Get<OperationLogStore>().WatchAsync(op.Id, ct))
             {
-                if (line.Step == 3 && line.Host == standby)
+                if (line.Step == 3 && line.Line.Contains(PairActions.VipsOffMarker, StringComparison.Ordinal))
                 {
                     await stopping.CancelAsync();
                     return;

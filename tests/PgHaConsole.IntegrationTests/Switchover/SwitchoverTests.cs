@@ -1,7 +1,6 @@
 using System.Text.Json;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Infrastructure.Operations;
-using PgHaConsole.Infrastructure.Pair;
 using PgHaConsole.Infrastructure.Postgres;
 using PgHaConsole.Infrastructure.Rejoin;
 using PgHaConsole.Infrastructure.Setup;
@@ -320,13 +319,11 @@ public sealed class SwitchoverRollbackTests(PairFixture pair, ITestOutputHelper 
         using var stopping = new CancellationTokenSource();
         var watcher = Task.Run(async () =>
         {
-            // The console stops in the fence once the old primary's keepalived was told to stop and its VIPs are off (its
-            // marker line): the standby's keepalived takes the read VIP then. Stopping at step 3's first line instead
-            // stopped the fence anywhere, mostly before it began; the clean-clone CI of 19:10 met this later case by
-            // chance and the rollback took the read VIP from under the standby's keepalived ("a VIP is still on mgt").
+            // The console stops at step 3 (wait-for-standby): the fence (step 2) is done, the old primary stopped with its
+            // keepalived, the VIPs on the standby, whose keepalived takes the read VIP as its read instance's master.
             await foreach (var line in pair.Get<OperationLogStore>().WatchAsync(op.Id, ct))
             {
-                if (line.Step == 3 && line.Line.Contains(PairActions.VipsOffMarker, StringComparison.Ordinal))
+                if (line.Step == 3)
                 {
                     await stopping.CancelAsync();
                     return;

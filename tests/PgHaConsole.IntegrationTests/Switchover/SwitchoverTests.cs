@@ -334,6 +334,16 @@ public sealed class SwitchoverRollbackTests(PairFixture pair, ITestOutputHelper 
         await watcher;
         Assert.True(interrupted.Status == OperationStatus.Interrupted, $"{interrupted.Status}: {interrupted.Error}");
 
+        // The on-call engineer rolls back a few seconds later: by then the standby's keepalived holds the read VIP as its
+        // read instance's master (the old primary's keepalived stopped with the fence).
+        var readState = new PgHaConsole.Core.Keepalived.KeepalivedPaths().ReadStateFile;
+        var masterBy = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while ((await pair.ExecAsync(standby, ct, "grep", "-q", "STATE=MASTER", readState)).ExitCode != 0)
+        {
+            Assert.True(DateTime.UtcNow < masterBy, $"{standby}'s keepalived did not become the read VIP's master");
+            await Task.Delay(250, ct);
+        }
+
         await using var scope = pair.Services.CreateAsyncScope();
         var message = await scope.ServiceProvider.GetRequiredService<SwitchoverRollback>().RollBackAsync(op.Id, "integration-test", ct);
         output.WriteLine(message);

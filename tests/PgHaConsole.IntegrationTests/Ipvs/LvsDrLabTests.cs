@@ -25,8 +25,9 @@ public sealed class IpvsCollection : ICollectionFixture<IpvsPairFixture>
 
 /// <summary>
 /// LVS-DR end to end in the UML lab: the wizard builds the pair in LVS-DR mode and its verification passes; reads
-/// through the read VIP reach both nodes; a real server that stops answering queries leaves the pool. Ordered: each
-/// test starts from the pair the wizard built. Category Ipvs: scripts/test.sh runs these in their own phase.
+/// through the read VIP reach both nodes; a real server that stops answering queries leaves the pool; a director
+/// failover; a restarted real server comes back with everything LVS-DR needs. Ordered: each test starts from the pair
+/// the wizard built. Category Ipvs: scripts/test.sh runs these in their own phase.
 /// </summary>
 [Collection(IpvsCollection.Name)]
 [Trait("Category", "Ipvs")]
@@ -234,6 +235,97 @@ public sealed class LvsDrLabTests(IpvsPairFixture pair, ITestOutputHelper output
             await pair.ExecAsync(holder, CancellationToken.None, "bash", "-c",
                 "p=$(cat /run/keepalived.pid 2>/dev/null); [ -n \"$p\" ] && [ -d /proc/$p ] || keepalived -f /etc/keepalived/keepalived.conf -p /run/keepalived.pid </dev/null >/dev/null 2>&1");
         }
+    }
+
+    [Fact, TestPriority(5)]
+    public async Task A_restarted_real_server_comes_back_into_the_pool_with_everything_lvs_dr_needs()
+    {
+        var ct = Timeout(12);
+        var primary = await pair.PrimaryAsync(ct);
+        var standby = primary == "pg1" ? "pg2" : "pg1";
+        var director = await ReadVipHolderAsync(ct);
+        output.WriteLine($"primary {primary}, standby {standby}, read VIP on {director ?? "nobody"}: restarting {standby}");
+        var node = pair.Cluster.Nodes.Single(n => n.Name == standby);
+        var peerMac = await MacAsync(primary, ct);
+        var before = await NetfilterAsync(standby, ct);
+        var standbyMac = await MacAsync(standby, ct);
+        var postmasterBefore = (await pair.ExecAsync(standby, ct, "head", "-n", "1", "/data10/pgdata/postmaster.pid")).StandardOutput.Trim();
+
+        // A power cycle inside the UML guest: every process of the host killed, its network namespace (VIPs on lo,
+        // sysctls, iptables rules, IPVS table) gone, then the host's boot: only what the wizard enabled at boot starts.
+        var clock = Stopwatch.StartNew();
+        await pair.Controller.RestartHostAsync(standby, ct);
+        output.WriteLine($"{standby} restarted (sshd answers) in {clock.Elapsed.TotalSeconds:0.0} s");
+        var bootWait = TimeSpan.FromMinutes(3);
+
+        // PostgreSQL: a new postmaster, a streaming standby again.
+        await PairFixture.WaitUntilAsync($"{standby} streaming from {primary} again", () => pair.StreamingAsync(primary, standby, ct), bootWait, ct, output);
+        Assert.Equal("t", (await pair.SqlAsync(standby, "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim());
+        Assert.NotEqual(postmasterBefore, (await pair.ExecAsync(standby, ct, "head", "-n", "1", "/data10/pgdata/postmaster.pid")).StandardOutput.Trim());
+        output.WriteLine($"PostgreSQL streaming {clock.Elapsed.TotalSeconds:0.0} s after the restart began");
+
+        // The real server: both VIPs on lo, ARP answered only for the host's own addresses.
+        var lo = await pair.ExecAsync(standby, ct, "ip", "-o", "-4", "addr", "show", "dev", "lo");
+        Assert.Contains($" {pair.Cluster.WriteVip}/32 ", lo.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains($" {pair.Cluster.ReadVip}/32 ", lo.StandardOutput, StringComparison.Ordinal);
+        var arp = await pair.ExecAsync(standby, ct, "sysctl", "-n", "net.ipv4.conf.lo.arp_ignore", "net.ipv4.conf.all.arp_ignore", "net.ipv4.conf.lo.arp_announce", "net.ipv4.conf.all.arp_announce");
+        Assert.Equal(["1", "1", "2", "2"], arp.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+        // The mangle mark: read-VIP packets not from the peer's MAC get this node's fwmark (the rule the wizard wrote).
+        var mangle = await pair.ExecAsync(standby, ct, [.. PgHaConsole.Core.Lvs.LvsRenderer.MangleCheckArgs(pair.Cluster, node, peerMac)]);
+        Assert.True(mangle.Succeeded, "the mangle rule by the peer's MAC is missing: " + mangle.Output);
+        // The host kept its MAC (a NIC does), so the peer's rule, which names it, still matches what it forwards.
+        Assert.Equal(standbyMac, await MacAsync(standby, ct));
+        var peerRule = await pair.ExecAsync(primary, ct, [.. PgHaConsole.Core.Lvs.LvsRenderer.MangleCheckArgs(pair.Cluster, pair.Cluster.Peer(node), standbyMac)]);
+        Assert.True(peerRule.Succeeded, peerRule.Output);
+        // Every filter and mangle rule as before the restart (the firewall openings too, where step 2 made any: in this lab
+        // no firewall is active, so step 2 opened nothing and the filter table must come back as empty as it was).
+        Assert.Equal(before, await NetfilterAsync(standby, ct));
+
+        // keepalived runs again and its own table (this node directs when it holds the read VIP) lists both real servers.
+        await PairFixture.WaitUntilAsync($"keepalived running on {standby}", async () =>
+            (await pair.ExecAsync(standby, ct, "sh", "-c", "p=$(cat /run/keepalived.pid 2>/dev/null) && [ \"$(cat /proc/$p/comm 2>/dev/null)\" = keepalived ]")).Succeeded, bootWait, ct, output);
+        await PairFixture.WaitUntilAsync($"{standby}'s own IPVS table balancing over both nodes", async () =>
+            (await TryReadServiceAsync(standby, ReadService(standby), ct))?.RealServers.Count == 2, bootWait, ct, output);
+
+        // The director (whoever holds the read VIP now) has the restarted real server in its pool again.
+        var holder = await ReadVipHolderAsync(ct) ?? throw new Xunit.Sdk.XunitException("no host holds the read VIP after the restart");
+        await PairFixture.WaitUntilAsync($"{standby} back in {holder}'s read pool", async () =>
+            (await TryReadServiceAsync(holder, ReadService(holder), ct))?.RealServers.Any(r => r.Endpoint.Host == node.Address) == true, bootWait, ct, output);
+        output.WriteLine((await pair.ExecAsync(holder, ct, "ipvsadm", "-Ln")).StandardOutput);
+
+        // And as a client sees it: reads through the read VIP are answered by both nodes again.
+        List<string> answered = [];
+        await PairFixture.WaitUntilAsync("reads through the read VIP answered by both nodes", async () =>
+        {
+            answered = await ReadThroughVipAsync(6, ct);
+            return answered.Contains("primary") && answered.Contains("standby");
+        }, bootWait, ct, output);
+        output.WriteLine("read VIP answered by: " + string.Join(", ", answered));
+        output.WriteLine($"{standby} fully back {clock.Elapsed.TotalSeconds:0.0} s after the restart began");
+    }
+
+    /// <summary>The MAC of <paramref name="host"/>'s <c>mgt</c>.</summary>
+    private async Task<string> MacAsync(string host, CancellationToken ct)
+    {
+        var mac = (await pair.ExecAsync(host, ct, "cat", "/sys/class/net/mgt/address")).StandardOutput.Trim();
+        Assert.Matches("^[0-9a-f]{2}(:[0-9a-f]{2}){5}$", mac);
+        return mac;
+    }
+
+    /// <summary>The host's iptables rules (filter and mangle tables), as <c>iptables -S</c> lists them.</summary>
+    private async Task<string> NetfilterAsync(string host, CancellationToken ct)
+    {
+        var r = await pair.ExecAsync(host, ct, "sh", "-c", "iptables -w -S && iptables -w -t mangle -S");
+        Assert.True(r.Succeeded, r.Output);
+        return r.StandardOutput;
+    }
+
+    private async Task<IpvsVirtualService?> TryReadServiceAsync(string director, string key, CancellationToken ct)
+    {
+        var list = await pair.ExecAsync(director, ct, "ipvsadm", "-Ln");
+        var table = IpvsadmParser.Parse(list.StandardOutput, IpvsListingKind.Connections);
+        return list.Succeeded && table.Succeeded ? table.Value!.Services.FirstOrDefault(s => s.Key == key) : null;
     }
 
     /// <summary>The read VIP's service in <paramref name="director"/>'s table: each director marks with its own fwmark.</summary>

@@ -245,7 +245,6 @@ public sealed class LvsDrLabTests(IpvsPairFixture pair, ITestOutputHelper output
         var standby = primary == "pg1" ? "pg2" : "pg1";
         var director = await ReadVipHolderAsync(ct);
         output.WriteLine($"primary {primary}, standby {standby}, read VIP on {director ?? "nobody"}: restarting {standby}");
-        var node = pair.Cluster.Nodes.Single(n => n.Name == standby);
         var peerMac = await MacAsync(primary, ct);
         var before = await NetfilterAsync(standby, ct);
         var standbyMac = await MacAsync(standby, ct);
@@ -256,10 +255,29 @@ public sealed class LvsDrLabTests(IpvsPairFixture pair, ITestOutputHelper output
         var clock = Stopwatch.StartNew();
         await pair.Controller.RestartHostAsync(standby, ct);
         output.WriteLine($"{standby} restarted (sshd answers) in {clock.Elapsed.TotalSeconds:0.0} s");
+        try
+        {
+            await AssertBackAsync(primary, standby, peerMac, standbyMac, before, postmasterBefore, clock, ct);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // What the host's boot did (its init's log, on the machine) and what the hosts say now.
+            var hostLog = Path.Combine(pair.StateDir, "hosts", standby, "host.log");
+            output.WriteLine($"===== {hostLog} (tail)\n" + (File.Exists(hostLog) ? string.Join('\n', File.ReadLines(hostLog).TakeLast(40)) : "(none)"));
+            await DiagnoseAsync(CancellationToken.None);
+            throw;
+        }
+    }
+
+    private async Task AssertBackAsync(string primary, string standby, string peerMac, string standbyMac, string before, string postmasterBefore, Stopwatch clock, CancellationToken ct)
+    {
+        var node = pair.Cluster.Nodes.Single(n => n.Name == standby);
         var bootWait = TimeSpan.FromMinutes(3);
 
-        // PostgreSQL: a new postmaster, a streaming standby again.
-        await PairFixture.WaitUntilAsync($"{standby} streaming from {primary} again", () => pair.StreamingAsync(primary, standby, ct), bootWait, ct, output);
+        // PostgreSQL: a new postmaster, a streaming standby again. Asked of the standby's WAL receiver: the primary may
+        // still list its walsender to the killed standby as streaming until wal_sender_timeout ends it.
+        await PairFixture.WaitUntilAsync($"{standby} streaming from {primary} again", async () =>
+            (await pair.SqlAsync(standby, "SELECT status FROM pg_stat_wal_receiver", ct)).StandardOutput.Trim() == "streaming", bootWait, ct, output);
         Assert.Equal("t", (await pair.SqlAsync(standby, "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim());
         Assert.NotEqual(postmasterBefore, (await pair.ExecAsync(standby, ct, "head", "-n", "1", "/data10/pgdata/postmaster.pid")).StandardOutput.Trim());
         output.WriteLine($"PostgreSQL streaming {clock.Elapsed.TotalSeconds:0.0} s after the restart began");

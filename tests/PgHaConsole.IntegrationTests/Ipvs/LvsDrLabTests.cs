@@ -240,75 +240,93 @@ public sealed class LvsDrLabTests(IpvsPairFixture pair, ITestOutputHelper output
     [Fact, TestPriority(5)]
     public async Task A_restarted_real_server_comes_back_into_the_pool_with_everything_lvs_dr_needs()
     {
-        var ct = Timeout(12);
+        var ct = Timeout(16);
         var primary = await pair.PrimaryAsync(ct);
         var standby = primary == "pg1" ? "pg2" : "pg1";
-        var director = await ReadVipHolderAsync(ct);
-        output.WriteLine($"primary {primary}, standby {standby}, read VIP on {director ?? "nobody"}: restarting {standby}");
-        var peerMac = await MacAsync(primary, ct);
-        var before = await NetfilterAsync(standby, ct);
-        var standbyMac = await MacAsync(standby, ct);
-        var postmasterBefore = (await pair.ExecAsync(standby, ct, "head", "-n", "1", "/data10/pgdata/postmaster.pid")).StandardOutput.Trim();
 
-        // A power cycle inside the UML guest: every process of the host killed, its network namespace (VIPs on lo,
-        // sysctls, iptables rules, IPVS table) gone, then the host's boot: only what the wizard enabled at boot starts.
-        var clock = Stopwatch.StartNew();
-        await pair.Controller.RestartHostAsync(standby, ct);
-        output.WriteLine($"{standby} restarted (sshd answers) in {clock.Elapsed.TotalSeconds:0.0} s");
-        try
+        // Both real servers in turn: the standby, then the primary (which the boot guard lets start as the primary it
+        // was: its peer is still on its timeline).
+        foreach (var host in new[] { standby, primary })
         {
-            await AssertBackAsync(primary, standby, peerMac, standbyMac, before, postmasterBefore, clock, ct);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            // What the host's boot did (its init's log, on the machine) and what the hosts say now.
-            var hostLog = Path.Combine(pair.StateDir, "hosts", standby, "host.log");
-            output.WriteLine($"===== {hostLog} (tail)\n" + (File.Exists(hostLog) ? string.Join('\n', File.ReadLines(hostLog).TakeLast(40)) : "(none)"));
-            await DiagnoseAsync(CancellationToken.None);
-            throw;
+            var peer = host == "pg1" ? "pg2" : "pg1";
+            output.WriteLine($"primary {primary}, read VIP on {await ReadVipHolderAsync(ct) ?? "nobody"}: restarting {host}");
+            var before = new HostLvsState(await NetfilterAsync(host, ct), await MacAsync(host, ct), await MacAsync(peer, ct),
+                (await pair.ExecAsync(host, ct, "head", "-n", "1", "/data10/pgdata/postmaster.pid")).StandardOutput.Trim());
+
+            // A power cycle inside the UML guest: every process of the host killed, its network namespace (VIPs on lo,
+            // sysctls, iptables rules, IPVS table) gone, then the host's boot: only what the wizard enabled at boot starts.
+            var clock = Stopwatch.StartNew();
+            await pair.Controller.RestartHostAsync(host, ct);
+            output.WriteLine($"{host} restarted (sshd answers) in {clock.Elapsed.TotalSeconds:0.0} s");
+            try
+            {
+                await AssertBackAsync(host, peer, host == primary, before, clock, ct);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // What the host's boot did (its init's log, on the machine) and what the hosts say now.
+                var hostLog = Path.Combine(pair.StateDir, "hosts", host, "host.log");
+                output.WriteLine($"===== {hostLog} (tail)\n" + (File.Exists(hostLog) ? string.Join('\n', File.ReadLines(hostLog).TakeLast(40)) : "(none)"));
+                await DiagnoseAsync(CancellationToken.None);
+                throw;
+            }
         }
     }
 
-    private async Task AssertBackAsync(string primary, string standby, string peerMac, string standbyMac, string before, string postmasterBefore, Stopwatch clock, CancellationToken ct)
+    /// <summary>What LVS-DR set up on a host before its restart: its iptables rules, its MAC and its peer's, its postmaster.</summary>
+    private sealed record HostLvsState(string Netfilter, string Mac, string PeerMac, string Postmaster);
+
+    private async Task AssertBackAsync(string host, string peer, bool wasPrimary, HostLvsState before, Stopwatch clock, CancellationToken ct)
     {
-        var node = pair.Cluster.Nodes.Single(n => n.Name == standby);
+        var node = pair.Cluster.Nodes.Single(n => n.Name == host);
         var bootWait = TimeSpan.FromMinutes(3);
 
-        // PostgreSQL: a new postmaster, a streaming standby again. Asked of the standby's WAL receiver: the primary may
-        // still list its walsender to the killed standby as streaming until wal_sender_timeout ends it.
-        await PairFixture.WaitUntilAsync($"{standby} streaming from {primary} again", async () =>
-            (await pair.SqlAsync(standby, "SELECT status FROM pg_stat_wal_receiver", ct)).StandardOutput.Trim() == "streaming", bootWait, ct, output);
-        Assert.Equal("t", (await pair.SqlAsync(standby, "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim());
-        Assert.NotEqual(postmasterBefore, (await pair.ExecAsync(standby, ct, "head", "-n", "1", "/data10/pgdata/postmaster.pid")).StandardOutput.Trim());
+        // PostgreSQL in its role with a new postmaster, replicating again. Asked of the restarted node (a fresh server):
+        // its peer may still show the connection to the killed one as streaming until the replication timeout ends it.
+        var replicating = wasPrimary
+            ? $"SELECT state FROM pg_stat_replication WHERE application_name = '{peer}'"
+            : "SELECT status FROM pg_stat_wal_receiver";
+        await PairFixture.WaitUntilAsync($"{host} replicating with {peer} again", async () =>
+            (await pair.SqlAsync(host, replicating, ct)).StandardOutput.Trim() == "streaming", bootWait, ct, output);
+        Assert.Equal(wasPrimary ? "f" : "t", (await pair.SqlAsync(host, "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim());
+        Assert.NotEqual(before.Postmaster, (await pair.ExecAsync(host, ct, "head", "-n", "1", "/data10/pgdata/postmaster.pid")).StandardOutput.Trim());
         output.WriteLine($"PostgreSQL streaming {clock.Elapsed.TotalSeconds:0.0} s after the restart began");
 
         // The real server: both VIPs on lo, ARP answered only for the host's own addresses.
-        var lo = await pair.ExecAsync(standby, ct, "ip", "-o", "-4", "addr", "show", "dev", "lo");
+        var lo = await pair.ExecAsync(host, ct, "ip", "-o", "-4", "addr", "show", "dev", "lo");
         Assert.Contains($" {pair.Cluster.WriteVip}/32 ", lo.StandardOutput, StringComparison.Ordinal);
         Assert.Contains($" {pair.Cluster.ReadVip}/32 ", lo.StandardOutput, StringComparison.Ordinal);
-        var arp = await pair.ExecAsync(standby, ct, "sysctl", "-n", "net.ipv4.conf.lo.arp_ignore", "net.ipv4.conf.all.arp_ignore", "net.ipv4.conf.lo.arp_announce", "net.ipv4.conf.all.arp_announce");
+        var arp = await pair.ExecAsync(host, ct, "sysctl", "-n", "net.ipv4.conf.lo.arp_ignore", "net.ipv4.conf.all.arp_ignore", "net.ipv4.conf.lo.arp_announce", "net.ipv4.conf.all.arp_announce");
         Assert.Equal(["1", "1", "2", "2"], arp.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
         // The mangle mark: read-VIP packets not from the peer's MAC get this node's fwmark (the rule the wizard wrote).
-        var mangle = await pair.ExecAsync(standby, ct, [.. PgHaConsole.Core.Lvs.LvsRenderer.MangleCheckArgs(pair.Cluster, node, peerMac)]);
+        var mangle = await pair.ExecAsync(host, ct, [.. PgHaConsole.Core.Lvs.LvsRenderer.MangleCheckArgs(pair.Cluster, node, before.PeerMac)]);
         Assert.True(mangle.Succeeded, "the mangle rule by the peer's MAC is missing: " + mangle.Output);
         // The host kept its MAC (a NIC does), so the peer's rule, which names it, still matches what it forwards.
-        Assert.Equal(standbyMac, await MacAsync(standby, ct));
-        var peerRule = await pair.ExecAsync(primary, ct, [.. PgHaConsole.Core.Lvs.LvsRenderer.MangleCheckArgs(pair.Cluster, pair.Cluster.Peer(node), standbyMac)]);
+        Assert.Equal(before.Mac, await MacAsync(host, ct));
+        var peerRule = await pair.ExecAsync(peer, ct, [.. PgHaConsole.Core.Lvs.LvsRenderer.MangleCheckArgs(pair.Cluster, pair.Cluster.Peer(node), before.Mac)]);
         Assert.True(peerRule.Succeeded, peerRule.Output);
         // Every filter and mangle rule as before the restart (the firewall openings too, where step 2 made any: in this lab
         // no firewall is active, so step 2 opened nothing and the filter table must come back as empty as it was).
-        Assert.Equal(before, await NetfilterAsync(standby, ct));
+        Assert.Equal(before.Netfilter, await NetfilterAsync(host, ct));
 
         // keepalived runs again and its own table (this node directs when it holds the read VIP) lists both real servers.
-        await PairFixture.WaitUntilAsync($"keepalived running on {standby}", async () =>
-            (await pair.ExecAsync(standby, ct, "sh", "-c", "p=$(cat /run/keepalived.pid 2>/dev/null) && [ \"$(cat /proc/$p/comm 2>/dev/null)\" = keepalived ]")).Succeeded, bootWait, ct, output);
-        await PairFixture.WaitUntilAsync($"{standby}'s own IPVS table balancing over both nodes", async () =>
-            (await TryReadServiceAsync(standby, ReadService(standby), ct))?.RealServers.Count == 2, bootWait, ct, output);
+        await PairFixture.WaitUntilAsync($"keepalived running on {host}", async () =>
+            (await pair.ExecAsync(host, ct, "sh", "-c", "p=$(cat /run/keepalived.pid 2>/dev/null) && [ \"$(cat /proc/$p/comm 2>/dev/null)\" = keepalived ]")).Succeeded, bootWait, ct, output);
+        await PairFixture.WaitUntilAsync($"{host}'s own IPVS table balancing over both nodes", async () =>
+            (await TryReadServiceAsync(host, ReadService(host), ct))?.RealServers.Count == 2, bootWait, ct, output);
+
+        // A restarted primary holds the write VIP again and takes writes through it (it is the only primary: above).
+        if (wasPrimary)
+        {
+            await PairFixture.WaitUntilAsync($"writes through the write VIP on {host}", async () => await WriteThroughVipAsync(ct), bootWait, ct, output);
+            var mgt = await pair.ExecAsync(host, ct, "ip", "-o", "-4", "addr", "show", "dev", "mgt");
+            Assert.Contains($" {pair.Cluster.WriteVip}/", mgt.StandardOutput, StringComparison.Ordinal);
+        }
 
         // The director (whoever holds the read VIP now) has the restarted real server in its pool again.
         var holder = await ReadVipHolderAsync(ct) ?? throw new Xunit.Sdk.XunitException("no host holds the read VIP after the restart");
-        await PairFixture.WaitUntilAsync($"{standby} back in {holder}'s read pool", async () =>
+        await PairFixture.WaitUntilAsync($"{host} back in {holder}'s read pool", async () =>
             (await TryReadServiceAsync(holder, ReadService(holder), ct))?.RealServers.Any(r => r.Endpoint.Host == node.Address) == true, bootWait, ct, output);
         output.WriteLine((await pair.ExecAsync(holder, ct, "ipvsadm", "-Ln")).StandardOutput);
 
@@ -320,7 +338,26 @@ public sealed class LvsDrLabTests(IpvsPairFixture pair, ITestOutputHelper output
             return answered.Contains("primary") && answered.Contains("standby");
         }, bootWait, ct, output);
         output.WriteLine("read VIP answered by: " + string.Join(", ", answered));
-        output.WriteLine($"{standby} fully back {clock.Elapsed.TotalSeconds:0.0} s after the restart began");
+        output.WriteLine($"{host} fully back {clock.Elapsed.TotalSeconds:0.0} s after the restart began");
+    }
+
+    /// <summary>A write through the write VIP: true when it committed (LVS-DR delivers it still addressed to the VIP).</summary>
+    private async Task<bool> WriteThroughVipAsync(CancellationToken ct)
+    {
+        var secrets = (await pair.Get<IClusterRepository>().GetClusterSecretsAsync(pair.Cluster.Id, ct))!;
+        var csb = NodeConnections.Monitor(pair.Cluster, pair.Cluster.WriteVip, secrets.MonitorPassword, "ipvs-test", timeout: 3, commandTimeout: 5);
+        csb.Pooling = false;
+        try
+        {
+            await using var conn = new NpgsqlConnection(csb.ConnectionString);
+            await conn.OpenAsync(ct);
+            await using var insert = new NpgsqlCommand("INSERT INTO pghaconsole.heartbeat (written_by) VALUES ('ipvs-restart')", conn);
+            return await insert.ExecuteNonQueryAsync(ct) == 1;
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
     }
 
     /// <summary>The MAC of <paramref name="host"/>'s <c>mgt</c>.</summary>

@@ -20,7 +20,10 @@ public static class RoleExpectation
         var found = new List<string>();
         if (!observed.SshReachable)
         {
-            found.Add("its host does not answer the probe over SSH");
+            // The probe's own reason (masked) says which: a timeout, a refused connection, a host key, the script.
+            found.Add(observed.Errors.Count > 0
+                ? $"its host does not answer the probe over SSH ({observed.Errors[0]})"
+                : "its host does not answer the probe over SSH");
         }
 
         if (!observed.PgReachable)

@@ -361,9 +361,15 @@ public sealed class NodeProber : INodeProber, IAsyncDisposable
         }
     }
 
+    /// <summary>The PostgreSQL half's connect and command timeouts: 40 % of the probe's bound, at least 2 s (whole seconds, Npgsql's unit).</summary>
+    internal static int PostgresSeconds(TimeSpan probeTimeout) => Math.Max(2, (int)(probeTimeout.TotalSeconds * 0.4));
+
     private NpgsqlDataSource GetDataSource(ProbeTarget target, NodeSpec node)
     {
-        var csb = NodeConnections.Monitor(target.Cluster, node.Address, target.Secrets?.MonitorPassword, ApplicationName, timeout: 2, commandTimeout: 2);
+        // 2 s at the default probe bound (5 s); a longer bound (slow hosts, e.g. the UML lab's guest, where a backend's
+        // fork and SCRAM login alone took more than 2 s) gives the connection and the queries their share of it.
+        var seconds = PostgresSeconds(_options.Value.ProbeTimeout);
+        var csb = NodeConnections.Monitor(target.Cluster, node.Address, target.Secrets?.MonitorPassword, ApplicationName, timeout: seconds, commandTimeout: seconds);
         csb.Pooling = true;
         csb.MaxPoolSize = 2;
         var connectionString = csb.ConnectionString;

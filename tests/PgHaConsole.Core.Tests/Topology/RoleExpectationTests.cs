@@ -51,6 +51,8 @@ public sealed class RoleExpectationTests
         var found = RoleExpectation.Disagreements(Node(NodeRole.Primary) with { SshReachable = false, PostmasterRunning = false, Fenced = "fenced by failover" }, NodeRole.Primary);
         Assert.Equal(3, found.Count);
         Assert.Contains("its host does not answer the probe over SSH", found);
+        var withReason = RoleExpectation.Disagreements(Node(NodeRole.Primary) with { SshReachable = false, Errors = ["SSH to pg1 (198.18.4.247:22) did not answer within 5 s."] }, NodeRole.Primary);
+        Assert.Contains("its host does not answer the probe over SSH (SSH to pg1 (198.18.4.247:22) did not answer within 5 s.)", withReason);
         Assert.Contains("no live postmaster owns its data directory", found);
         Assert.Contains("it is still marked fenced (fenced by failover)", found);
     }

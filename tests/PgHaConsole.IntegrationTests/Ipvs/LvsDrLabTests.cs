@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using PgHaConsole.Core.Model;
 using PgHaConsole.Core.Operations;
@@ -6,6 +7,7 @@ using PgHaConsole.Core.Parsing;
 using PgHaConsole.Infrastructure.Postgres;
 using PgHaConsole.Infrastructure.Setup;
 using PgHaConsole.Infrastructure.Store;
+using PgHaConsole.Infrastructure.Topology;
 using PgHaConsole.IntegrationTests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -15,6 +17,19 @@ namespace PgHaConsole.IntegrationTests.Ipvs;
 public sealed class IpvsPairFixture : PairFixture
 {
     protected override bool Ipvs => true;
+
+    /// <summary>
+    /// The UML guest is one slow CPU where a fork costs milliseconds: one probe of a host (SSH, then the probe script's
+    /// ip, ipvsadm and keepalived reads) takes longer than the 5 s default, so the operations' client check (which asks
+    /// the console's own prober) found both hosts "not answering the probe over SSH" in the 15:40 run.
+    /// Registered here, the console's prober is the one the operations use (without it they make one with the defaults);
+    /// nothing starts its polling in this fixture.
+    /// </summary>
+    protected override void ConfigureServices(IServiceCollection services)
+    {
+        services.AddPgHaConsoleTopology();
+        services.Configure<TopologyOptions>(o => o.ProbeTimeout = TimeSpan.FromSeconds(25));
+    }
 }
 
 [CollectionDefinition(Name)]

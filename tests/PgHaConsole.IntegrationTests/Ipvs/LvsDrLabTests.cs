@@ -259,6 +259,58 @@ public sealed class LvsDrLabTests(IpvsPairFixture pair, ITestOutputHelper output
         var primary = await pair.PrimaryAsync(ct);
         var standby = primary == "pg1" ? "pg2" : "pg1";
 
+        // The console watches the pair, as in production (its prober queries every node every poll): a primary that sees
+        // neither its standby nor a console query for SelfFence.DelaySeconds fences itself, by design. This fixture does
+        // not poll (probes starve the UML guest), and the first run of this test (2026-12-01 17:12) had pg1 fence itself
+        // 11 s into pg2's restart ("no streaming standby for 15 s and no console query for 116 s"). A stand-in for the
+        // prober: one pooled connection per node as the monitoring role, a query every 2 s.
+        using var stopWatching = new CancellationTokenSource();
+        var watcher = WatchLikeTheConsoleAsync(stopWatching.Token);
+        try
+        {
+            await RestartBothInTurnAsync(primary, standby, ct);
+        }
+        finally
+        {
+            await stopWatching.CancelAsync();
+            await watcher;
+        }
+    }
+
+    private async Task WatchLikeTheConsoleAsync(CancellationToken stop)
+    {
+        var secrets = (await pair.Get<IClusterRepository>().GetClusterSecretsAsync(pair.Cluster.Id, CancellationToken.None))!;
+        while (!stop.IsCancellationRequested)
+        {
+            foreach (var n in pair.Cluster.Nodes)
+            {
+                try
+                {
+                    var csb = NodeConnections.Monitor(pair.Cluster, n.Address, secrets.MonitorPassword, "ipvs-test-watch", timeout: 2, commandTimeout: 2);
+                    await using var conn = new NpgsqlConnection(csb.ConnectionString);
+                    await conn.OpenAsync(stop);
+                    await using var cmd = new NpgsqlCommand("SELECT 1", conn);
+                    await cmd.ExecuteScalarAsync(stop);
+                }
+                catch (Exception ex) when (ex is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException or OperationCanceledException)
+                {
+                    // A node that is down is simply not watched this round.
+                }
+            }
+
+            try
+            {
+                await Task.Delay(2000, stop);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task RestartBothInTurnAsync(string primary, string standby, CancellationToken ct)
+    {
         // Both real servers in turn: the standby, then the primary (which the boot guard lets start as the primary it
         // was: its peer is still on its timeline).
         foreach (var host in new[] { standby, primary })

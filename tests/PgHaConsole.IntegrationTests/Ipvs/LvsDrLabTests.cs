@@ -287,6 +287,9 @@ public sealed class LvsDrLabTests(IpvsPairFixture pair, ITestOutputHelper output
                 try
                 {
                     var csb = NodeConnections.Monitor(pair.Cluster, n.Address, secrets.MonitorPassword, "ipvs-test-watch", timeout: 2, commandTimeout: 2);
+                    // Kept open between queries as the prober's is: the check counts only live sessions' query_start (the
+                    // 17:26 run opened a fresh connection each time and pg1 fenced itself all the same).
+                    csb.Pooling = true;
                     await using var conn = new NpgsqlConnection(csb.ConnectionString);
                     await conn.OpenAsync(stop);
                     await using var cmd = new NpgsqlCommand("SELECT 1", conn);

@@ -231,97 +231,17 @@ internal static class FailoverBenchmark
         return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : fallback;
     }
 
-    /// <summary>A client through a VIP: a fresh connection per statement every 10 ms; records successes (with the answering server) and failures.</summary>
-    internal sealed class Client(string connectionString, string sql) : IAsyncDisposable
+    /// <summary>
+    /// A client of another stack (the Patroni benchmark's): <see cref="VipClient"/>'s loop (a fresh connection per
+    /// attempt, 500 ms to connect, every 10 ms) with its own statement, given the attempt number as <c>@n</c>.
+    /// </summary>
+    internal sealed class Client(string connectionString, string sql) : VipClient(connectionString)
     {
-        private readonly CancellationTokenSource _stop = new();
-        private readonly ConcurrentQueue<(long N, DateTimeOffset At, string? Server)> _oks = new();
-        private readonly ConcurrentQueue<DateTimeOffset> _failures = new();
-        private Task? _loop;
-
-        public IReadOnlyList<(long N, DateTimeOffset At, string? Server)> Oks => [.. _oks];
-
-        public void Start() => _loop = Task.Run(() => LoopAsync(_stop.Token));
-
-        public DateTimeOffset? FirstOkAfter(DateTimeOffset t) => _oks.Where(o => o.At >= t).Select(o => (DateTimeOffset?)o.At).Min();
-
-        public DateTimeOffset? FirstFailureAfter(DateTimeOffset t) => _failures.Where(f => f >= t).Select(f => (DateTimeOffset?)f).Min();
-
-        /// <summary>The success that ended the longest gap between consecutive successes after <paramref name="t"/> (the last success before it included).</summary>
-        public DateTimeOffset? OutageEnd(DateTimeOffset t)
+        protected override NpgsqlCommand Command(NpgsqlConnection connection, long n)
         {
-            var times = _oks.Select(o => o.At).Order().ToList();
-            var start = times.FindLastIndex(x => x < t);
-            var from = start < 0 ? 0 : start;
-            DateTimeOffset? end = null;
-            var longest = TimeSpan.Zero;
-            for (var i = from + 1; i < times.Count; i++)
-            {
-                if (times[i] - times[i - 1] > longest)
-                {
-                    longest = times[i] - times[i - 1];
-                    end = times[i];
-                }
-            }
-
-            return end;
-        }
-
-        private async Task LoopAsync(CancellationToken ct)
-        {
-            long n = 0;
-            while (!ct.IsCancellationRequested)
-            {
-                n++;
-                var started = Stopwatch.GetTimestamp();
-                try
-                {
-                    await using var conn = new NpgsqlConnection(connectionString);
-                    using var connect = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                    connect.CancelAfter(TimeSpan.FromMilliseconds(500));
-                    await conn.OpenAsync(connect.Token);
-                    await using var cmd = new NpgsqlCommand(sql, conn);
-                    cmd.Parameters.AddWithValue("n", n.ToString(CultureInfo.InvariantCulture));
-                    var server = (string?)await cmd.ExecuteScalarAsync(ct);
-                    _oks.Enqueue((n, DateTimeOffset.UtcNow, server));
-                }
-                catch (Exception) when (ct.IsCancellationRequested)
-                {
-                    break;
-                }
-                catch (Exception ex) when (ex is NpgsqlException or TimeoutException or OperationCanceledException or InvalidOperationException or System.Net.Sockets.SocketException)
-                {
-                    _failures.Enqueue(DateTimeOffset.UtcNow);
-                }
-
-                var wait = TimeSpan.FromMilliseconds(10) - Stopwatch.GetElapsedTime(started);
-                if (wait > TimeSpan.Zero)
-                {
-                    try
-                    {
-                        await Task.Delay(wait, ct);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        break;
-                    }
-                }
-            }
-        }
-
-        public async Task StopAsync()
-        {
-            await _stop.CancelAsync();
-            if (_loop is not null)
-            {
-                await _loop;
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await StopAsync();
-            _stop.Dispose();
+            var cmd = new NpgsqlCommand(sql, connection);
+            cmd.Parameters.AddWithValue("n", n.ToString(CultureInfo.InvariantCulture));
+            return cmd;
         }
     }
 

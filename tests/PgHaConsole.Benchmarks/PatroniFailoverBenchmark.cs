@@ -165,9 +165,9 @@ internal static class PatroniFailoverBenchmark
         var readsBack = reader.OutageEnd(faultAt) is { } r ? (r - faultAt).TotalSeconds : (double?)null;
 
         // Two writable primaries through the write VIP: after the first write acknowledged by the new leader, any by the old one.
-        var firstNew = writer.Oks.Where(o => o.Server == standby).Select(o => (DateTimeOffset?)o.At).Min();
-        var twoWritable = firstNew is { } fn && writer.Oks.Any(o => o.Server == primary && o.At > fn);
-        var byServer = string.Join(", ", writer.Oks.GroupBy(o => o.Server ?? "?").Select(g => $"{g.Key} {g.Count()}"));
+        var firstNew = writer.Acknowledged.Where(o => o.Server == standby).Select(o => (DateTimeOffset?)o.At).Min();
+        var twoWritable = firstNew is { } fn && writer.Acknowledged.Any(o => o.Server == primary && o.At > fn);
+        var byServer = string.Join(", ", writer.Acknowledged.GroupBy(o => o.Server ?? "?").Select(g => $"{g.Key} {g.Count()}"));
         Console.WriteLine($"  acknowledged writes by node: {byServer}");
 
         // Patroni rejoins by itself: wait (up to 120 s) for one leader with the other streaming, unless the host is gone.
@@ -199,7 +199,7 @@ internal static class PatroniFailoverBenchmark
         if (leader is not null && await p.PsqlAsync(leader, $"SELECT written_by FROM {PatroniLab.HeartbeatTable} WHERE written_by LIKE '{tag}:%'", ct) is { } rowsText)
         {
             var present = rowsText.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
-            lost = writer.Oks.Count(o => !present.Contains($"{tag}:{o.N}"));
+            lost = writer.Acknowledged.Count(o => !present.Contains($"{tag}:{o.N}"));
         }
 
         var timelineAfter = leader is null ? null : await p.PsqlAsync(leader, "SELECT timeline_id FROM pg_control_checkpoint()", ct);
@@ -208,13 +208,13 @@ internal static class PatroniFailoverBenchmark
             : $"failed over to {leader} (timeline {timelineBefore}→{timelineAfter})";
         var list = await p.ListAsync(leader ?? standby, ct);
         var end = rejoined ? $"healthy: {list}" : leader is null ? $"no single leader: {list}" : $"{leader} leader, {p.Nodes.First(n => n != leader)} not streaming: {list}";
-        return new Row(p.Timings.Label, s.Name, writesBack, readsBack, writer.Oks.Count, lost, twoWritable, happened, end);
+        return new Row(p.Timings.Label, s.Name, writesBack, readsBack, writer.Acknowledged.Count, lost, twoWritable, happened, end);
     }
 
     /// <summary>Successes flow again: the last one within 0.5 s and none of the gaps of the last 5 s longer than 0.5 s, after the fault.</summary>
     private static bool Steady(FailoverBenchmark.Client c, DateTimeOffset faultAt, DateTimeOffset now)
     {
-        var times = c.Oks.Select(o => o.At).Where(t => t >= faultAt).Order().ToList();
+        var times = c.Acknowledged.Select(o => o.At).Where(t => t >= faultAt).Order().ToList();
         if (times.Count == 0 || now - times[^1] > TimeSpan.FromSeconds(0.5))
         {
             return false;

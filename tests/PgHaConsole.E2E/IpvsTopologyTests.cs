@@ -77,91 +77,106 @@ public sealed class IpvsTopologyTests(ITestOutputHelper output)
             }, ct, builder.DataDirectory);
             using var http = new HttpClient { BaseAddress = console.BaseUri, Timeout = TimeSpan.FromMinutes(2) };
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
-
-            var (playwright, browser) = await Browser.LaunchAsync();
-            using var _ = playwright;
-            await using var __ = browser;
-            var page = await browser.NewPageAsync();
-            await Browser.SignInAsync(page, console.BaseUri, "admin", AdminPassword);
-            await page.GotoAsync(new Uri(console.BaseUri, $"topology/{clusterId}").ToString());
-            await Browser.WaitInteractiveAsync(page);
-
-            // The read VIP's holder directs it (keepalived decides which: ask the console as a client would): its real
-            // table lists both real servers of the read service.
-            var holder = await ReadVipHolderAsync(http, clusterId, ct);
-            output.WriteLine($"the read VIP (and the director) is on {holder}");
-            var director = page.Locator($"[data-testid=balancer-{holder}]");
-            await Assertions.Expect(director.Locator("[data-testid=ipvs-real-servers]")).ToContainTextAsync("198.18.4.248", new() { Timeout = 90_000 });
-            await Assertions.Expect(director.Locator("[data-testid=ipvs-real-servers]")).ToContainTextAsync("198.18.4.247", new() { Timeout = 90_000 });
-            var before = await ActiveOnReadServiceAsync(director);
-            output.WriteLine($"active connections on FWM 1 before the reader: {before}");
-
-            // The reader: connections held open through the read VIP, each querying now and then.
-            var sample = lab.SampleDatabase;
-            var readers = new List<NpgsqlConnection>();
             try
             {
-                for (var i = 0; i < ReaderConnections; i++)
-                {
-                    var csb = new NpgsqlConnectionStringBuilder
-                    {
-                        Host = lab.ReadVip, Port = 5432, Database = sample.Database, Username = sample.User, Password = sample.Password,
-                        Pooling = false, Timeout = 10, GssEncryptionMode = GssEncryptionMode.Disable, SslMode = SslMode.Disable,
-                    };
-                    var conn = new NpgsqlConnection(csb.ConnectionString);
-                    await conn.OpenAsync(ct);
-                    readers.Add(conn);
-                }
+                var (playwright, browser) = await Browser.LaunchAsync();
+                using var _ = playwright;
+                await using var __ = browser;
+                var page = await browser.NewPageAsync();
+                await Browser.SignInAsync(page, console.BaseUri, "admin", AdminPassword);
+                await page.GotoAsync(new Uri(console.BaseUri, $"topology/{clusterId}").ToString());
+                await Browser.WaitInteractiveAsync(page);
 
-                using var reading = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                var readerLoop = Task.Run(async () =>
-                {
-                    while (!reading.IsCancellationRequested)
-                    {
-                        foreach (var conn in readers)
-                        {
-                            await using var cmd = new NpgsqlCommand("SELECT count(*) FROM public.items", conn);
-                            await cmd.ExecuteScalarAsync(reading.Token);
-                        }
+                // The read VIP's holder directs it (keepalived decides which: ask the console as a client would): its real
+                // table lists both real servers of the read service.
+                var holder = await ReadVipHolderAsync(http, clusterId, ct);
+                output.WriteLine($"the read VIP (and the director) is on {holder}");
+                var director = page.Locator($"[data-testid=balancer-{holder}]");
+                await Assertions.Expect(director.Locator("[data-testid=ipvs-real-servers]")).ToContainTextAsync("198.18.4.248", new() { Timeout = 90_000 });
+                await Assertions.Expect(director.Locator("[data-testid=ipvs-real-servers]")).ToContainTextAsync("198.18.4.247", new() { Timeout = 90_000 });
+                var before = await ActiveOnReadServiceAsync(director);
+                output.WriteLine($"active connections on FWM 1 before the reader: {before}");
 
-                        await Task.Delay(300, reading.Token);
-                    }
-                }, reading.Token);
-
-                // The page, refreshed live, shows the reader's connections in the director's table and its -Lnc.
-                var during = await WaitForAsync(() => ActiveOnReadServiceAsync(director), a => a >= before + ReaderConnections, TimeSpan.FromSeconds(60));
-                output.WriteLine($"active connections on FWM 1 while reading: {during}");
-                Assert.True(during >= before + ReaderConnections, $"active connections stayed at {during} (before: {before})");
-                await Assertions.Expect(director.Locator("[data-testid=ipvs-connections]")).ToContainTextAsync("ESTABLISHED", new() { Timeout = 30_000 });
-                await Assertions.Expect(director.Locator("[data-testid=ipvs-connections]")).ToContainTextAsync("198.18.5.1", new() { Timeout = 30_000 });
-
-                await reading.CancelAsync();
+                // The reader: connections held open through the read VIP, each querying now and then.
+                var sample = lab.SampleDatabase;
+                var readers = new List<NpgsqlConnection>();
                 try
                 {
-                    await readerLoop;
-                }
-                catch (OperationCanceledException)
-                {
-                }
-            }
-            finally
-            {
-                foreach (var conn in readers)
-                {
-                    await conn.DisposeAsync();
-                }
-            }
+                    for (var i = 0; i < ReaderConnections; i++)
+                    {
+                        var csb = new NpgsqlConnectionStringBuilder
+                        {
+                            Host = lab.ReadVip, Port = 5432, Database = sample.Database, Username = sample.User, Password = sample.Password,
+                            Pooling = false, Timeout = 10, GssEncryptionMode = GssEncryptionMode.Disable, SslMode = SslMode.Disable,
+                        };
+                        var conn = new NpgsqlConnection(csb.ConnectionString);
+                        await conn.OpenAsync(ct);
+                        readers.Add(conn);
+                    }
 
-            // Closed: the director's active count falls back.
-            var after = await WaitForAsync(() => ActiveOnReadServiceAsync(director), a => a <= before, TimeSpan.FromSeconds(60));
-            output.WriteLine($"active connections on FWM 1 after the reader stopped: {after}");
-            Assert.True(after <= before, $"active connections still {after} after the reader closed its connections");
+                    using var reading = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    var readerLoop = Task.Run(async () =>
+                    {
+                        while (!reading.IsCancellationRequested)
+                        {
+                            foreach (var conn in readers)
+                            {
+                                await using var cmd = new NpgsqlCommand("SELECT count(*) FROM public.items", conn);
+                                await cmd.ExecuteScalarAsync(reading.Token);
+                            }
+
+                            await Task.Delay(300, reading.Token);
+                        }
+                    }, reading.Token);
+
+                    // The page, refreshed live, shows the reader's connections in the director's table and its -Lnc.
+                    var during = await WaitForAsync(() => ActiveOnReadServiceAsync(director), a => a >= before + ReaderConnections, TimeSpan.FromSeconds(60));
+                    output.WriteLine($"active connections on FWM 1 while reading: {during}");
+                    Assert.True(during >= before + ReaderConnections, $"active connections stayed at {during} (before: {before})");
+                    await Assertions.Expect(director.Locator("[data-testid=ipvs-connections]")).ToContainTextAsync("ESTABLISHED", new() { Timeout = 30_000 });
+                    await Assertions.Expect(director.Locator("[data-testid=ipvs-connections]")).ToContainTextAsync("198.18.5.1", new() { Timeout = 30_000 });
+
+                    await reading.CancelAsync();
+                    try
+                    {
+                        await readerLoop;
+                    }
+                    catch (OperationCanceledException)
+                    {
+                    }
+                }
+                finally
+                {
+                    foreach (var conn in readers)
+                    {
+                        await conn.DisposeAsync();
+                    }
+                }
+
+                // Closed: the director's active count falls back.
+                var after = await WaitForAsync(() => ActiveOnReadServiceAsync(director), a => a <= before, TimeSpan.FromSeconds(60));
+                output.WriteLine($"active connections on FWM 1 after the reader stopped: {after}");
+                Assert.True(after <= before, $"active connections still {after} after the reader closed its connections");
+            }
+            catch (Exception) when (WriteConsoleOutput(console))
+            {
+                throw; // never reached: the filter only writes the console's output for the failure report
+            }
         }
         finally
         {
             // Leave the namespace lab in its starting state for the next test, as the other E2E tests do.
             await LabReset.ResetAsync(CancellationToken.None);
         }
+    }
+
+    /// <summary>On a failure, the console's own output (its errors, e.g. what made an API call answer 500) goes to the report.</summary>
+    private bool WriteConsoleOutput(ConsoleProcess console)
+    {
+        var text = console.Output;
+        output.WriteLine("--- the console's output (last 20,000 characters) ---");
+        output.WriteLine(text.Length > 20_000 ? text[^20_000..] : text);
+        return false;
     }
 
     /// <summary>The node holding the read VIP as the console's topology API reports it (waits up to 90 s for one).</summary>

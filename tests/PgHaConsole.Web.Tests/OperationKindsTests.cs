@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using PgHaConsole.Infrastructure.Adopt;
+using PgHaConsole.Infrastructure.Rotate;
 using PgHaConsole.Infrastructure.Failover;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Rejoin;
@@ -24,6 +25,7 @@ public class OperationKindsTests
         Assert.Equal(["preflight", "fence-node", "rewind-or-reclone", "recovery-config", "start-standby", "keepalived", "verify"], RejoinOperation.StepNames);
         Assert.Equal(["preflight", "fence-old-primary", "promote", "move-vips", "verify", "report"], FailoverOperation.StepNames);
         Assert.Equal(["discover", "store-secrets", "monitoring-role", "pg-hba", "verify"], AdoptOperation.StepNames);
+        Assert.Equal(["preflight", "new-secret", "apply", "verify-new-secret", "commit"], RotateOperation.StepNames);
     }
 
     [Fact]
@@ -33,7 +35,7 @@ public class OperationKindsTests
         services.AddPgHaConsoleOperationKinds().AddPgHaConsoleOperationKinds();
         using var provider = services.BuildServiceProvider();
         Assert.Equal(
-            [SetupOperation.Kind, SwitchoverOperation.Kind, RejoinOperation.RejoinKind, RejoinOperation.RebuildKind, FailoverOperation.Kind, AdoptOperation.Kind],
+            [SetupOperation.Kind, SwitchoverOperation.Kind, RejoinOperation.RejoinKind, RejoinOperation.RebuildKind, FailoverOperation.Kind, AdoptOperation.Kind, RotateOperation.Kind],
             provider.GetServices<IOperationKind>().Select(k => k.Kind));
     }
 }

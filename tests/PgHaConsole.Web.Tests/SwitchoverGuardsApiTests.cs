@@ -23,14 +23,7 @@ public sealed class SwitchoverGuardsApiTests(ConsoleFactory factory) : IClassFix
 
     private IClusterLock Lock => factory.Services.GetRequiredService<IClusterLock>();
 
-    private async Task<(Guid Id, string Name)> CreateClusterAsync()
-    {
-        var name = $"sw-{Guid.NewGuid():N}"[..14];
-        using var admin = factory.CreateClientWithToken(ConsoleFactory.AdminToken);
-        using var created = await admin.PostAsJsonAsync("/api/clusters", InventoryApiTests.ValidCluster(name));
-        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        return ((await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid(), name);
-    }
+    private Task<(Guid Id, string Name)> CreateClusterAsync() => factory.CreateClusterAsync("sw");
 
     private async Task<List<JsonElement>> AuditAsync(Guid clusterId, string action)
     {
@@ -38,11 +31,7 @@ public sealed class SwitchoverGuardsApiTests(ConsoleFactory factory) : IClassFix
         return [.. (await admin.GetFromJsonAsync<JsonElement>($"/api/audit?clusterId={clusterId}&action={action}")).EnumerateArray()];
     }
 
-    private long HangfireJobs()
-    {
-        var stats = factory.Services.GetRequiredService<JobStorage>().GetMonitoringApi().GetStatistics();
-        return stats.Enqueued + stats.Scheduled + stats.Processing + stats.Succeeded + stats.Failed + stats.Deleted;
-    }
+    private long HangfireJobs() => factory.HangfireJobs();
 
     private static async Task<string> DetailAsync(HttpResponseMessage response) =>
         (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString()!;

@@ -1,7 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using PgHaConsole.Core.Parsing;
 using PgHaConsole.Core.Topology;
 using PgHaConsole.Infrastructure.Store;
 using PgHaConsole.Web.Tests.Infrastructure;
@@ -17,6 +20,19 @@ public sealed class TopologyApiTests(ConsoleFactory factory) : IClassFixture<Con
         using var client = factory.CreateClientWithToken(null);
         using var response = await client.GetAsync($"/api/clusters/{Guid.NewGuid()}/topology");
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    /// <summary>
+    /// The API's JSON carries the balancer's tables, whose endpoints hold an <see cref="IPAddress"/>: written by default,
+    /// its IPv4 <c>ScopeId</c> throws, and the topology of a pair in LVS-DR mode answered 500 (the UML lab, 16:23).
+    /// </summary>
+    [Fact]
+    public void The_api_writes_the_ipvs_tables_addresses_as_text()
+    {
+        var options = factory.Services.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+        var endpoint = new IpvsEndpoint("198.18.4.252:5432", "198.18.4.252", IPAddress.Parse("198.18.4.252"), 5432, null);
+        var json = JsonDocument.Parse(JsonSerializer.Serialize(endpoint, options)).RootElement;
+        Assert.Equal("198.18.4.252", json.GetProperty("ip").GetString());
     }
 
     [Fact]

@@ -56,6 +56,12 @@ public sealed record KeepalivedPaths
     /// <summary>HAProxy's pid file (as the read balancer step starts it).</summary>
     public string HaproxyPidFile { get; init; } = "/run/haproxy.pid";
 
+    /// <summary>keepalived's main pid file (the Debian default, and what the console passes when it starts keepalived itself).</summary>
+    public const string DefaultKeepalivedPidFile = "/run/keepalived.pid";
+
+    /// <summary>keepalived's main pid file: its process dying is keepalived down (its VRRP child only winds down after it).</summary>
+    public string KeepalivedPidFile { get; init; } = DefaultKeepalivedPidFile;
+
     /// <summary>Unix socket directory of the local PostgreSQL; null lets psql use its compiled-in default.</summary>
     public string? PgSocketDir { get; init; } = "/var/run/postgresql";
 
@@ -161,15 +167,18 @@ public static class KeepalivedConfigRenderer
             // Both VIPs lead to the local HAProxy: a VIP holder whose HAProxy died leads nowhere. A script rather than
             // track_process: it checks HAProxy's pid file and network namespace, so a host sharing its process table
             // (containers, the lab) does not count a neighbour's HAProxy as its own.
+            // fall 1: the check is a pid file and /proc, no query that a loaded host can time out, and it looks twice
+            // itself; the read VIP leaves a dead HAProxy within a check interval, not two (the chaos suite's "reads back
+            // within 5 s" measured 5.18 s with fall 2 on a loaded machine).
             sb.Append("! Both VIPs lead to the local HAProxy: it must run.\n");
-            AppendScript(sb, HaproxyCheckScriptName, paths.HaproxyCheckScript, interval, timeout: 2);
+            AppendScript(sb, HaproxyCheckScriptName, paths.HaproxyCheckScript, interval, timeout: 2, fall: 1);
         }
 
         var priority = node.Id == cluster.Node1.Id ? vrrp.Node1Priority : vrrp.Node2Priority;
         AppendInstance(sb, cluster, paths, vrrpPassword, InstanceName, vrrp.VirtualRouterId, priority, cluster.WriteVip, 1,
             haproxy ? [CheckScriptName, HaproxyCheckScriptName] : [CheckScriptName]);
         sb.Append('\n');
-        AppendInstance(sb, cluster, paths, vrrpPassword, ReadInstanceName, ReadRouterId(vrrp), priority, cluster.ReadVip, 2,
+        AppendInstance(sb, cluster, paths, vrrpPassword, ReadInstanceName, ReadRouterId(vrrp), ReadPriority(vrrp, node.Id == cluster.Node1.Id), cluster.ReadVip, 2,
             haproxy ? [ReadCheckScriptName, HaproxyCheckScriptName] : [ReadCheckScriptName]);
 
         if (cluster.Balancer == BalancerMode.LvsDr)
@@ -181,13 +190,28 @@ public static class KeepalivedConfigRenderer
         return sb.ToString();
     }
 
-    private static void AppendScript(StringBuilder sb, string name, string path, int interval, int timeout)
+    /// <summary>
+    /// The read instance's priority: the configured order kept (254 for the node configured higher or equal, 253 for
+    /// the other), at the top of the range. With nopreempt a priority only picks the first holder and sets how long a
+    /// backup waits for a silent master: 3 × advert_int + (256 − priority) / 256 × advert_int. The configured 90
+    /// waited 0.65 s more than 253 does at advert_int 1 (3.2 s more at the UML lab's 5 s), and the chaos suite's
+    /// "reads back within 5 s" after the read VIP holder's link went down was measured at 4.7–5.04 s. The write
+    /// instance keeps the configured priorities: its VIP follows the checks (the primary), never a master-down timer.
+    /// </summary>
+    public static int ReadPriority(VrrpSettings vrrp, bool node1)
+    {
+        ArgumentNullException.ThrowIfNull(vrrp);
+        var (mine, other) = node1 ? (vrrp.Node1Priority, vrrp.Node2Priority) : (vrrp.Node2Priority, vrrp.Node1Priority);
+        return mine >= other ? 254 : 253;
+    }
+
+    private static void AppendScript(StringBuilder sb, string name, string path, int interval, int timeout, int fall = 2)
     {
         sb.Append("vrrp_script ").Append(name).Append(" {\n");
         sb.Append("    script \"").Append(path).Append("\"\n");
         sb.Append("    interval ").Append(interval.ToString(CultureInfo.InvariantCulture)).Append('\n');
         sb.Append("    timeout ").Append(timeout.ToString(CultureInfo.InvariantCulture)).Append('\n');
-        sb.Append("    fall 2\n");
+        sb.Append("    fall ").Append(fall.ToString(CultureInfo.InvariantCulture)).Append('\n');
         sb.Append("    rise 1\n");
         sb.Append("}\n\n");
     }

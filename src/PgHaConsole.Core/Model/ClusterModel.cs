@@ -157,4 +157,16 @@ public sealed record ClusterSecrets
 
     /// <summary>VRRP PASS authentication: keepalived uses at most 8 characters.</summary>
     public string? VrrpPassword { get; init; }
+
+    /// <summary>
+    /// A rotation's new replication password while it runs (and after it failed, until it is finished): stored before
+    /// any host gets it, so the console always knows every value a place may hold.
+    /// </summary>
+    public string? PendingReplicationPassword { get; init; }
+
+    /// <summary>A rotation's new monitoring password while it runs (see <see cref="PendingReplicationPassword"/>).</summary>
+    public string? PendingMonitorPassword { get; init; }
+
+    /// <summary>A rotation's new VRRP auth_pass while it runs (see <see cref="PendingReplicationPassword"/>).</summary>
+    public string? PendingVrrpPassword { get; init; }
 }

@@ -64,7 +64,7 @@ public static class LiveSignalParser
             "hb" => new LiveSignal(LiveSignalKind.Heartbeat, rest),
             "addr" => ParseAddress(rest),
             "pm" => ParsePostmaster(rest),
-            "ka" or "kr" => new LiveSignal(LiveSignalKind.Keepalived, text),
+            "ka" or "kr" or "kp" => new LiveSignal(LiveSignalKind.Keepalived, text),
             "fence" => new LiveSignal(LiveSignalKind.Fence, rest),
             _ => new LiveSignal(LiveSignalKind.Unknown, text),
         };

@@ -43,7 +43,7 @@ public static class HostProbeScript
 
     /// <summary>
     /// $1 = lvs|haproxy, $2 = keepalived state file, $3 = HAProxy stats socket, $4 = fence marker, $5 = data directory,
-    /// $6 = the peer's address, $7 = the PostgreSQL port, $8 = HAProxy's pid file.
+    /// $6 = the peer's address, $7 = the PostgreSQL port, $8 = HAProxy's pid file, $9 = keepalived's main pid file.
     /// </summary>
     public const string Script = """
         export LC_ALL=C PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
@@ -52,11 +52,18 @@ public static class HostProbeScript
         sec kastate; cat -- "$2" 2>&1
         sec karunning
         # A host sharing its process table with others (a namespace lab, some containers) must not report a
-        # neighbour's keepalived as its own: count only those in this shell's network namespace.
+        # neighbour's keepalived as its own: count only those in this shell's network namespace (a zombie has none).
+        # Its main process (the pid file) decides when there is one: after a kill -9 of it, its VRRP child still
+        # winds down (adverts, VIPs, notify scripts) for a while, but keepalived is down.
         selfnet=$(readlink /proc/self/ns/net); found=no
-        for pid in $(pgrep -x keepalived 2>/dev/null); do
-          [ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" = "$selfnet" ] && found=yes
-        done
+        kpid=$(head -n 1 -- "$9" 2>/dev/null | tr -dc '0-9')
+        if [ -n "$kpid" ]; then
+          [ "$(cat "/proc/$kpid/comm" 2>/dev/null)" = keepalived ] && [ "$(readlink "/proc/$kpid/ns/net" 2>/dev/null)" = "$selfnet" ] && found=yes
+        else
+          for pid in $(pgrep -x keepalived 2>/dev/null); do
+            [ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" = "$selfnet" ] && found=yes
+          done
+        fi
         echo "$found"
         sec fence; [ -e "$4" ] && head -n 1 -- "$4"
         sec postmaster
@@ -98,7 +105,7 @@ public static class HostProbeScript
         [
             cluster.Balancer == BalancerMode.LvsDr ? "lvs" : "haproxy", keepalived.StateFile, haproxySocket, keepalived.FenceFile,
             cluster.Postgres.DataDir.TrimEnd('/'), cluster.Peer(node).Address, cluster.Postgres.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            keepalived.HaproxyPidFile,
+            keepalived.HaproxyPidFile, keepalived.KeepalivedPidFile,
         ];
     }
 

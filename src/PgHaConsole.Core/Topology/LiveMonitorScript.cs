@@ -14,6 +14,8 @@ namespace PgHaConsole.Core.Topology;
 /// leaves the file behind but not the process);</item>
 /// <item><c>ka …</c> / <c>kr …</c>: the write and read VIPs' keepalived state files, rewritten by the notify scripts;</item>
 /// <item><c>fence yes|no</c>: the fence marker;</item>
+/// <item><c>kp up|dead|none PID</c>: keepalived's main process (its pid file), so a <c>kill -9</c> of keepalived is
+/// probed at once rather than at the next poll;</item>
 /// <item><c>hb</c>: a heartbeat every 300 ms, so a silent connection (a partition, a lost host) is noticed within
 /// <see cref="SuspectAfter"/>: the console shows the host as not answering at once (issue #13: the topology shows the
 /// truth within 2 s, while a probe only gives up after its timeout) and rebuilds the channel after
@@ -46,7 +48,7 @@ public static class LiveMonitorScript
     /// <summary>The console gives up on a channel that printed nothing (not even a heartbeat) for this long.</summary>
     public static readonly TimeSpan SilenceLimit = TimeSpan.FromSeconds(6);
 
-    /// <summary>$1 = write VIP state file, $2 = read VIP state file, $3 = fence marker, $4 = data directory, $5 = round in seconds, $6 = rounds per heartbeat.</summary>
+    /// <summary>$1 = write VIP state file, $2 = read VIP state file, $3 = fence marker, $4 = data directory, $5 = round in seconds, $6 = rounds per heartbeat, $7 = keepalived's main pid file.</summary>
     public const string Script = """
         export LC_ALL=C PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
         trap '' PIPE
@@ -54,7 +56,7 @@ public static class LiveMonitorScript
         out() { printf '%s\n' "$*" 2>/dev/null || exit 0; }
         ip -o monitor address 2>&1 | while IFS= read -r l; do printf 'addr %s\n' "$l" 2>/dev/null || exit 0; done &
         exec 9<> <(:)
-        lpm=- lka=- lkr=- lfe=- n=0
+        lpm=- lka=- lkr=- lfe=- lkp=- n=0
         while :; do
           pm=none
           if mapfile -t pf 2>/dev/null < "$4/postmaster.pid" && [ -n "${pf[0]:-}" ]; then
@@ -65,10 +67,17 @@ public static class LiveMonitorScript
           ka=none; if mapfile -t k 2>/dev/null < "$1"; then ka="${k[*]}"; fi
           kr=none; if mapfile -t k 2>/dev/null < "$2"; then kr="${k[*]}"; fi
           if [ -e "$3" ]; then fe=yes; else fe=no; fi
+          kp=none
+          if read -r kpid 2>/dev/null < "$7"; then
+            kpid=${kpid//[!0-9]/}; ks=dead
+            if [ -n "$kpid" ] && [ -r "/proc/$kpid/stat" ] && read -r _ _ kst _ 2>/dev/null < "/proc/$kpid/stat" && [ "$kst" != Z ]; then ks=up; fi
+            kp="$ks $kpid"
+          fi
           [ "$pm" != "$lpm" ] && { out "pm $pm"; lpm=$pm; }
           [ "$ka" != "$lka" ] && { out "ka $ka"; lka=$ka; }
           [ "$kr" != "$lkr" ] && { out "kr $kr"; lkr=$kr; }
           [ "$fe" != "$lfe" ] && { out "fence $fe"; lfe=$fe; }
+          [ "$kp" != "$lkp" ] && { out "kp $kp"; lkp=$kp; }
           n=$((n + 1)); if [ "$n" -ge "$6" ]; then n=0; out hb; fi
           read -r -t "$5" -u 9 _ || :
         done
@@ -83,6 +92,7 @@ public static class LiveMonitorScript
         [
             keepalived.StateFile, keepalived.ReadStateFile, keepalived.FenceFile, cluster.Postgres.DataDir.TrimEnd('/'),
             Round.TotalSeconds.ToString("0.0##", CultureInfo.InvariantCulture), HeartbeatRounds.ToString(CultureInfo.InvariantCulture),
+            keepalived.KeepalivedPidFile,
         ];
     }
 }

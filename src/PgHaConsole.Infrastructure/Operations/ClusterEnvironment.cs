@@ -27,7 +27,10 @@ public sealed class ClusterEnvironment
         NodeSecrets = nodeSecrets;
         _clusters = clusters;
         Time = time;
-        Masker = new SecretMasker([secrets.ReplicationPassword, secrets.MonitorPassword, secrets.VrrpPassword]);
+        // The pending ones too: a rotation that failed half-way left them on some hosts.
+        Masker = new SecretMasker([
+            secrets.ReplicationPassword, secrets.MonitorPassword, secrets.VrrpPassword,
+            secrets.PendingReplicationPassword, secrets.PendingMonitorPassword, secrets.PendingVrrpPassword]);
         foreach (var s in nodeSecrets.Values)
         {
             Masker.AddRange([s.Password, s.PrivateKeyPassphrase, s.PrivateKey]);
@@ -96,6 +99,24 @@ public sealed class ClusterEnvironment
         }
 
         return generated;
+    }
+
+    /// <summary>
+    /// Stores <paramref name="updated"/> (encrypted) as the cluster's secrets and makes them this run's; the masker learns
+    /// every value in them first. The rotation's way to keep a pending secret and to make it current.
+    /// </summary>
+    public async Task StoreSecretsAsync(ClusterSecrets updated, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(updated);
+        Masker.AddRange([updated.ReplicationPassword, updated.MonitorPassword, updated.VrrpPassword,
+            updated.PendingReplicationPassword, updated.PendingMonitorPassword, updated.PendingVrrpPassword]);
+        // The cluster's spec as the store has it now (an adopt may have changed the monitoring role since this run began).
+        var spec = (await _clusters.GetAsync(Cluster.Id, ct))?.Spec ?? Cluster;
+        await _clusters.UpdateAsync(spec, updated, null, null, ct);
+        lock (_gate)
+        {
+            Secrets = updated;
+        }
     }
 
     /// <summary>Letters and digits only: safe in every file format the console writes (pgpass, keepalived, conninfo).</summary>

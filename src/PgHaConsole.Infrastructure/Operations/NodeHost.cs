@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using PgHaConsole.Core.Keepalived;
 using PgHaConsole.Core.Model;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Core.Parsing;
@@ -404,7 +405,7 @@ public sealed class NodeHost
     private string Unit() => Pg.SystemdUnit ?? "postgresql";
 
     /// <summary>keepalived's main pid file (the Debian default, and what the console passes when it starts keepalived itself).</summary>
-    public const string KeepalivedPidFile = "/run/keepalived.pid";
+    public const string KeepalivedPidFile = KeepalivedPaths.DefaultKeepalivedPidFile;
 
     /// <summary>The standby's row in this primary's pg_stat_replication ("state sync_state client_addr"), or null.</summary>
     public async Task<string?> ReplicationRowAsync(NodeHost standby, CancellationToken ct)

@@ -4,6 +4,7 @@ using PgHaConsole.Infrastructure.Adopt;
 using PgHaConsole.Infrastructure.Failover;
 using PgHaConsole.Infrastructure.Instances;
 using PgHaConsole.Infrastructure.Rejoin;
+using PgHaConsole.Infrastructure.Rotate;
 using PgHaConsole.Infrastructure.Setup;
 using PgHaConsole.Infrastructure.Switchover;
 
@@ -52,5 +53,6 @@ public static class OperationsServiceCollectionExtensions
         .AddSwitchoverOperation()
         .AddRejoinOperations()
         .AddFailoverOperation()
-        .AddAdoptOperation();
+        .AddAdoptOperation()
+        .AddRotateSecretOperation();
 }

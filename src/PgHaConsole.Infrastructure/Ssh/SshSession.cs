@@ -26,6 +26,8 @@ internal sealed partial class SshSession : ISshSession, IAsyncDisposable
     private readonly SecretMasker _masker;
     private Connection? _connection;
     private int _connectionCount;
+    private int _active;
+    private int _retired;
     private bool _disposed;
 
     public SshSession(SshTarget target, string digest, ILogger<SshSession> logger, TimeProvider time)
@@ -47,8 +49,19 @@ internal sealed partial class SshSession : ISshSession, IAsyncDisposable
 
     public async Task<HostKeyInfo> ConnectAsync(CancellationToken cancellationToken)
     {
-        var c = await EnsureConnectedAsync(cancellationToken);
-        return c.HostKey;
+        Interlocked.Increment(ref _active);
+        try
+        {
+            var c = await EnsureConnectedAsync(cancellationToken);
+            return c.HostKey;
+        }
+        finally
+        {
+            if (Interlocked.Decrement(ref _active) == 0 && Retired)
+            {
+                await CloseIfIdleAsync();
+            }
+        }
     }
 
     public Task<CommandResult> RunAsync(RemoteCommand command, TimeSpan timeout, Action<OutputLine>? onLine, CancellationToken cancellationToken) =>
@@ -135,12 +148,68 @@ internal sealed partial class SshSession : ISshSession, IAsyncDisposable
         }
     }
 
+    /// <summary>True once the pool has replaced this session (its node's SSH settings changed).</summary>
+    public bool Retired => Volatile.Read(ref _retired) != 0;
+
+    /// <summary>
+    /// The pool replaced this session: it stays usable for whoever still holds it (an operation that started with the
+    /// old settings must not have its connection closed under a running command), but its connection closes whenever
+    /// no command runs on it, so a retired session holds no connection once its holders are done.
+    /// </summary>
+    public Task RetireAsync()
+    {
+        Interlocked.Exchange(ref _retired, 1);
+        return CloseIfIdleAsync();
+    }
+
+    private async Task CloseIfIdleAsync()
+    {
+        await _connectLock.WaitAsync(CancellationToken.None);
+        try
+        {
+            // Commands count themselves before they look for a connection, and a retired session's commands always
+            // look under this lock: none can pick up the connection between this check and the close.
+            if (Volatile.Read(ref _active) == 0 && _connection is { } idle)
+            {
+                _connection = null;
+                idle.Dispose();
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            _logger.LogDebug(ex, "Closing the retired SSH connection to {Node} failed", Target.DisplayName);
+        }
+        finally
+        {
+            _connectLock.Release();
+        }
+    }
+
+    /// <summary>For tests: whether the session holds a connection now.</summary>
+    internal bool HoldsConnection => Volatile.Read(ref _connection) is not null;
+
     /// <summary>For tests: drops the underlying connection as if the network had cut it.</summary>
     internal void DropConnectionForTest() => _connection?.Client.Dispose();
 
     private async Task<CommandResult> ExecuteAsync(RemoteCommand command, TimeSpan timeout, Action<OutputLine>? onLine, bool logOutput, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(command);
+        Interlocked.Increment(ref _active);
+        try
+        {
+            return await ExecuteCountedAsync(command, timeout, onLine, logOutput, cancellationToken);
+        }
+        finally
+        {
+            if (Interlocked.Decrement(ref _active) == 0 && Retired)
+            {
+                await CloseIfIdleAsync();
+            }
+        }
+    }
+
+    private async Task<CommandResult> ExecuteCountedAsync(RemoteCommand command, TimeSpan timeout, Action<OutputLine>? onLine, bool logOutput, CancellationToken cancellationToken)
+    {
         var masker = new SecretMasker(Target.Secrets).AddRange(command.Secrets);
         var hasInput = command.StdIn is { Length: > 0 };
 
@@ -326,7 +395,7 @@ internal sealed partial class SshSession : ISshSession, IAsyncDisposable
     private async Task<Connection> EnsureConnectedAsync(CancellationToken cancellationToken)
     {
         var current = Volatile.Read(ref _connection);
-        if (current is not null && current.IsAlive)
+        if (current is not null && current.IsAlive && !Retired)
         {
             return current;
         }

@@ -28,6 +28,19 @@ public sealed class SshSessionPool : ISshSessionPool, IAsyncDisposable, IDisposa
         ArgumentNullException.ThrowIfNull(target);
         ArgumentException.ThrowIfNullOrWhiteSpace(target.Host);
         var digest = target.ConfigurationDigest();
+        if (target.NormalizedPin is null)
+        {
+            // No pinned host key: it can never connect (every command is refused), so it must not take the pooled
+            // session's place. A picture of a node from before its key was pinned (a poll or a live channel that read
+            // the cluster a moment before the import pinned it) once closed the connection a setup was running on.
+            lock (_gate)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+            }
+
+            return new SshSession(target, digest, _loggerFactory.CreateLogger<SshSession>(), _time);
+        }
+
         SshSession? replaced = null;
         SshSession session;
         lock (_gate)
@@ -45,8 +58,10 @@ public sealed class SshSessionPool : ISshSessionPool, IAsyncDisposable, IDisposa
 
         if (replaced is not null)
         {
-            _logger.LogInformation("SSH settings of {Node} changed; closing the old connection", target.DisplayName);
-            _ = DisposeQuietlyAsync(replaced);
+            // Retired, not disposed: whoever still holds it (an operation that started with the old settings) finishes
+            // its commands on it; its connection closes once no command runs.
+            _logger.LogInformation("SSH settings of {Node} changed; the old connection closes once its commands have finished", target.DisplayName);
+            _ = replaced.RetireAsync();
         }
 
         return session;
@@ -124,16 +139,4 @@ public sealed class SshSessionPool : ISshSessionPool, IAsyncDisposable, IDisposa
     }
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
-
-    private async Task DisposeQuietlyAsync(SshSession session)
-    {
-        try
-        {
-            await session.DisposeAsync();
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            _logger.LogDebug(ex, "Closing a replaced SSH connection to {Node} failed", session.Target.DisplayName);
-        }
-    }
 }

@@ -10,12 +10,18 @@ internal static class SecretKinds
     public const string ReplicationPassword = "cluster.replication_password";
     public const string MonitorPassword = "cluster.monitor_password";
     public const string VrrpPassword = "cluster.vrrp_password";
+    public const string PendingReplicationPassword = "cluster.replication_password.pending";
+    public const string PendingMonitorPassword = "cluster.monitor_password.pending";
+    public const string PendingVrrpPassword = "cluster.vrrp_password.pending";
     public const string PrivateKey = "node.private_key";
     public const string PrivateKeyPassphrase = "node.private_key_passphrase";
     public const string Password = "node.password";
 
     public static IEnumerable<(string Kind, string? Value)> Of(ClusterSecrets s) =>
-        [(ReplicationPassword, s.ReplicationPassword), (MonitorPassword, s.MonitorPassword), (VrrpPassword, s.VrrpPassword)];
+        [
+            (ReplicationPassword, s.ReplicationPassword), (MonitorPassword, s.MonitorPassword), (VrrpPassword, s.VrrpPassword),
+            (PendingReplicationPassword, s.PendingReplicationPassword), (PendingMonitorPassword, s.PendingMonitorPassword), (PendingVrrpPassword, s.PendingVrrpPassword),
+        ];
 
     public static IEnumerable<(string Kind, string? Value)> Of(NodeSecrets s) =>
         [(PrivateKey, s.PrivateKey), (PrivateKeyPassphrase, s.PrivateKeyPassphrase), (Password, s.Password)];
@@ -25,6 +31,9 @@ internal static class SecretKinds
         ReplicationPassword = value(ReplicationPassword),
         MonitorPassword = value(MonitorPassword),
         VrrpPassword = value(VrrpPassword),
+        PendingReplicationPassword = value(PendingReplicationPassword),
+        PendingMonitorPassword = value(PendingMonitorPassword),
+        PendingVrrpPassword = value(PendingVrrpPassword),
     };
 
     public static NodeSecrets NodeFrom(Func<string, string?> value) => new()

@@ -113,6 +113,7 @@ public sealed class NodeProber : INodeProber, IAsyncDisposable
         var nodeSecrets = target.NodeSecrets.GetValueOrDefault(node.Id);
         var masker = new SecretMasker([
             target.Secrets?.MonitorPassword, target.Secrets?.ReplicationPassword, target.Secrets?.VrrpPassword,
+            target.Secrets?.PendingMonitorPassword, target.Secrets?.PendingReplicationPassword, target.Secrets?.PendingVrrpPassword,
             nodeSecrets?.Password, nodeSecrets?.PrivateKey, nodeSecrets?.PrivateKeyPassphrase]);
         var timeout = _options.Value.ProbeTimeout;
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

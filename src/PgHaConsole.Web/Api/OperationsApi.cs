@@ -56,6 +56,11 @@ public static class OperationsApi
                 await StartAsync(() => svc.StartAdoptAsync(id, body ?? new AdoptParameters(), ConsoleApi.Actor(user), ct)))
             .RequireAuthorization(AuthPolicies.Admin);
 
+        // Rotate one secret of a running pair (Admin, typed cluster name, audited): 400 naming the field, 409 the preflight's reasons.
+        api.MapPost("/clusters/{id:guid}/rotate-secret", async (Guid id, [FromBody] RotateSecretRequest? body, OperationService svc, ClaimsPrincipal user, CancellationToken ct) =>
+                await StartAsync(() => svc.StartRotateSecretAsync(id, body ?? new RotateSecretRequest(null, null), ConsoleApi.Actor(user), ct)))
+            .RequireAuthorization(AuthPolicies.Admin);
+
         // A node back as the standby: rejoin (rewind when needed) or rebuild (re-clone; the node's name typed).
         api.MapPost("/clusters/{id:guid}/nodes/{node}/rejoin", async (Guid id, string node, [FromBody] NodeRequest? body, OperationService svc, ClaimsPrincipal user, CancellationToken ct) =>
                 await StartAsync(() => svc.StartRejoinAsync(id, node, body?.ConfirmHost, rebuild: false, ConsoleApi.Actor(user), ct)))

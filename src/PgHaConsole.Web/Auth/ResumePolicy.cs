@@ -3,6 +3,7 @@ using System.Text.Json;
 using PgHaConsole.Infrastructure.Identity;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Rejoin;
+using PgHaConsole.Infrastructure.Rotate;
 using PgHaConsole.Infrastructure.Setup;
 using PgHaConsole.Infrastructure.Switchover;
 
@@ -26,6 +27,8 @@ public static class ResumePolicy
         [SwitchoverOperation.Kind] = new(ConsoleRoles.Operator, []),
         [RejoinOperation.RejoinKind] = new(ConsoleRoles.Operator, ["confirmHost"]),
         [RejoinOperation.RebuildKind] = new(ConsoleRoles.Operator, ["confirmHost"]),
+        // Admin, like its start; the secret and the typed name stay as started.
+        [RotateOperation.Kind] = new(ConsoleRoles.Admin, []),
     };
 
     public static Rule For(string kind) => Rules.GetValueOrDefault(kind) ?? AdminOnly;

@@ -115,7 +115,11 @@ public static class HostingExtensions
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
         services.AddProblemDetails();
         // Enums travel as their names ("Haproxy", "PrivateKey"), the way a person writes them.
-        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
+            o.SerializerOptions.Converters.Add(new Core.Topology.IpAddressJsonConverter());
+        });
 
         services.AddHangfire((sp, config) =>
         {

@@ -4,7 +4,9 @@ using PgHaConsole.Core.Postgres;
 using PgHaConsole.Core.Validation;
 using PgHaConsole.Infrastructure.Adopt;
 using PgHaConsole.Infrastructure.Operations;
+using PgHaConsole.Core.Rotate;
 using PgHaConsole.Infrastructure.Rejoin;
+using PgHaConsole.Infrastructure.Rotate;
 using PgHaConsole.Infrastructure.Setup;
 using PgHaConsole.Infrastructure.Store;
 using PgHaConsole.Infrastructure.Switchover;
@@ -43,6 +45,12 @@ public sealed record OperationView(
     public static string ApiStatus(OperationStatus status) => status.ToString().ToLowerInvariant();
 }
 
+/// <summary>The body of <c>POST /api/clusters/{id}/rotate-secret</c>.</summary>
+/// <param name="Secret">replication, monitoring or vrrp.</param>
+/// <param name="Confirm">The cluster's name, typed.</param>
+/// <param name="NewSecret">Optional: the new secret (else the console generates one); never journaled or logged.</param>
+public sealed record RotateSecretRequest(string? Secret, string? Confirm, string? NewSecret = null);
+
 /// <summary>Parameters that failed validation: a 400 with <see cref="Errors"/> keyed by field; nothing ran or was stored.</summary>
 public sealed class InvalidParametersException(IReadOnlyList<ValidationError> errors)
     : Exception(string.Join(" ", errors.Select(e => $"{e.Field}: {e.Message}")))
@@ -62,7 +70,8 @@ public sealed class OperationService(
     SwitchoverGate switchover,
     IClusterRepository clusters,
     AuditService audit,
-    SwitchoverRollback rollback)
+    SwitchoverRollback rollback,
+    RotateGate rotate)
 {
     public Task<OperationPlanView?> PlanAsync(Guid clusterId, string kind, JsonElement parameters, CancellationToken ct) =>
         planner.PlanAsync(clusterId, kind, parameters, ct);
@@ -179,6 +188,53 @@ public sealed class OperationService(
         parameters.Validate() is { } problem
             ? throw new OperationRefusedException(problem, 400)
             : PlanAsync(clusterId, AdoptOperation.Kind, JsonSerializer.SerializeToElement(parameters, OperationJson.Options), ct);
+
+    /// <summary>
+    /// Rotates one secret of a running pair (Admin): the request validated first (400 naming the field: the secret, the
+    /// typed cluster name, a given new secret), then the preflight against the hosts (409 with its reasons), then the
+    /// operation. A new secret the Admin gives is stored encrypted as the pending one before the start, never in the
+    /// journaled parameters. Every refusal and the start are audited (never with a secret).
+    /// </summary>
+    public async Task<Guid> StartRotateSecretAsync(Guid clusterId, RotateSecretRequest request, string actor, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var stored = await clusters.GetAsync(clusterId, ct) ?? throw new OperationRefusedException("No such cluster.", 404);
+        var errors = SecretRotation.ValidateRequest(request.Secret, request.Confirm, stored.Spec.Name, request.NewSecret);
+        if (errors.Count > 0)
+        {
+            await audit.WriteAsync(actor, "operation." + RotateOperation.Kind, clusterId, stored.Spec.Name, "refused",
+                string.Join(" ", errors.Select(e => $"{e.Field}: {e.Message}")), ct);
+            throw new InvalidParametersException(errors);
+        }
+
+        SecretRotation.TryParse(request.Secret, out var secret);
+        try
+        {
+            await rotate.CheckAsync(clusterId, secret, ct);
+        }
+        catch (OperationRefusedException ex) when (ex.StatusCode != 404)
+        {
+            await audit.WriteAsync(actor, "operation." + RotateOperation.Kind, clusterId, stored.Spec.Name, "refused", $"{request.Secret}: {ex.AuditDetail}", ct);
+            throw;
+        }
+
+        var parameters = JsonSerializer.SerializeToElement(new RotateSecretParameters { Secret = request.Secret, Confirm = request.Confirm }, OperationJson.Options);
+        if (request.NewSecret is not { } given)
+        {
+            return await StartAsync(clusterId, RotateOperation.Kind, parameters, actor, ct);
+        }
+
+        var before = await rotate.StagePendingAsync(clusterId, secret, given, ct);
+        try
+        {
+            return await StartAsync(clusterId, RotateOperation.Kind, parameters, actor, ct);
+        }
+        catch (OperationRefusedException)
+        {
+            await rotate.UnstageAsync(clusterId, before, CancellationToken.None);
+            throw;
+        }
+    }
 
     /// <summary>Rejoin (rewind, or a guarded re-clone) or rebuild (re-clone, typed confirmation) a node as the standby.</summary>
     public async Task<Guid> StartRejoinAsync(Guid clusterId, string node, string? confirmHost, bool rebuild, string actor, CancellationToken ct)

@@ -198,6 +198,25 @@ public sealed class HostBootRenderingTests
     }
 
     [Fact]
+    public async Task A_dead_servers_socket_lock_file_goes_with_its_pid_file_and_another_servers_stays()
+    {
+        using var bench = new GuardBench();
+        var sockets = Directory.CreateDirectory(Path.Combine(bench.Dir.FullName, "sockets")).FullName;
+        var dead = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        // postmaster.pid: pid, data directory, start time, port, first socket directory, …
+        File.WriteAllText(Path.Combine(bench.DataDir, "postmaster.pid"), $"{dead}\n{bench.DataDir}\n1700000000\n5433\n{sockets}\n*\n");
+        File.WriteAllText(Path.Combine(sockets, ".s.PGSQL.5433.lock"), $"{dead}\n{bench.DataDir}\n");
+        // Another server's lock in the same directory (another port, another process) is not this dead server's.
+        File.WriteAllText(Path.Combine(sockets, ".s.PGSQL.5432.lock"), "1\n/elsewhere\n");
+        bench.PeerAnswers(timeline: 1);
+        var result = await bench.RunAsync();
+        Assert.True(result.ExitCode == 0, result.Output);
+        Assert.False(File.Exists(Path.Combine(sockets, ".s.PGSQL.5433.lock")), result.Output);
+        Assert.True(File.Exists(Path.Combine(sockets, ".s.PGSQL.5432.lock")), result.Output);
+        Assert.Contains("removed the stale " + sockets + "/.s.PGSQL.5433.lock", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_failing_fence_keeps_postgresql_from_starting()
     {
         using var bench = new GuardBench();
@@ -223,6 +242,16 @@ public sealed class HostBootRenderingTests
         Assert.Contains("After=network-online.target pghaconsole-realserver.service\n", HostBootRenderer.RenderPostgresDropIn(lvs), StringComparison.Ordinal);
         Assert.Contains("Before=keepalived.service postgresql@15-main.service\n", LvsRenderer.RenderRealServerUnit(lvs), StringComparison.Ordinal);
         Assert.Contains("WantedBy=multi-user.target\n", LvsRenderer.RenderRealServerUnit(lvs), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Systemd_starts_a_dead_keepalived_again_but_not_a_stopped_one()
+    {
+        Assert.Equal("/etc/systemd/system/keepalived.service.d/pghaconsole-restart.conf", HostBootRenderer.KeepalivedRestartDropInPath);
+        var dropIn = HostBootRenderer.RenderKeepalivedRestartDropIn(Sample.Cluster());
+        // on-failure: a crash or a kill restarts it; the fence's systemctl stop does not.
+        Assert.Contains("[Service]\nRestart=on-failure\nRestartSec=1\n", dropIn, StringComparison.Ordinal);
+        Assert.DoesNotContain("Restart=always", dropIn, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -174,6 +174,11 @@ public sealed class KeepalivedRenderingTests
             Assert.Contains("track_script {\n        chk_pg_primary\n        chk_haproxy\n    }", write, StringComparison.Ordinal);
             Assert.Contains("track_script {\n        chk_pg_read\n        chk_haproxy\n    }", read, StringComparison.Ordinal);
             Assert.Contains("script \"/etc/keepalived/pghaconsole-check-haproxy.sh\"", conf, StringComparison.Ordinal);
+            // The HAProxy check (a pid file, looked at twice) releases the VIPs on its first failure; the PostgreSQL
+            // checks (a query, which a loaded host can time out once) on the second.
+            Assert.Contains("fall 1\n", Block(conf, "vrrp_script chk_haproxy {"), StringComparison.Ordinal);
+            Assert.Contains("fall 2\n", Block(conf, "vrrp_script chk_pg_primary {"), StringComparison.Ordinal);
+            Assert.Contains("fall 2\n", Block(conf, "vrrp_script chk_pg_read {"), StringComparison.Ordinal);
             Assert.Contains("notify \"/etc/keepalived/pghaconsole-notify.sh\"", conf, StringComparison.Ordinal);
             Assert.DoesNotContain("notify_master", conf, StringComparison.Ordinal);
             Assert.DoesNotContain("virtual_server", conf, StringComparison.Ordinal);
@@ -379,7 +384,26 @@ public sealed class KeepalivedRenderingTests
         Assert.DoesNotContain("chk_haproxy", conf, StringComparison.Ordinal);
         Assert.Contains("virtual_router_id 255\n", Block(conf, "vrrp_instance VI_WRITE {"), StringComparison.Ordinal);
         Assert.Contains("virtual_router_id 254\n", Block(conf, "vrrp_instance VI_READ {"), StringComparison.Ordinal);
-        Assert.Contains("priority 90\n", Block(conf, "vrrp_instance VI_READ {"), StringComparison.Ordinal);
+        Assert.Contains("priority 253\n", Block(conf, "vrrp_instance VI_READ {"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_read_instance_keeps_the_configured_order_at_the_top_of_the_range_and_the_write_instance_keeps_the_configured_priorities()
+    {
+        var c = Sample.Cluster();
+        var conf1 = KeepalivedConfigRenderer.Render(c, c.Node1, Password);
+        var conf2 = KeepalivedConfigRenderer.Render(c, c.Node2, Password);
+        Assert.Contains("priority 100\n", Block(conf1, "vrrp_instance VI_WRITE {"), StringComparison.Ordinal);
+        Assert.Contains("priority 90\n", Block(conf2, "vrrp_instance VI_WRITE {"), StringComparison.Ordinal);
+        Assert.Contains("priority 254\n", Block(conf1, "vrrp_instance VI_READ {"), StringComparison.Ordinal);
+        Assert.Contains("priority 253\n", Block(conf2, "vrrp_instance VI_READ {"), StringComparison.Ordinal);
+
+        // The order follows the configuration, not the node's number; equal priorities stay equal.
+        var swapped = c with { Vrrp = c.Vrrp with { Node1Priority = 80, Node2Priority = 120 } };
+        Assert.Equal(253, KeepalivedConfigRenderer.ReadPriority(swapped.Vrrp, node1: true));
+        Assert.Equal(254, KeepalivedConfigRenderer.ReadPriority(swapped.Vrrp, node1: false));
+        var equal = c.Vrrp with { Node1Priority = 100, Node2Priority = 100 };
+        Assert.Equal(KeepalivedConfigRenderer.ReadPriority(equal, node1: true), KeepalivedConfigRenderer.ReadPriority(equal, node1: false));
     }
 
     /// <summary>A check-script harness: a fake psql answering one line, the seen clocks, a fake fence that records its call.</summary>
@@ -554,6 +578,17 @@ public sealed class KeepalivedRenderingTests
 
             File.WriteAllText(paths.HaproxyPidFile, fake.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n");
             Assert.Equal(0, (await Tool.RunAsync(script, [])).ExitCode);
+
+            // A reload rewrites the pid file: one that names a dead process for a moment, then the live HAProxy again,
+            // is not a failure (the script looks twice, 0.3 s apart, because keepalived acts on its first failure).
+            File.WriteAllText(paths.HaproxyPidFile, "\n");
+            var rewrite = Task.Run(async () =>
+            {
+                await Task.Delay(100);
+                File.WriteAllText(paths.HaproxyPidFile, fake.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n");
+            });
+            Assert.Equal(0, (await Tool.RunAsync(script, [])).ExitCode);
+            await rewrite;
 
             // Another program's pid (this test host) is not HAProxy.
             File.WriteAllText(paths.HaproxyPidFile, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n");

@@ -113,7 +113,7 @@ public sealed class HostProbeScriptTests
     {
         Assert.DoesNotContain("198.18", HostProbeScript.Script, StringComparison.Ordinal);
         var c = TopologySamples.Cluster with { Balancer = BalancerMode.LvsDr };
-        Assert.Equal(["lvs", "/run/keepalived/pghaconsole.state", "/run/haproxy/admin.sock", "/etc/keepalived/pghaconsole-fenced", "/data10/pgdata", c.Node2.Address, "5432", "/run/haproxy.pid"],
+        Assert.Equal(["lvs", "/run/keepalived/pghaconsole.state", "/run/haproxy/admin.sock", "/etc/keepalived/pghaconsole-fenced", "/data10/pgdata", c.Node2.Address, "5432", "/run/haproxy.pid", "/run/keepalived.pid"],
             HostProbeScript.Arguments(c, c.Node1, new PgHaConsole.Core.Keepalived.KeepalivedPaths(), "/run/haproxy/admin.sock"));
     }
 

@@ -112,7 +112,9 @@ public sealed class LabConsole : IAsyncDisposable
         if (op.GetProperty("status").GetString() != "succeeded")
         {
             var log = await LogAsync(op.GetProperty("id").GetGuid(), ct);
-            Assert.Fail($"{path} ended {op.GetProperty("status").GetString()}: {op}\n--- its log ---\n{log}");
+            var output = Process.Output;
+            Assert.Fail($"{path} ended {op.GetProperty("status").GetString()}: {op}\n--- its log ---\n{log}"
+                + $"\n--- the console's output (last 8,000 characters) ---\n{(output.Length > 8_000 ? output[^8_000..] : output)}");
         }
 
         return op;

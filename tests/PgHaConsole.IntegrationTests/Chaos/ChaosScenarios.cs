@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
+using PgHaConsole.Core.Boot;
 using PgHaConsole.Core.Failover;
+using PgHaConsole.Core.Keepalived;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Core.Topology;
 using PgHaConsole.Infrastructure.Failover;
@@ -53,6 +55,13 @@ public sealed record ChaosScenario(
 
     /// <summary>The host is gone for good (no boot in this suite): no recovery, and the scenario must come last.</summary>
     public bool HostLost { get; init; }
+
+    /// <summary>
+    /// The fault hits "the VIP holder": the victim holds the read VIP as well as the write VIP before the fault, so the
+    /// reads must move (the worst case, and the same case on every run: left alone, where the read VIP sits depends on
+    /// the scenarios before; with it on the survivor reads never noticed the fault).
+    /// </summary>
+    public bool ReadVipOnVictim { get; init; }
 }
 
 /// <summary>A scenario being run: the pair, the roles before the fault, the clients, the log.</summary>
@@ -106,6 +115,60 @@ public sealed class ChaosRun(IChaosPair pair, string primary, string standby, Ac
             {
                 Log($"{when}: {node.Name}: {ex.Message}");
             }
+        }
+    }
+
+    /// <summary>Logs each node's last keepalived transitions (its notify script's log, whole seconds) for the reader of a run.</summary>
+    public async Task LogTransitionsAsync(CancellationToken ct)
+    {
+        foreach (var node in Pair.Cluster.Nodes)
+        {
+            try
+            {
+                var r = await Pair.ExecAsync(node.Name, ct, "bash", "-c", "tail -n 6 -- \"$1\" 2>/dev/null | tr '\\n' ';'", "_", new KeepalivedPaths().LogFile);
+                Log($"transitions: {node.Name}: {r.StandardOutput.Trim()}");
+            }
+            catch (LabException ex)
+            {
+                Log($"transitions: {node.Name}: {ex.Message}");
+            }
+        }
+    }
+
+    /// <summary>True when <paramref name="host"/> holds <paramref name="address"/> on the VRRP interface.</summary>
+    public async Task<bool> HoldsAsync(string host, string address, CancellationToken ct) =>
+        (await Pair.ExecAsync(host, ct, "bash", "-c", "ip -o -4 addr show dev \"$1\" | awk '{print $4}' | grep -qx \"$2/.*\"", "_", Pair.Cluster.Vrrp.Interface, address)).ExitCode == 0;
+
+    /// <summary>
+    /// Puts the read VIP on <see cref="Victim"/>: keepalived on its holder is told to stop (it leaves MASTER with a
+    /// priority-0 advert, the victim takes the VIP at once) and started again as at boot, as a BACKUP that does not
+    /// preempt, so the VIP stays.
+    /// </summary>
+    public async Task PutReadVipOnVictimAsync(CancellationToken ct)
+    {
+        var vip = Pair.Cluster.ReadVip;
+        if (await HoldsAsync(Victim, vip, ct))
+        {
+            return;
+        }
+
+        const string stop = """
+            p=$(head -n 1 -- "$1" | tr -dc '0-9')
+            [ -n "$p" ] && kill -TERM "$p"
+            for _ in $(seq 100); do
+              { [ ! -d "/proc/$p" ] || grep -qE '^State:[[:space:]]*Z' "/proc/$p/status"; } && exit 0
+              sleep 0.1
+            done
+            echo "keepalived $p did not stop within 10 s" >&2; exit 1
+            """;
+        await ExecAsync(Survivor, ct, "bash", "-c", stop, "_", NodeHost.KeepalivedPidFile);
+        await ChaosSuite.WaitForAsync($"{Victim} to hold the read VIP", () => HoldsAsync(Victim, vip, ct), TimeSpan.FromSeconds(10), ct);
+        await ExecAsync(Survivor, ct, HostBootRenderer.KeepalivedEntry);
+        // Started as a BACKUP (nopreempt): it must hear the victim's adverts and leave the VIP where it is.
+        await Task.Delay(TimeSpan.FromSeconds(3), ct);
+        if (!await HoldsAsync(Victim, vip, ct) || await HoldsAsync(Survivor, vip, ct))
+        {
+            throw new InvalidOperationException($"the read VIP did not stay on {Victim} after keepalived on {Survivor} was started again");
         }
     }
 
@@ -231,6 +294,7 @@ public static class ChaosSuite
         // The write VIP leaves with keepalived, and only a running primary may hold it: no failover applies (the
         // primary is healthy), so writes wait for the console's repair.
         WritesNeedRecovery = true,
+        ReadVipOnVictim = true,
     };
 
     public static ChaosScenario HaproxyKilled { get; } = new(
@@ -246,6 +310,7 @@ public static class ChaosSuite
         // The write VIP leads only to the local HAProxy, whose backend is the local primary alone (split-brain safety:
         // no HAProxy ever sends writes to the peer), and it tracks that HAProxy: with it dead, no node may hold it.
         WritesNeedRecovery = true,
+        ReadVipOnVictim = true,
     };
 
     public static ChaosScenario PrimaryLinkDownAndUp { get; } = new(
@@ -318,6 +383,11 @@ public static class ChaosSuite
         var run = new ChaosRun(pair, primary, standby, log) { };
         run.Victim = s.HitsPrimary ? primary : standby;
         log($"— {s.Name}: {primary} primary, {standby} standby, victim {run.Victim}; policy {s.Failover}{(s.Synchronous ? ", synchronous" : "")}");
+
+        if (s.ReadVipOnVictim)
+        {
+            await run.PutReadVipOnVictimAsync(ct);
+        }
 
         var password = await pair.MonitorPasswordAsync(ct);
         await using var writer = new VipWriter(pair.Cluster, password, "chaos-" + Guid.NewGuid().ToString("N")[..6]);
@@ -438,6 +508,7 @@ public static class ChaosSuite
         // a stray failure later (a 500 ms connect on a loaded machine) is not the outage.
         var readsBack = Seconds(reader.OutageEnd(faultAt), faultAt);
         await run.DescribeAsync("settled", ct);
+        await run.LogTransitionsAsync(ct);
         IReadOnlyList<OperationRecord>? recovery = null;
         if (s.WritesNeedRecovery)
         {
@@ -613,6 +684,9 @@ public static class ChaosSuite
         return (ok, $"{primary} primary, {standby} '{state}' from it, writes through the write VIP answered by {write ?? "nobody"}, reads by {read ?? "nobody"}"
             + $"{(fenced.StandardOutput.Trim() == "" ? "" : $", {standby} fenced")}, console: write VIP on {picture?.WriteVipHolder ?? "nobody"}, alarms [{string.Join(", ", alarms)}]");
     }
+
+    internal static Task WaitForAsync(string what, Func<Task<bool>> condition, TimeSpan timeout, CancellationToken ct) =>
+        WaitAsync(what, condition, timeout, ct);
 
     private static async Task WaitAsync(string what, Func<Task<bool>> condition, TimeSpan timeout, CancellationToken ct)
     {

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using PgHaConsole.Core.Boot;
 using PgHaConsole.Core.Failover;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Core.Topology;
@@ -117,6 +118,17 @@ public sealed class FailoverTests(FailoverPairFixture pair, ITestOutputHelper ou
         Assert.True(op.Status == OperationStatus.Succeeded, await pair.LogTextAsync(op.Id, ct));
         Assert.Equal("", await RunAsync(node, ct, "bash", "-c", $"[ -e {FenceFile} ] && echo fenced; true"));
     }
+
+    /// <summary>The PIDs of live (not zombie) postgres processes in the host's network namespace, one per line.</summary>
+    private const string LivePostgresProcesses = """
+        self=$(readlink /proc/self/ns/net)
+        for d in /proc/[0-9]*; do
+          [ "$(cat "$d/comm" 2>/dev/null)" = postgres ] || continue
+          grep -qE '^State:[[:space:]]*Z' "$d/status" 2>/dev/null && continue
+          [ "$(readlink "$d/ns/net" 2>/dev/null)" = "$self" ] && echo "${d#/proc/}"
+        done
+        true
+        """;
 
     private Task KillPostmasterAsync(string host, CancellationToken ct) =>
         RunAsync(host, ct, "bash", "-c", $"kill -9 \"$(head -n 1 {DataDir}/postmaster.pid)\"");
@@ -248,10 +260,19 @@ public sealed class FailoverTests(FailoverPairFixture pair, ITestOutputHelper ou
         Assert.Contains(picture!.Alarms, a => a.Code == AlarmCodes.NodeFenced && a.Node == primary);
 
         // The failover stopped its keepalived too (it would otherwise hold and re-announce the write VIP until its check
-        // had failed twice). Both started by hand (as a reboot would): it comes back read-only and still holds no VIP.
+        // had failed twice). Both started again as a reboot would, by the host's boot entries, once nothing of the
+        // killed server runs (a reboot leaves nothing; here its children exit when they notice, and its postmaster is a
+        // zombie until PID 1 reaps it, which the boot guard's lock-file handling covers): it comes back read-only and
+        // still holds no VIP.
         Assert.Equal("stopped", await RunAsync(primary, ct, "bash", "-c", "p=$(head -n 1 /run/keepalived.pid 2>/dev/null); [ -n \"$p\" ] && [ -d /proc/$p ] && echo running || echo stopped"));
-        await RunAsync(primary, ct, "runuser", "-u", "postgres", "--", "bash", "-c", $"{PgCtl} -D {DataDir} -l /data10/postgresql.log -w start </dev/null >/dev/null 2>&1; echo $?");
-        await RunAsync(primary, ct, "bash", "-c", "keepalived -f /etc/keepalived/keepalived.conf -p /run/keepalived.pid </dev/null >/dev/null 2>&1; echo $?");
+        await WaitAsync("no process of the killed PostgreSQL left", async () => await RunAsync(primary, ct, "bash", "-c", LivePostgresProcesses) == "", TimeSpan.FromSeconds(30), ct);
+        await RunAsync(primary, ct, "bash", "-c", "\"$1\"; echo \"exit $?\"", "_", HostBootRenderer.PostgresEntry);
+        await RunAsync(primary, ct, "bash", "-c", "\"$1\"; echo \"exit $?\"", "_", HostBootRenderer.KeepalivedEntry);
+        if (await Sql(primary, "SELECT pg_is_in_recovery()", ct) != "t")
+        {
+            await RunAsync(primary, ct, "tail", "-n", "30", "/data10/postgresql.log");
+        }
+
         Assert.Equal("t", await Sql(primary, "SELECT pg_is_in_recovery()", ct));
         await Task.Delay(TimeSpan.FromSeconds(4), ct);
         Assert.False(await HoldsAsync(primary, pair.Cluster.WriteVip, ct));

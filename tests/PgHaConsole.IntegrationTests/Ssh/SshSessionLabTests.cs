@@ -218,6 +218,42 @@ public sealed class SshSessionLabTests(LabFixture lab) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_target_without_a_pin_never_takes_the_pooled_sessions_place()
+    {
+        // A picture of the node from before its key was pinned (a poll that read the cluster a moment before an import
+        // pinned it) once replaced, and closed, the session a setup was running its commands on.
+        var pooled = _pool.GetSession(lab.Target("pg1"));
+        Assert.Equal(0, (await pooled.RunAsync(RemoteCommand.Exec("true"))).ExitCode);
+
+        var unpinned = _pool.GetSession(lab.Target("pg1") with { HostKeySha256 = null });
+        await Assert.ThrowsAsync<HostKeyNotPinnedException>(() => unpinned.RunAsync(RemoteCommand.Exec("true")));
+
+        Assert.Same(pooled, _pool.GetSession(lab.Target("pg1")));
+        Assert.Equal("pg1", (await pooled.RunAsync(RemoteCommand.Exec("hostname"))).StdOut.Trim());
+        Assert.Equal(1, pooled.ConnectionCount);
+    }
+
+    [Fact]
+    public async Task A_replaced_session_finishes_its_running_command_stays_usable_and_closes_its_connection_when_idle()
+    {
+        var old = (SshSession)_pool.GetSession(lab.Target("pg1"));
+        var running = old.RunAsync(RemoteCommand.BashScript("sleep 1; hostname"));
+        await Task.Delay(300);
+
+        // The node's SSH settings change under a running command (another digest, the same host).
+        var fresh = _pool.GetSession(lab.Target("pg1") with { Password = "changed" });
+        Assert.NotSame(old, fresh);
+
+        Assert.Equal("pg1", (await running).StdOut.Trim());
+        Assert.True(old.Retired);
+        Assert.False(old.HoldsConnection, "a retired session closes its connection once no command runs");
+        // Whoever still holds it (an operation started with the old settings) goes on with it.
+        Assert.Equal("pg1", (await old.RunAsync(RemoteCommand.Exec("hostname"))).StdOut.Trim());
+        Assert.False(old.HoldsConnection);
+        Assert.Equal("pg1", (await fresh.RunAsync(RemoteCommand.Exec("hostname"))).StdOut.Trim());
+    }
+
+    [Fact]
     public async Task Two_commands_reuse_one_connection_and_parallel_commands_share_it()
     {
         var session = _pool.GetSession(lab.Target("pg1"));
@@ -376,7 +412,7 @@ public sealed class SshSessionLabTests(LabFixture lab) : IAsyncLifetime
         // A different connect timeout is not a different identity: callers with different patience share the connection.
         Assert.Same(first, _pool.GetSession(lab.Target("pg1") with { ConnectTimeout = TimeSpan.FromSeconds(7) }));
 
-        // Another key (the same key from another file here) is: the old connection is closed and replaced.
+        // Another key (the same key from another file here) is: the old session is retired, its connection closed.
         var keyCopy = Path.Combine(Path.GetTempPath(), "pgha-key-" + Guid.NewGuid().ToString("N"));
         File.Copy(lab.Target("pg1").PrivateKeyPath!, keyCopy);
         if (OperatingSystem.IsLinux())
@@ -389,7 +425,9 @@ public sealed class SshSessionLabTests(LabFixture lab) : IAsyncLifetime
 
             Assert.NotSame(first, second);
             Assert.Equal(0, (await second.RunAsync(RemoteCommand.Exec("true"))).ExitCode);
-            await Assert.ThrowsAsync<ObjectDisposedException>(() => first.RunAsync(RemoteCommand.Exec("true")));
+            // Retired: its idle connection closed at once (a holder may still use it: see the test of a running command).
+            Assert.True(((SshSession)first).Retired);
+            Assert.False(((SshSession)first).HoldsConnection);
         }
         finally
         {

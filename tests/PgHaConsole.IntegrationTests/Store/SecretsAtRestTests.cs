@@ -23,6 +23,10 @@ public abstract class SecretsAtRestTests(IStoreHarness harness) : StoreTestBase(
             ReplicationPassword = "rotated-repl-" + Guid.NewGuid().ToString("N")[..8],
             MonitorPassword = clusterSecrets.MonitorPassword,
             VrrpPassword = clusterSecrets.VrrpPassword,
+            // A rotation under way keeps its new secrets as pending ones: encrypted like the others.
+            PendingReplicationPassword = "pending-repl-" + Guid.NewGuid().ToString("N")[..8],
+            PendingMonitorPassword = "pending-mon-" + Guid.NewGuid().ToString("N")[..8],
+            PendingVrrpPassword = "pV" + Guid.NewGuid().ToString("N")[..6],
         };
         await clusters.UpdateAsync(spec, rotated, nodeSecrets, null, Ct);
 
@@ -30,6 +34,9 @@ public abstract class SecretsAtRestTests(IStoreHarness harness) : StoreTestBase(
         {
             clusterSecrets.ReplicationPassword!,
             rotated.ReplicationPassword,
+            rotated.PendingReplicationPassword,
+            rotated.PendingMonitorPassword,
+            rotated.PendingVrrpPassword,
             clusterSecrets.MonitorPassword!,
             clusterSecrets.VrrpPassword!,
             nodeSecrets[spec.Node1.Id].PrivateKey!,
@@ -51,7 +58,7 @@ public abstract class SecretsAtRestTests(IStoreHarness harness) : StoreTestBase(
         // And what is stored decrypts back to them.
         Assert.Equal(rotated, await clusters.GetClusterSecretsAsync(spec.Id, Ct));
         Assert.Equal(nodeSecrets[spec.Node1.Id], await clusters.GetNodeSecretsAsync(spec.Node1.Id, Ct));
-        Assert.Equal(6, await ScalarAsync("SELECT COUNT(*) FROM secrets"));
+        Assert.Equal(9, await ScalarAsync("SELECT COUNT(*) FROM secrets"));
     }
 
     [Fact]

@@ -101,6 +101,23 @@ public class ConsoleFactory : WebApplicationFactory<Program>
 
     private sealed record TokenBody(Guid Id, string Name, string Role, string Token);
 
+    /// <summary>Creates a valid cluster through the API (as the admin), named <paramref name="prefix"/> and a random suffix.</summary>
+    public async Task<(Guid Id, string Name)> CreateClusterAsync(string prefix)
+    {
+        var name = $"{prefix}-{Guid.NewGuid():N}"[..14];
+        using var admin = CreateClientWithToken(AdminToken);
+        using var created = await admin.PostAsJsonAsync("/api/clusters", InventoryApiTests.ValidCluster(name));
+        Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
+        return ((await created.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("id").GetGuid(), name);
+    }
+
+    /// <summary>Every Hangfire job the store knows of, in any state: "nothing was queued" is this count unchanged.</summary>
+    public long HangfireJobs()
+    {
+        var stats = Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi().GetStatistics();
+        return stats.Enqueued + stats.Scheduled + stats.Processing + stats.Succeeded + stats.Failed + stats.Deleted;
+    }
+
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);

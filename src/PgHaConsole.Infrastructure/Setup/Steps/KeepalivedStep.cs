@@ -54,6 +54,7 @@ public sealed class KeepalivedStep(SetupRun run) : SetupStep(run)
         if (Systemd)
         {
             files.Add(new(HostBootRenderer.PostgresDropInPath(Cluster), HostBootRenderer.RenderPostgresDropIn(Cluster, Paths), "0644", Reload: false));
+            files.Add(new(HostBootRenderer.KeepalivedRestartDropInPath, HostBootRenderer.RenderKeepalivedRestartDropIn(Cluster), "0644", Reload: false));
         }
         else
         {
@@ -170,8 +171,13 @@ public sealed class KeepalivedStep(SetupRun run) : SetupStep(run)
         {
             var host = s.Host;
             await host.RunCheckedAsync("Creating /etc/keepalived", RemoteCommand.Exec("install", "-d", "-m", "0755", "--", "/etc/keepalived"), null, ct);
-            var bootDir = Systemd ? HostBootRenderer.PostgresDropInPath(Cluster)[..HostBootRenderer.PostgresDropInPath(Cluster).LastIndexOf('/')] : HostBootRenderer.BootDirectory;
-            await host.RunCheckedAsync("Creating " + bootDir, RemoteCommand.Exec("install", "-d", "-m", "0755", "--", bootDir), null, ct);
+            foreach (var bootDir in Systemd
+                ? new[] { HostBootRenderer.PostgresDropInPath(Cluster), HostBootRenderer.KeepalivedRestartDropInPath }.Select(p => p[..p.LastIndexOf('/')])
+                : [HostBootRenderer.BootDirectory])
+            {
+                await host.RunCheckedAsync("Creating " + bootDir, RemoteCommand.Exec("install", "-d", "-m", "0755", "--", bootDir), null, ct);
+            }
+
             var configChanged = false;
             var bootChanged = false;
             foreach (var (file, current) in s.Files)
@@ -213,7 +219,7 @@ public sealed class KeepalivedStep(SetupRun run) : SetupStep(run)
             {
                 if (bootChanged)
                 {
-                    await host.RunCheckedAsync("Reloading systemd (the boot guard's drop-in)", RemoteCommand.Exec("systemctl", "daemon-reload"), log, ct);
+                    await host.RunCheckedAsync("Reloading systemd (the boot guard's and keepalived's drop-ins)", RemoteCommand.Exec("systemctl", "daemon-reload"), log, ct);
                 }
 
                 // PostgreSQL's unit is started by the console's own steps; here it is only enabled at boot.

@@ -133,10 +133,11 @@ public sealed class LabController
     }
 
     /// <summary>
-    /// Restarts one host of the namespace lab as a power cycle would: every process of the host killed by PID (never by
-    /// name: the hosts share the machine's process table), its network state (addresses such as the VIPs, sysctls,
-    /// iptables rules) gone with its network namespace, /run fresh; then it boots and starts only what it enables at
-    /// boot (<c>/etc/pghaconsole/boot.d</c>, in the background, as an init does). Returns once its sshd answers.
+    /// Restarts one host of the lab as a power cycle would: every process of the host killed by PID (never by name: the
+    /// hosts share the machine's process table, or the UML guest's), its network state (addresses such as the VIPs,
+    /// sysctls, iptables rules, IPVS table) gone with its network namespace, /run fresh; then it boots and starts only
+    /// what it enables at boot (<c>/etc/pghaconsole/boot.d</c>, in the background, as an init does). Returns once its
+    /// sshd answers. In the UML lab the same happens inside the guest kernel (<see cref="UmlHostPower"/>).
     /// </summary>
     public async Task RestartHostAsync(string host, CancellationToken cancellationToken)
     {
@@ -147,18 +148,30 @@ public sealed class LabController
     /// <summary>The first half of <see cref="RestartHostAsync"/>: the host is lost (no process, no address) until <see cref="PowerOnHostAsync"/>.</summary>
     public async Task PowerOffHostAsync(string host, CancellationToken cancellationToken)
     {
-        var (stateDir, definition) = RunningNamespaceLabHost("stop-host", host);
+        var (stateDir, definition, uml) = RunningLabHost("stop-host", host);
+        if (uml)
+        {
+            await new UmlHostPower(_log, _time).PowerOffAsync(stateDir, definition, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         await new LabHostPower(_log, _time).PowerOffAsync(stateDir, definition, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Boots a host that <see cref="PowerOffHostAsync"/> turned off.</summary>
     public async Task PowerOnHostAsync(string host, CancellationToken cancellationToken)
     {
-        var (stateDir, definition) = RunningNamespaceLabHost("start-host", host);
+        var (stateDir, definition, uml) = RunningLabHost("start-host", host);
+        if (uml)
+        {
+            await new UmlHostPower(_log, _time).PowerOnAsync(stateDir, definition, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         await new LabHostPower(_log, _time).PowerOnAsync(stateDir, definition, cancellationToken).ConfigureAwait(false);
     }
 
-    private static (string StateDir, LabHostDefinition Host) RunningNamespaceLabHost(string command, string host)
+    private static (string StateDir, LabHostDefinition Host, bool Uml) RunningLabHost(string command, string host)
     {
         LabPrerequisites.EnsureRoot(command);
         var definition = LabTopology.Host(host);
@@ -169,14 +182,7 @@ public sealed class LabController
             throw new LabException($"The lab's state.json in {owner} is missing or unreadable.", "Run `down` then `up`.");
         }
 
-        if (state.IsUml)
-        {
-            throw new LabException(
-                $"`{command}` works on the namespace lab only: in the UML lab the hosts live inside the guest kernel.",
-                "Use the namespace lab (`up` without --ipvs) for host restarts.");
-        }
-
-        return (owner, definition);
+        return (owner, definition, state.IsUml);
     }
 
     /// <summary>
@@ -185,7 +191,11 @@ public sealed class LabController
     /// </summary>
     public async Task AddWitnessAsync(CancellationToken cancellationToken)
     {
-        RunningNamespaceLabHost("add-witness", LabTopology.Hosts[0].Name);
+        if (RunningLabHost("add-witness", LabTopology.Hosts[0].Name).Uml)
+        {
+            throw new LabException("The witness host exists in the namespace lab only.", "Use the namespace lab (`up` without --ipvs).");
+        }
+
         var witness = LabTopology.Witness;
         if (LabSystem.NamespaceExists(witness.Namespace))
         {

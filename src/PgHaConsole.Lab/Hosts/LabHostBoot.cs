@@ -54,11 +54,20 @@ internal sealed class LabHostBoot(TimeProvider time)
         await CommandRunner.RunCheckedAsync("Preparing /data10", ["chown", "postgres:postgres", Path.Combine(hostDir, "data10")], ct).ConfigureAwait(false);
         await GenerateKeyAsync(Path.Combine(hostDir, "ssh_host_ed25519_key"), "pghalab-" + host.Name, ct).ConfigureAwait(false);
 
-        var config = new StringBuilder()
-            .Append("# sshd of lab host ").Append(host.Name).Append(", written by PgHaConsole.Lab\n")
-            .Append("ListenAddress ").Append(host.Address).Append('\n')
+        var config = SshdConfig("lab host " + host.Name, host.Address, Path.Combine(hostDir, "ssh_host_ed25519_key"), stateDir, "/run/sshd.pid");
+        await File.WriteAllTextAsync(Path.Combine(hostDir, "sshd_config"), config, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// An sshd configuration of the lab: root logs in only with the lab's client key, on <paramref name="listenAddress"/>
+    /// alone. The lab hosts' sshd, and the UML guest's own (on the transfer address) use it.
+    /// </summary>
+    public static string SshdConfig(string what, string listenAddress, string hostKey, string stateDir, string pidFile) =>
+        new StringBuilder()
+            .Append("# sshd of ").Append(what).Append(", written by PgHaConsole.Lab\n")
+            .Append("ListenAddress ").Append(listenAddress).Append('\n')
             .Append("Port ").Append(LabTopology.SshPort.ToString(CultureInfo.InvariantCulture)).Append('\n')
-            .Append("HostKey ").Append(Path.Combine(hostDir, "ssh_host_ed25519_key")).Append('\n')
+            .Append("HostKey ").Append(hostKey).Append('\n')
             .Append("PermitRootLogin prohibit-password\n")
             .Append("PasswordAuthentication no\n")
             .Append("KbdInteractiveAuthentication no\n")
@@ -69,11 +78,10 @@ internal sealed class LabHostBoot(TimeProvider time)
             // Debian's postgres account is locked; only PAM lets it log in by key (repmgr needs that).
             .Append("UsePAM yes\n")
             .Append("UseDNS no\n")
-            .Append("PidFile /run/sshd.pid\n")
+            .Append("PidFile ").Append(pidFile).Append('\n')
             .Append("AcceptEnv LANG\n")
-            .Append("Subsystem sftp /usr/lib/openssh/sftp-server\n");
-        await File.WriteAllTextAsync(Path.Combine(hostDir, "sshd_config"), config.ToString(), ct).ConfigureAwait(false);
-    }
+            .Append("Subsystem sftp /usr/lib/openssh/sftp-server\n")
+            .ToString();
 
     public static int StartHost(string stateDir, LabHostDefinition host, string bootScript)
     {

@@ -16,7 +16,7 @@ internal sealed class LabHostPower(TextWriter log, TimeProvider time)
     private readonly LabHostBoot boot = new(time);
 
     /// <summary>The MAC of the host's <c>mgt</c>, kept across a restart as a NIC's is (LVS-DR's mangle rule names the peer's MAC).</summary>
-    private static string MacFile(string stateDir, LabHostDefinition host) => Path.Combine(LabHostBoot.HostDir(stateDir, host), "mgt.mac");
+    internal static string MacFile(string stateDir, LabHostDefinition host) => Path.Combine(LabHostBoot.HostDir(stateDir, host), "mgt.mac");
 
     public async Task PowerOffAsync(string stateDir, LabHostDefinition host, CancellationToken ct)
     {
@@ -121,7 +121,7 @@ internal sealed class LabHostPower(TextWriter log, TimeProvider time)
             .FirstOrDefault(a => a is not null);
     }
 
-    private static async Task<string?> SavedMacAsync(string stateDir, LabHostDefinition host, CancellationToken ct)
+    internal static async Task<string?> SavedMacAsync(string stateDir, LabHostDefinition host, CancellationToken ct)
     {
         var file = MacFile(stateDir, host);
         if (!File.Exists(file))

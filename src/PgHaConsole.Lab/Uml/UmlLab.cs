@@ -60,6 +60,19 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
 
     public static string ConsoleLog(string stateDir) => Path.Combine(UmlDir(stateDir), "console.log");
 
+    /// <summary>
+    /// The guest's own sshd (its root namespaces, on <see cref="GuestTransferAddress"/>, the lab's client key): how the
+    /// machine runs a command in the guest itself, e.g. a host's power cycle, which must not run inside that host (it
+    /// kills every process there) nor depend on the other host being up. Simpler than UML's mconsole (its <c>exec</c>
+    /// returns no output or exit code) and than a hop through a host's session (nsenter into PID 1's namespaces),
+    /// which fails when both hosts are off.
+    /// </summary>
+    public static string GuestSshdConfig(string stateDir) => Path.Combine(UmlDir(stateDir), "guest-sshd_config");
+
+    public static string GuestHostKey(string stateDir) => Path.Combine(UmlDir(stateDir), "guest_ssh_host_ed25519_key");
+
+    public static string GuestSshdLog(string stateDir) => Path.Combine(UmlDir(stateDir), "guest-sshd.log");
+
     /// <summary>Programs the UML lab needs besides the namespace lab's, with their Debian packages.</summary>
     public static readonly (string Program, string Package)[] RequiredPrograms =
     [
@@ -87,15 +100,22 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
         log.WriteLine("lab: generating keys and host directories");
         await LabHostBoot.WriteBootScriptAsync(Path.Combine(stateDir, LabPaths.BootScriptName), ct).ConfigureAwait(false);
         var clientKey = Path.Combine(stateDir, LabPaths.ClientKeyName);
-        var prepare = new List<Task> { LabHostBoot.GenerateKeyAsync(clientKey, "pghalab-client", ct) };
+        var umlDir = UmlDir(stateDir);
+        Directory.CreateDirectory(umlDir);
+        var prepare = new List<Task>
+        {
+            LabHostBoot.GenerateKeyAsync(clientKey, "pghalab-client", ct),
+            LabHostBoot.GenerateKeyAsync(GuestHostKey(stateDir), "pghalab-guest", ct),
+        };
         prepare.AddRange(LabTopology.Hosts.Select(h => LabHostBoot.PrepareHostDirAsync(LabHostBoot.HostDir(stateDir, h), h, stateDir, ct)));
         await Task.WhenAll(prepare).ConfigureAwait(false);
         LabSystem.SetMode(clientKey + ".pub", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         await WriteKnownHostsAsync(stateDir, ct).ConfigureAwait(false);
 
+        await File.WriteAllTextAsync(GuestSshdConfig(stateDir),
+            LabHostBoot.SshdConfig("the UML guest (root namespaces)", GuestTransferAddress, GuestHostKey(stateDir), stateDir, "/run/pghalab-guest-sshd.pid"), ct).ConfigureAwait(false);
+
         log.WriteLine("lab: building the UML guest's initramfs");
-        var umlDir = UmlDir(stateDir);
-        Directory.CreateDirectory(umlDir);
         await File.WriteAllTextAsync(Path.Combine(umlDir, "guest-up.sh"), UmlGuestScript.Render(stateDir), ct).ConfigureAwait(false);
         var initrd = await BuildInitramfsAsync(umlDir, ct).ConfigureAwait(false);
 
@@ -118,7 +138,8 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
         var pid = StartGuest(stateDir, initrd);
         state = state with { HostPids = new Dictionary<string, int> { [PidKey] = pid } };
         state.Save();
-        await Task.WhenAll(LabTopology.Hosts.Select(h => WaitForSshAsync(stateDir, h, pid, ct))).ConfigureAwait(false);
+        await Task.WhenAll(LabTopology.Hosts.Select(h => WaitForSshAsync(stateDir, "host " + h.Name, h.Address, pid, ct))
+            .Append(WaitForSshAsync(stateDir, "the guest's own sshd", GuestTransferAddress, pid, ct))).ConfigureAwait(false);
         log.WriteLine($"lab: guest hosts answer SSH after {UmlGuestScript.Seconds(time.GetElapsedTime(started))} s");
 
         var password = LabBuilder.RandomPassword();
@@ -144,19 +165,26 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
     }
 
     /// <summary>The argv that runs <paramref name="argv"/> as root on a guest host over SSH, the lab's host keys pinned.</summary>
-    public static List<string> SshArgv(string stateDir, LabHostDefinition host, IReadOnlyList<string> argv) =>
+    public static List<string> SshArgv(string stateDir, LabHostDefinition host, IReadOnlyList<string> argv) => SshArgv(stateDir, host.Address, argv);
+
+    /// <summary>The argv that runs <paramref name="argv"/> as root at <paramref name="address"/> (a host, or the guest itself) over SSH.</summary>
+    public static List<string> SshArgv(string stateDir, string address, IReadOnlyList<string> argv) =>
     [
         "ssh", "-F", "/dev/null", "-i", Path.Combine(stateDir, LabPaths.ClientKeyName),
         "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
         "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=" + Path.Combine(stateDir, KnownHostsName),
         "-o", "GlobalKnownHostsFile=/dev/null",
-        LabTopology.SshUser + "@" + host.Address, "--",
+        LabTopology.SshUser + "@" + address, "--",
         // ssh hands the remote shell one string: every argument quoted through the project's one quoting function.
         string.Join(' ', argv.Select(ShellQuote.Quote)),
     ];
 
     public static Task<CommandResult> ExecAsync(string stateDir, LabHostDefinition host, IReadOnlyList<string> argv, string? stdin, TimeSpan timeout, CancellationToken ct) =>
         CommandRunner.RunAsync(SshArgv(stateDir, host, argv), stdin, timeout, ct);
+
+    /// <summary>Runs <paramref name="argv"/> as root in the guest's root namespaces (its own sshd, <see cref="GuestSshdConfig"/>).</summary>
+    public static Task<CommandResult> GuestExecAsync(string stateDir, IReadOnlyList<string> argv, string? stdin, TimeSpan timeout, CancellationToken ct) =>
+        CommandRunner.RunAsync(SshArgv(stateDir, GuestTransferAddress, argv), stdin, timeout, ct);
 
     private static async Task RunCheckedAsync(string stateDir, LabHostDefinition host, string step, IReadOnlyList<string> argv, string? stdin, CancellationToken ct)
     {
@@ -168,7 +196,7 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
         }
     }
 
-    /// <summary>True when the guest kernel runs, its link exists, both hosts answer SSH and pg1's PostgreSQL is ready.</summary>
+    /// <summary>True when the guest kernel runs, its link exists, both hosts and the guest answer SSH and pg1's PostgreSQL is ready.</summary>
     public static async Task<bool> IsHealthyAsync(string stateDir, LabStateFile state, CancellationToken ct)
     {
         if (!File.Exists(Path.Combine(stateDir, LabPaths.LabInfoFile)) || !LabSystem.LinkExists(Tap)
@@ -177,9 +205,10 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
             return false;
         }
 
-        foreach (var host in LabTopology.Hosts)
+        // Both hosts, and the guest's own sshd (a guest built before it existed cannot restart a host: `up` rebuilds it).
+        foreach (var address in LabTopology.Hosts.Select(h => h.Address).Append(GuestTransferAddress))
         {
-            if (!await LabSystem.SshAnswersAsync(host.Address, LabTopology.SshPort, TimeSpan.FromSeconds(3), ct).ConfigureAwait(false))
+            if (!await LabSystem.SshAnswersAsync(address, LabTopology.SshPort, TimeSpan.FromSeconds(3), ct).ConfigureAwait(false))
             {
                 return false;
             }
@@ -254,6 +283,9 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
             lines.Add($"{host.Address} {pub[0]} {pub[1]}");
         }
 
+        var guest = (await File.ReadAllTextAsync(GuestHostKey(stateDir) + ".pub", ct).ConfigureAwait(false)).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        lines.Add($"{GuestTransferAddress} {guest[0]} {guest[1]}");
+
         await File.WriteAllTextAsync(Path.Combine(stateDir, KnownHostsName), string.Join('\n', lines) + "\n", ct).ConfigureAwait(false);
     }
 
@@ -319,12 +351,13 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
         ]);
     }
 
-    private async Task WaitForSshAsync(string stateDir, LabHostDefinition host, int guestPid, CancellationToken ct)
+    /// <summary>Waits until an sshd of the guest answers at <paramref name="address"/>; fails at once when the guest kernel stops.</summary>
+    internal async Task WaitForSshAsync(string stateDir, string what, string address, int guestPid, CancellationToken ct)
     {
         var started = time.GetTimestamp();
         while (time.GetElapsedTime(started) < BootTimeout)
         {
-            if (await LabSystem.SshAnswersAsync(host.Address, LabTopology.SshPort, TimeSpan.FromSeconds(1), ct).ConfigureAwait(false))
+            if (await LabSystem.SshAnswersAsync(address, LabTopology.SshPort, TimeSpan.FromSeconds(1), ct).ConfigureAwait(false))
             {
                 return;
             }
@@ -337,7 +370,7 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
             await Task.Delay(TimeSpan.FromMilliseconds(200), time, ct).ConfigureAwait(false);
         }
 
-        throw GuestFailed(stateDir, $"host {host.Name} did not answer SSH on {host.Address}:22 within {BootTimeout.TotalSeconds:0} s");
+        throw GuestFailed(stateDir, $"{what} did not answer SSH on {address}:22 within {BootTimeout.TotalSeconds:0} s");
     }
 
     private static LabException GuestFailed(string stateDir, string what)

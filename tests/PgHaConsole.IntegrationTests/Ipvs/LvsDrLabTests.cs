@@ -40,8 +40,9 @@ public sealed class IpvsCollection : ICollectionFixture<IpvsPairFixture>
 
 /// <summary>
 /// LVS-DR end to end in the UML lab: the wizard builds the pair in LVS-DR mode and its verification passes; reads
-/// through the read VIP reach both nodes; a real server that stops answering queries leaves the pool. Ordered: each
-/// test starts from the pair the wizard built. Category Ipvs: scripts/test.sh runs these in their own phase.
+/// through the read VIP reach both nodes; a real server that stops answering queries leaves the pool; a director
+/// failover; a restarted real server comes back with everything LVS-DR needs. Ordered: each test starts from the pair
+/// the wizard built. Category Ipvs: scripts/test.sh runs these in their own phase.
 /// </summary>
 [Collection(IpvsCollection.Name)]
 [Trait("Category", "Ipvs")]
@@ -249,6 +250,207 @@ public sealed class LvsDrLabTests(IpvsPairFixture pair, ITestOutputHelper output
             await pair.ExecAsync(holder, CancellationToken.None, "bash", "-c",
                 "p=$(cat /run/keepalived.pid 2>/dev/null); [ -n \"$p\" ] && [ -d /proc/$p ] || keepalived -f /etc/keepalived/keepalived.conf -p /run/keepalived.pid </dev/null >/dev/null 2>&1");
         }
+    }
+
+    [Fact, TestPriority(5)]
+    public async Task A_restarted_real_server_comes_back_into_the_pool_with_everything_lvs_dr_needs()
+    {
+        var ct = Timeout(16);
+        var primary = await pair.PrimaryAsync(ct);
+        var standby = primary == "pg1" ? "pg2" : "pg1";
+
+        // The console watches the pair, as in production (its prober queries every node every poll): a primary that sees
+        // neither its standby nor a console query for SelfFence.DelaySeconds fences itself, by design. This fixture does
+        // not poll (probes starve the UML guest), and the first run of this test (2026-12-01 17:12) had pg1 fence itself
+        // 11 s into pg2's restart ("no streaming standby for 15 s and no console query for 116 s"). A stand-in for the
+        // prober: one pooled connection per node as the monitoring role, a query every 2 s.
+        using var stopWatching = new CancellationTokenSource();
+        var watcher = WatchLikeTheConsoleAsync(stopWatching.Token);
+        try
+        {
+            await RestartBothInTurnAsync(primary, standby, ct);
+        }
+        finally
+        {
+            await stopWatching.CancelAsync();
+            await watcher;
+        }
+    }
+
+    private async Task WatchLikeTheConsoleAsync(CancellationToken stop)
+    {
+        var secrets = (await pair.Get<IClusterRepository>().GetClusterSecretsAsync(pair.Cluster.Id, CancellationToken.None))!;
+        while (!stop.IsCancellationRequested)
+        {
+            foreach (var n in pair.Cluster.Nodes)
+            {
+                try
+                {
+                    var csb = NodeConnections.Monitor(pair.Cluster, n.Address, secrets.MonitorPassword, "ipvs-test-watch", timeout: 2, commandTimeout: 2);
+                    // Kept open between queries as the prober's is: the check counts only live sessions' query_start (the
+                    // 17:26 run opened a fresh connection each time and pg1 fenced itself all the same).
+                    csb.Pooling = true;
+                    await using var conn = new NpgsqlConnection(csb.ConnectionString);
+                    await conn.OpenAsync(stop);
+                    await using var cmd = new NpgsqlCommand("SELECT 1", conn);
+                    await cmd.ExecuteScalarAsync(stop);
+                }
+                catch (Exception ex) when (ex is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException or OperationCanceledException)
+                {
+                    // A node that is down is simply not watched this round.
+                }
+            }
+
+            try
+            {
+                await Task.Delay(2000, stop);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task RestartBothInTurnAsync(string primary, string standby, CancellationToken ct)
+    {
+        // Both real servers in turn: the standby, then the primary (which the boot guard lets start as the primary it
+        // was: its peer is still on its timeline).
+        foreach (var host in new[] { standby, primary })
+        {
+            var peer = host == "pg1" ? "pg2" : "pg1";
+            output.WriteLine($"primary {primary}, read VIP on {await ReadVipHolderAsync(ct) ?? "nobody"}: restarting {host}");
+            var before = new HostLvsState(await NetfilterAsync(host, ct), await MacAsync(host, ct), await MacAsync(peer, ct),
+                (await pair.ExecAsync(host, ct, "head", "-n", "1", "/data10/pgdata/postmaster.pid")).StandardOutput.Trim());
+
+            // A power cycle inside the UML guest: every process of the host killed, its network namespace (VIPs on lo,
+            // sysctls, iptables rules, IPVS table) gone, then the host's boot: only what the wizard enabled at boot starts.
+            var clock = Stopwatch.StartNew();
+            await pair.Controller.RestartHostAsync(host, ct);
+            output.WriteLine($"{host} restarted (sshd answers) in {clock.Elapsed.TotalSeconds:0.0} s");
+            try
+            {
+                await AssertBackAsync(host, peer, host == primary, before, clock, ct);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // What the host's boot did (its init's log, on the machine) and what the hosts say now.
+                var hostLog = Path.Combine(pair.StateDir, "hosts", host, "host.log");
+                output.WriteLine($"===== {hostLog} (tail)\n" + (File.Exists(hostLog) ? string.Join('\n', File.ReadLines(hostLog).TakeLast(40)) : "(none)"));
+                await DiagnoseAsync(CancellationToken.None);
+                throw;
+            }
+        }
+    }
+
+    /// <summary>What LVS-DR set up on a host before its restart: its iptables rules, its MAC and its peer's, its postmaster.</summary>
+    private sealed record HostLvsState(string Netfilter, string Mac, string PeerMac, string Postmaster);
+
+    private async Task AssertBackAsync(string host, string peer, bool wasPrimary, HostLvsState before, Stopwatch clock, CancellationToken ct)
+    {
+        var node = pair.Cluster.Nodes.Single(n => n.Name == host);
+        var bootWait = TimeSpan.FromMinutes(3);
+
+        // PostgreSQL in its role with a new postmaster, replicating again. Asked of the restarted node (a fresh server):
+        // its peer may still show the connection to the killed one as streaming until the replication timeout ends it.
+        var replicating = wasPrimary
+            ? $"SELECT state FROM pg_stat_replication WHERE application_name = '{peer}'"
+            : "SELECT status FROM pg_stat_wal_receiver";
+        await PairFixture.WaitUntilAsync($"{host} replicating with {peer} again", async () =>
+            (await pair.SqlAsync(host, replicating, ct)).StandardOutput.Trim() == "streaming", bootWait, ct, output);
+        Assert.Equal(wasPrimary ? "f" : "t", (await pair.SqlAsync(host, "SELECT pg_is_in_recovery()", ct)).StandardOutput.Trim());
+        Assert.NotEqual(before.Postmaster, (await pair.ExecAsync(host, ct, "head", "-n", "1", "/data10/pgdata/postmaster.pid")).StandardOutput.Trim());
+        output.WriteLine($"PostgreSQL streaming {clock.Elapsed.TotalSeconds:0.0} s after the restart began");
+
+        // The real server: both VIPs on lo, ARP answered only for the host's own addresses.
+        var lo = await pair.ExecAsync(host, ct, "ip", "-o", "-4", "addr", "show", "dev", "lo");
+        Assert.Contains($" {pair.Cluster.WriteVip}/32 ", lo.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains($" {pair.Cluster.ReadVip}/32 ", lo.StandardOutput, StringComparison.Ordinal);
+        var arp = await pair.ExecAsync(host, ct, "sysctl", "-n", "net.ipv4.conf.lo.arp_ignore", "net.ipv4.conf.all.arp_ignore", "net.ipv4.conf.lo.arp_announce", "net.ipv4.conf.all.arp_announce");
+        Assert.Equal(["1", "1", "2", "2"], arp.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+        // The mangle mark: read-VIP packets not from the peer's MAC get this node's fwmark (the rule the wizard wrote).
+        var mangle = await pair.ExecAsync(host, ct, [.. PgHaConsole.Core.Lvs.LvsRenderer.MangleCheckArgs(pair.Cluster, node, before.PeerMac)]);
+        Assert.True(mangle.Succeeded, "the mangle rule by the peer's MAC is missing: " + mangle.Output);
+        // The host kept its MAC (a NIC does), so the peer's rule, which names it, still matches what it forwards.
+        Assert.Equal(before.Mac, await MacAsync(host, ct));
+        var peerRule = await pair.ExecAsync(peer, ct, [.. PgHaConsole.Core.Lvs.LvsRenderer.MangleCheckArgs(pair.Cluster, pair.Cluster.Peer(node), before.Mac)]);
+        Assert.True(peerRule.Succeeded, peerRule.Output);
+        // Every filter and mangle rule as before the restart (the firewall openings too, where step 2 made any: in this lab
+        // no firewall is active, so step 2 opened nothing and the filter table must come back as empty as it was).
+        Assert.Equal(before.Netfilter, await NetfilterAsync(host, ct));
+
+        // keepalived runs again and its own table (this node directs when it holds the read VIP) lists both real servers.
+        await PairFixture.WaitUntilAsync($"keepalived running on {host}", async () =>
+            (await pair.ExecAsync(host, ct, "sh", "-c", "p=$(cat /run/keepalived.pid 2>/dev/null) && [ \"$(cat /proc/$p/comm 2>/dev/null)\" = keepalived ]")).Succeeded, bootWait, ct, output);
+        await PairFixture.WaitUntilAsync($"{host}'s own IPVS table balancing over both nodes", async () =>
+            (await TryReadServiceAsync(host, ReadService(host), ct))?.RealServers.Count == 2, bootWait, ct, output);
+
+        // A restarted primary holds the write VIP again and takes writes through it (it is the only primary: above).
+        if (wasPrimary)
+        {
+            await PairFixture.WaitUntilAsync($"writes through the write VIP on {host}", async () => await WriteThroughVipAsync(ct), bootWait, ct, output);
+            var mgt = await pair.ExecAsync(host, ct, "ip", "-o", "-4", "addr", "show", "dev", "mgt");
+            Assert.Contains($" {pair.Cluster.WriteVip}/", mgt.StandardOutput, StringComparison.Ordinal);
+        }
+
+        // The director (whoever holds the read VIP now) has the restarted real server in its pool again.
+        var holder = await ReadVipHolderAsync(ct) ?? throw new Xunit.Sdk.XunitException("no host holds the read VIP after the restart");
+        await PairFixture.WaitUntilAsync($"{host} back in {holder}'s read pool", async () =>
+            (await TryReadServiceAsync(holder, ReadService(holder), ct))?.RealServers.Any(r => r.Endpoint.Host == node.Address) == true, bootWait, ct, output);
+        output.WriteLine((await pair.ExecAsync(holder, ct, "ipvsadm", "-Ln")).StandardOutput);
+
+        // And as a client sees it: reads through the read VIP are answered by both nodes again.
+        List<string> answered = [];
+        await PairFixture.WaitUntilAsync("reads through the read VIP answered by both nodes", async () =>
+        {
+            answered = await ReadThroughVipAsync(6, ct);
+            return answered.Contains("primary") && answered.Contains("standby");
+        }, bootWait, ct, output);
+        output.WriteLine("read VIP answered by: " + string.Join(", ", answered));
+        output.WriteLine($"{host} fully back {clock.Elapsed.TotalSeconds:0.0} s after the restart began");
+    }
+
+    /// <summary>A write through the write VIP: true when it committed (LVS-DR delivers it still addressed to the VIP).</summary>
+    private async Task<bool> WriteThroughVipAsync(CancellationToken ct)
+    {
+        var secrets = (await pair.Get<IClusterRepository>().GetClusterSecretsAsync(pair.Cluster.Id, ct))!;
+        var csb = NodeConnections.Monitor(pair.Cluster, pair.Cluster.WriteVip, secrets.MonitorPassword, "ipvs-test", timeout: 3, commandTimeout: 5);
+        csb.Pooling = false;
+        try
+        {
+            await using var conn = new NpgsqlConnection(csb.ConnectionString);
+            await conn.OpenAsync(ct);
+            await using var insert = new NpgsqlCommand("INSERT INTO pghaconsole.heartbeat (written_by) VALUES ('ipvs-restart')", conn);
+            return await insert.ExecuteNonQueryAsync(ct) == 1;
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The MAC of <paramref name="host"/>'s <c>mgt</c>.</summary>
+    private async Task<string> MacAsync(string host, CancellationToken ct)
+    {
+        var mac = (await pair.ExecAsync(host, ct, "cat", "/sys/class/net/mgt/address")).StandardOutput.Trim();
+        Assert.Matches("^[0-9a-f]{2}(:[0-9a-f]{2}){5}$", mac);
+        return mac;
+    }
+
+    /// <summary>The host's iptables rules (filter and mangle tables), as <c>iptables -S</c> lists them.</summary>
+    private async Task<string> NetfilterAsync(string host, CancellationToken ct)
+    {
+        var r = await pair.ExecAsync(host, ct, "sh", "-c", "iptables -w -S && iptables -w -t mangle -S");
+        Assert.True(r.Succeeded, r.Output);
+        return r.StandardOutput;
+    }
+
+    private async Task<IpvsVirtualService?> TryReadServiceAsync(string director, string key, CancellationToken ct)
+    {
+        var list = await pair.ExecAsync(director, ct, "ipvsadm", "-Ln");
+        var table = IpvsadmParser.Parse(list.StandardOutput, IpvsListingKind.Connections);
+        return list.Succeeded && table.Succeeded ? table.Value!.Services.FirstOrDefault(s => s.Key == key) : null;
     }
 
     /// <summary>The read VIP's service in <paramref name="director"/>'s table: each director marks with its own fwmark.</summary>

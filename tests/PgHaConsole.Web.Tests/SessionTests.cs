@@ -57,6 +57,42 @@ public sealed class SessionTests(ConsoleFactory factory) : IClassFixture<Console
         Assert.False(browser.HasAuthCookie);
     }
 
+    [Theory]
+    [InlineData("demote")]
+    [InlineData("delete")]
+    public async Task The_api_tokens_a_user_created_lose_what_the_user_loses(string change)
+    {
+        var ct = CancellationToken.None;
+        await CreateUserAsync($"keep-{Guid.NewGuid():N}"[..20], "Admin"); // never the last admin
+        var name = $"tok-{change}-{Guid.NewGuid():N}"[..20];
+        var id = await CreateUserAsync(name, "Admin");
+        var repository = factory.Services.GetRequiredService<IApiTokenRepository>();
+        var admin = await repository.CreateAsync($"{name}-admin", "Admin", name, ct);
+        var viewer = await repository.CreateAsync($"{name}-viewer", "Viewer", name, ct);
+        var others = await repository.CreateAsync($"{name}-other", "Admin", "someone-else", ct);
+
+        async Task<HttpStatusCode> StatusAsync(CreatedApiToken token)
+        {
+            using var client = factory.CreateClientWithToken(token.Token);
+            return (await client.GetAsync("/api/clusters")).StatusCode;
+        }
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK], [await StatusAsync(admin), await StatusAsync(viewer), await StatusAsync(others)]);
+
+        Assert.Null(await WithUsersAsync(users => change == "demote"
+            ? users.SetRoleAsync(id, "Operator", "admin", ct)
+            : users.DeleteAsync(id, "admin", ct)));
+
+        // Demoted to Operator: the Admin token they created is revoked, the Viewer one stays; removed: both go. Another
+        // creator's token is untouched either way.
+        Assert.Equal(HttpStatusCode.Unauthorized, await StatusAsync(admin));
+        Assert.Equal(change == "demote" ? HttpStatusCode.OK : HttpStatusCode.Unauthorized, await StatusAsync(viewer));
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(others));
+        using var auditor = factory.CreateClientWithToken(ConsoleFactory.AdminToken);
+        var revoked = await auditor.GetFromJsonAsync<List<Dictionary<string, System.Text.Json.JsonElement>>>("/api/audit?action=token.revoke");
+        Assert.Contains(revoked!, r => r["target"].GetString() == $"{name}-admin");
+    }
+
     [Fact]
     public async Task A_token_with_an_expiry_stops_working_at_it_and_shows_its_last_use()
     {

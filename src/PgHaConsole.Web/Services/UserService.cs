@@ -1,11 +1,15 @@
 using Microsoft.AspNetCore.Identity;
 using PgHaConsole.Core.Validation;
 using PgHaConsole.Infrastructure.Identity;
+using PgHaConsole.Infrastructure.Store;
 
 namespace PgHaConsole.Web.Services;
 
-/// <summary>Console users (Admin only): create with a role, change the role, remove; never the last admin.</summary>
-public sealed class UserService(UserManager<ConsoleUser> users, IUserRepository repository, AuditService audit)
+/// <summary>
+/// Console users (Admin only): create with a role, change the role, remove; never the last admin. A user's API tokens
+/// go with the user's rights: demoted, the tokens they created above the new role are revoked; removed, all of them.
+/// </summary>
+public sealed class UserService(UserManager<ConsoleUser> users, IUserRepository repository, AuditService audit, IApiTokenRepository tokens)
 {
     public Task<IReadOnlyList<ConsoleUser>> ListAsync(CancellationToken ct) => repository.ListAsync(ct);
 
@@ -66,6 +70,7 @@ public sealed class UserService(UserManager<ConsoleUser> users, IUserRepository 
         // A new stamp: the user's open sessions end (they carried the old role).
         await users.UpdateSecurityStampAsync(user);
         await audit.WriteAsync(actor, "user.set-role", null, user.UserName, "succeeded", $"role {role}", ct);
+        await RevokeTokensAboveAsync(user.UserName!, ConsoleRoles.Rank(role), actor, $"its creator {user.UserName} now has the role {role}", ct);
         return null;
     }
 
@@ -115,6 +120,23 @@ public sealed class UserService(UserManager<ConsoleUser> users, IUserRepository 
 
         await repository.DeleteAsync(id, ct);
         await audit.WriteAsync(actor, "user.delete", null, user.UserName, "succeeded", null, ct);
+        await RevokeTokensAboveAsync(user.UserName!, 0, actor, $"its creator {user.UserName} was removed", ct);
         return null;
+    }
+
+    /// <summary>
+    /// Revokes the active API tokens <paramref name="creator"/> created whose role ranks above <paramref name="maxRank"/>
+    /// (0: all): a token must not keep rights its creator lost. Each revocation is audited.
+    /// </summary>
+    private async Task RevokeTokensAboveAsync(string creator, int maxRank, string actor, string why, CancellationToken ct)
+    {
+        foreach (var token in (await tokens.ListAsync(ct)).Where(t => t.RevokedAt is null
+            && string.Equals(t.CreatedBy, creator, StringComparison.OrdinalIgnoreCase) && ConsoleRoles.Rank(t.Role) > maxRank))
+        {
+            if (await tokens.RevokeAsync(token.Id, ct))
+            {
+                await audit.WriteAsync(actor, "token.revoke", null, token.Name, "succeeded", $"role {token.Role}: {why}", ct);
+            }
+        }
     }
 }

@@ -58,4 +58,21 @@ public sealed class SwitchoverModelTests
         Assert.False(SwitchoverModel.CanFailOver(isOperator, report, "lab", typed, busy: true));
         Assert.False(SwitchoverModel.CanFailOver(isOperator, null, "lab", typed, busy: false));
     }
+
+    [Fact]
+    public void The_page_checks_a_failover_again_by_itself_only_while_it_is_not_possible_and_the_primary_is_not_healthy()
+    {
+        var notYet = new PgHaConsole.Infrastructure.Failover.FailoverPreflightReport("pg1", "pg2",
+            [new("console-view", "pg1", true, "pg1: SSH answers, no postmaster runs"), new("standby-view", "pg2", false, "pg2's WAL receiver still streams from pg1")]);
+        var possible = new PgHaConsole.Infrastructure.Failover.FailoverPreflightReport("pg1", "pg2",
+            [new("console-view", "pg1", true, "pg1: SSH answers, no postmaster runs"), new("standby-view", "pg2", true, "receiver: waiting")]);
+        var healthy = notYet with { PrimaryHealthy = true };
+
+        Assert.True(SwitchoverModel.ShouldRecheckFailover(notYet, 0));
+        Assert.True(SwitchoverModel.ShouldRecheckFailover(notYet, SwitchoverModel.FailoverRecheckLimit - 1));
+        Assert.False(SwitchoverModel.ShouldRecheckFailover(notYet, SwitchoverModel.FailoverRecheckLimit));
+        Assert.False(SwitchoverModel.ShouldRecheckFailover(possible, 0)); // the engineer decides
+        Assert.False(SwitchoverModel.ShouldRecheckFailover(healthy, 0)); // a switchover, not a failover
+        Assert.False(SwitchoverModel.ShouldRecheckFailover(null, 0));
+    }
 }

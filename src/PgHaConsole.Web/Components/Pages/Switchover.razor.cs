@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using PgHaConsole.Core.Model;
 using PgHaConsole.Infrastructure.Failover;
+using PgHaConsole.Web.ViewModels;
 using PgHaConsole.Infrastructure.Identity;
 using PgHaConsole.Infrastructure.Operations;
 using PgHaConsole.Infrastructure.Switchover;
@@ -24,6 +25,8 @@ public sealed partial class Switchover : IDisposable
     private string? _error;
     private bool _checkingFailover;
     private FailoverPreflightReport? _failoverReport;
+    private int _failoverRechecks;
+    private bool _failoverRecheckPending;
     private string? _failoverConfirm;
 
     [Parameter]
@@ -40,6 +43,9 @@ public sealed partial class Switchover : IDisposable
 
     [Inject]
     public required NavigationManager Navigation { get; init; }
+
+    [Inject]
+    public required TimeProvider Time { get; init; }
 
     [CascadingParameter]
     public required Task<AuthenticationState> AuthState { get; set; }
@@ -87,8 +93,20 @@ public sealed partial class Switchover : IDisposable
         }
     }
 
-    private async Task FailoverPreflightAsync()
+    /// <summary>The engineer's check: the page's own re-checks start counting again from it.</summary>
+    private Task FailoverPreflightAsync()
     {
+        _failoverRechecks = 0;
+        return CheckFailoverAsync();
+    }
+
+    private async Task CheckFailoverAsync()
+    {
+        if (_checkingFailover)
+        {
+            return;
+        }
+
         _checkingFailover = true;
         _error = null;
         StateHasChanged();
@@ -105,6 +123,42 @@ public sealed partial class Switchover : IDisposable
             _checkingFailover = false;
             StateHasChanged();
         }
+
+        ScheduleFailoverRecheck();
+    }
+
+    /// <summary>Checks again in a few seconds while the failover is not possible yet (see <see cref="SwitchoverModel.ShouldRecheckFailover"/>).</summary>
+    private void ScheduleFailoverRecheck()
+    {
+        if (_failoverRecheckPending || _cts.IsCancellationRequested || !SwitchoverModel.ShouldRecheckFailover(_failoverReport, _failoverRechecks))
+        {
+            return;
+        }
+
+        _failoverRecheckPending = true;
+        var token = _cts.Token;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await Task.Delay(SwitchoverModel.FailoverRecheckInterval, Time, token);
+                await InvokeAsync(async () =>
+                {
+                    if (token.IsCancellationRequested)
+                    {
+                        return;
+                    }
+
+                    _failoverRecheckPending = false;
+                    _failoverRechecks++;
+                    await CheckFailoverAsync();
+                });
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+            {
+                // The page was left.
+            }
+        }, CancellationToken.None);
     }
 
     private Task FailOverAsync() =>

@@ -139,6 +139,11 @@ public sealed class LvsDrLabTests(IpvsPairFixture pair, ITestOutputHelper output
         // what a bare TCP_CHECK would have kept in the pool.
         var pid = (await pair.ExecAsync("pg2", ct, "sh", "-c", "head -n 1 /data10/pgdata/postmaster.pid")).StandardOutput.Trim();
         Assert.Matches("^[0-9]+$", pid);
+        // The console watches the pair while pg2 is stopped (see WatchLikeTheConsoleAsync): without a console query, the
+        // primary fences itself once it has seen no standby for SelfFence.DelaySeconds, by design; the clean-clone CI of
+        // 2026-12-01 20:35 kept pg2 stopped for 40 s in a slow guest, pg1 fenced itself and the later tests failed.
+        using var stopWatching = new CancellationTokenSource();
+        var watcher = WatchLikeTheConsoleAsync(stopWatching.Token);
         await pair.ExecAsync("pg2", ct, "kill", "-STOP", pid);
         try
         {
@@ -161,6 +166,8 @@ public sealed class LvsDrLabTests(IpvsPairFixture pair, ITestOutputHelper output
         finally
         {
             await pair.ExecAsync("pg2", CancellationToken.None, "kill", "-CONT", pid);
+            await stopWatching.CancelAsync();
+            await watcher;
         }
 
         // Answering again, it comes back.
@@ -180,7 +187,15 @@ public sealed class LvsDrLabTests(IpvsPairFixture pair, ITestOutputHelper output
     public async Task A_director_failover_moves_the_read_vip_and_reads_go_on()
     {
         var ct = Timeout(4);
-        var holder = await ReadVipHolderAsync(ct) ?? throw new Xunit.Sdk.XunitException("no host holds the read VIP");
+        // The read VIP may be between holders after the previous test (a slow guest): wait for one, as a client would.
+        string? holder = null;
+        var seek = Stopwatch.StartNew();
+        while ((holder = await ReadVipHolderAsync(ct)) is null && seek.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(1000, ct);
+        }
+
+        Assert.True(holder is not null, "no host holds the read VIP for 60 s");
         var peer = holder == "pg1" ? "pg2" : "pg1";
         output.WriteLine($"read VIP on {holder}: stopping its keepalived");
 

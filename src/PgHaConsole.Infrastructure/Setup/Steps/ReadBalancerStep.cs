@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using PgHaConsole.Core.Boot;
 using PgHaConsole.Core.Haproxy;
+using PgHaConsole.Core.Keepalived;
 using PgHaConsole.Core.Lvs;
 using PgHaConsole.Core.Model;
 using PgHaConsole.Core.Operations;
@@ -24,7 +25,9 @@ public sealed class ReadBalancerStep(SetupRun run) : SetupStep(run)
 {
     public const string HaproxyPidFile = "/run/haproxy.pid";
     private static readonly HaproxyOptions Haproxy = new();
-    private static readonly TimeSpan PortWait = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long the balancer may take to answer: 15 s, plus three real-server check rounds at the pair's pace.</summary>
+    private TimeSpan PortWait => TimeSpan.FromSeconds(15 + (3 * KeepalivedConfigRenderer.CheckInterval(Cluster.Vrrp)));
 
     public override string Name => "read-balancer";
 
@@ -303,7 +306,8 @@ public sealed class ReadBalancerStep(SetupRun run) : SetupStep(run)
         var started = Run.Env.Time.GetTimestamp();
         while (!check.AlreadyDone && Run.Env.Time.GetElapsedTime(started) < PortWait)
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(500), Run.Env.Time, ct);
+            // At the pair's pace: each look runs programs on the hosts, which keepalived's real-server checks need too.
+            await Task.Delay(KeepalivedStep.VerifyPollInterval(Cluster.Vrrp), Run.Env.Time, ct);
             check = await CheckAsync(context);
         }
 

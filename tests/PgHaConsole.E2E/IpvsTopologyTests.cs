@@ -35,7 +35,7 @@ public sealed class IpvsTopologyTests(ITestOutputHelper output)
         try
         {
             Assert.True(lab.IpvsAvailable, lab.IpvsDetail);
-            // The UML guest is one slow CPU (README, the UML lab) where keepalived's checks run at the pair's 5 s pace.
+            // The UML guest is one slow CPU (README, the UML lab) where keepalived's checks run at the pair's 10 s pace.
             // The console that builds the pair does not poll the topology meanwhile: in the 15:42 run its probes every
             // 5 s (a handful of programs per host each) starved those checks and setup step 9 found the write VIP on
             // nobody. The integration phase builds its pair the same way (no poller); the operation's own client check

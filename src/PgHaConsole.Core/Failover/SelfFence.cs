@@ -9,8 +9,16 @@ namespace PgHaConsole.Core.Failover;
 /// </summary>
 public static class SelfFence
 {
-    /// <summary>How long a primary tolerates seeing neither the standby nor the console before it fences itself.</summary>
+    /// <summary>How long a primary tolerates seeing neither the standby nor the console before it fences itself (at the default pace).</summary>
     public const int DelaySeconds = 10;
+
+    /// <summary>
+    /// The delay at the pair's pace: <see cref="DelaySeconds"/>, or two check intervals when that is longer. The write
+    /// check sees the standby only when it runs: at a pace of 10 s a healthy streaming standby is last seen a whole
+    /// interval ago at every run, and one slow or timed-out run on a loaded host would let a fixed 10 s run out.
+    /// </summary>
+    public static int DelaySecondsFor(Model.VrrpSettings? vrrp) =>
+        Math.Max(DelaySeconds, 2 * Keepalived.KeepalivedConfigRenderer.CheckInterval(vrrp ?? new Model.VrrpSettings()));
 
     /// <summary>
     /// <c>wal_sender_timeout</c> (and <c>wal_receiver_timeout</c>) the setup writes: after a partition the primary's
@@ -38,7 +46,7 @@ public static class SelfFence
     /// </summary>
     /// <remarks>The check interval is the cluster's (<paramref name="vrrp"/>); null means the default pace (1 s).</remarks>
     public static int WorstCaseSeconds(Model.VrrpSettings? vrrp = null) =>
-        ReplicationTimeoutSeconds + DelaySeconds + Keepalived.KeepalivedConfigRenderer.CheckInterval(vrrp ?? new Model.VrrpSettings()) + CheckQuerySecondsFor(vrrp) + StopSeconds;
+        ReplicationTimeoutSeconds + DelaySecondsFor(vrrp) + Keepalived.KeepalivedConfigRenderer.CheckInterval(vrrp ?? new Model.VrrpSettings()) + CheckQuerySecondsFor(vrrp) + StopSeconds;
 
     /// <summary>
     /// How long after its last successful observation of an unreachable primary the console may promote the standby:

@@ -57,7 +57,7 @@ public static class KeepalivedScriptRenderer
         sb.Append("FENCE_FILE=").Append(Quote(paths.FenceFile)).Append('\n');
         sb.Append("FENCE_SCRIPT=").Append(Quote(paths.FenceScript)).Append('\n');
         sb.Append("SEEN_DIR=").Append(Quote(paths.SeenDirectory)).Append('\n');
-        sb.Append("SELF_FENCE_AFTER=").Append(SelfFence.DelaySeconds.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        sb.Append("SELF_FENCE_AFTER=").Append(SelfFence.DelaySecondsFor(cluster.Vrrp).ToString(CultureInfo.InvariantCulture)).Append('\n');
         sb.Append("QUERY=").Append(Quote(query)).Append("\n\n");
         sb.Append("# Fenced (by the console, or by itself): never the write VIP again until the console's rejoin has made this\n");
         sb.Append("# node a standby of the new primary and removed the file. Priorities cannot be trusted for that: after a\n");

@@ -34,8 +34,15 @@ public static class LvsVirtualServerRenderer
     /// <summary>delay_loop for the pair's pace: <see cref="DelayLoopSeconds"/>, or twice the VIP checks' interval when that is longer.</summary>
     public static int DelayLoop(VrrpSettings vrrp) => Math.Max(DelayLoopSeconds, 2 * KeepalivedConfigRenderer.CheckInterval(vrrp));
 
-    /// <summary>keepalived kills the check after this many seconds and counts it as failed.</summary>
+    /// <summary>keepalived kills the check after this many seconds and counts it as failed (at the default pace).</summary>
     public const int CheckTimeoutSeconds = 5;
+
+    /// <summary>
+    /// misc_timeout for the pair's pace: <see cref="CheckTimeoutSeconds"/>, or as long as the VIP checks' own bound when
+    /// that is longer (a host too slow for a psql every second, like the UML lab's guest, must not see its real servers
+    /// flap out of the pool because one check took 5 s); the check's psql bounds itself 2 s earlier.
+    /// </summary>
+    public static int CheckTimeout(VrrpSettings vrrp) => Math.Max(CheckTimeoutSeconds, Failover.SelfFence.CheckQuerySecondsFor(vrrp) + 2);
 
     /// <summary>The virtual servers of <paramref name="node"/>'s keepalived, starting with a blank line.</summary>
     public static string Render(ClusterSpec cluster, NodeSpec node, LvsCheckPaths? paths = null)
@@ -65,7 +72,7 @@ public static class LvsVirtualServerRenderer
         AppendServiceOptions(sb, cluster.Vrrp);
         foreach (var n in cluster.Nodes)
         {
-            AppendRealServer(sb, n.Address, port, paths);
+            AppendRealServer(sb, n.Address, port, paths, CheckTimeout(cluster.Vrrp));
         }
 
         sb.Append("}\n");
@@ -96,10 +103,11 @@ public static class LvsVirtualServerRenderer
         sb.Append("[ $# -eq 2 ] || { echo \"usage: $0 ADDRESS PORT\" >&2; exit 2; }\n");
         sb.Append("# -w: never prompt; connect_timeout and statement_timeout bound a hung server without one more process (keepalived\n");
         sb.Append("# runs this for each real server every few seconds; misc_timeout kills whatever still hangs); no GSS/SSL round trips.\n");
+        var bound = CheckTimeout(cluster.Vrrp) - 2;
         sb.Append("out=$(\"$PSQL\" -X -q -A -t -w -d \"host=$1 port=$2 dbname=postgres user=$MONITOR_USER connect_timeout=")
-            .Append((CheckTimeoutSeconds - 2).ToString(CultureInfo.InvariantCulture))
+            .Append(bound.ToString(CultureInfo.InvariantCulture))
             .Append(" sslmode=disable gssencmode=disable application_name=pghaconsole-realserver-check options='-c statement_timeout=")
-            .Append(((CheckTimeoutSeconds - 2) * 1000).ToString(CultureInfo.InvariantCulture)).Append("'\" -c 'SELECT 1' 2>/dev/null) || exit 1\n");
+            .Append((bound * 1000).ToString(CultureInfo.InvariantCulture)).Append("'\" -c 'SELECT 1' 2>/dev/null) || exit 1\n");
         sb.Append("[ \"$out\" = 1 ]\n");
         return sb.ToString();
     }
@@ -119,14 +127,14 @@ public static class LvsVirtualServerRenderer
         sb.Append("    lb_kind DR\n");
     }
 
-    private static void AppendRealServer(StringBuilder sb, string address, string port, LvsCheckPaths paths)
+    private static void AppendRealServer(StringBuilder sb, string address, string port, LvsCheckPaths paths, int timeout)
     {
         // A fwmark service's real servers take no port (keepalived -t warns otherwise); the check names it.
         sb.Append("    real_server ").Append(address).Append(" {\n");
         sb.Append("        weight 1\n");
         sb.Append("        MISC_CHECK {\n");
         sb.Append("            misc_path \"").Append(paths.CheckScript).Append(' ').Append(address).Append(' ').Append(port).Append("\"\n");
-        sb.Append("            misc_timeout ").Append(CheckTimeoutSeconds.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        sb.Append("            misc_timeout ").Append(timeout.ToString(CultureInfo.InvariantCulture)).Append('\n');
         sb.Append("        }\n");
         sb.Append("    }\n");
     }

@@ -58,7 +58,7 @@ public static class FailoverPreflight
         // with a short bound: it has been unreachable for many polls already, and every second here is write outage
         // (the failover benchmark saw 6 s of preflight over a lost host).
         var longLost = parameters is { Automatic: true, From: { } lostName, PrimaryLastSeen: { } lastSeen }
-            && env.Time.GetUtcNow() - lastSeen > TimeSpan.FromSeconds(SelfFence.DelaySeconds)
+            && env.Time.GetUtcNow() - lastSeen > TimeSpan.FromSeconds(SelfFence.DelaySecondsFor(env.Cluster.Vrrp))
                 ? lostName : null;
         var probes = env.Hosts.ToDictionary(h => h, h => TryAsync(() => h.GetPgStateAsync(ct), ct, h.Name == longLost ? LostHostTimeout : null));
         var answers = env.Hosts.ToDictionary(h => h, h => ConsoleSeesPrimaryAsync(env, h, ct));

@@ -40,9 +40,12 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
     /// The pace (VRRP advert_int, and so keepalived's check interval) Import lab gives a pair in this guest. The guest is
     /// one CPU on which a psql costs ~0.3-0.6 s (every system call a ptrace round trip through the machine's scheduler):
     /// with both hosts' checks every second (two psql per host per second, plus the real-server checks) it ran at a
-    /// load of 9-13, checks timed out, and pg1 went MASTER then FAULT. Every 5 s they take a fraction of it.
+    /// load of 9-13, checks timed out, and pg1 went MASTER then FAULT. Every 5 s was enough on a quiet machine, but a check
+    /// (bash, setpriv, psql, a backend) costs ~1 s of the guest's one CPU (0.6-1.1 s measured 2026-12-01 23:21), and at 5 s
+    /// both hosts' VRRP and real-server checks wanted ~1.2 s of it per second: check runs took 4-8 s in the clean-clone CI
+    /// of 23:02 and a real server's reads timed out. Every 10 s they want ~0.6 s per second.
     /// </summary>
-    public const decimal GuestAdvertIntSeconds = 5m;
+    public const decimal GuestAdvertIntSeconds = 10m;
 
     /// <summary>
     /// The guest kernel's nice value: the highest, ahead of builds and tests sharing the machine. The guest is a

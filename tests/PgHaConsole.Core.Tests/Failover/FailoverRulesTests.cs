@@ -41,6 +41,26 @@ public sealed class FailoverRulesTests
         Assert.True(SelfFence.WorstCaseSeconds() > SelfFence.DelaySeconds + SelfFence.ReplicationTimeoutSeconds);
     }
 
+    /// <summary>
+    /// The self-fence delay follows a slow pair's pace: the write check sees the standby only when it runs, so at a 10 s
+    /// pace a fixed 10 s let one late check run fence a primary with a healthy standby. The console's wait over an
+    /// unreachable primary grows with it, so the order above holds at every pace.
+    /// </summary>
+    [Theory]
+    [InlineData("1", 10)]
+    [InlineData("5", 10)]
+    [InlineData("8", 16)]
+    [InlineData("10", 20)]
+    public void The_self_fence_delay_follows_the_pace_and_still_comes_before_a_promotion(string advertInt, int expected)
+    {
+        var vrrp = new PgHaConsole.Core.Model.VrrpSettings { AdvertIntSeconds = decimal.Parse(advertInt, System.Globalization.CultureInfo.InvariantCulture) };
+        Assert.Equal(expected, SelfFence.DelaySecondsFor(vrrp));
+        Assert.True(SelfFence.WorstCaseSeconds(vrrp) > SelfFence.DelaySecondsFor(vrrp) + SelfFence.ReplicationTimeoutSeconds);
+        Assert.True(SelfFence.UnreachableFailoverDelay(FailoverPolicy.MinAfterSeconds, Poll, vrrp).TotalSeconds >= SelfFence.WorstCaseSeconds(vrrp) + Poll.TotalSeconds + 1);
+        var cluster = PgHaConsole.Core.Tests.Rendering.Sample.Cluster(advertInt: vrrp.AdvertIntSeconds);
+        Assert.Contains($"SELF_FENCE_AFTER={expected}\n", PgHaConsole.Core.Keepalived.KeepalivedScriptRenderer.RenderCheckScript(cluster), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Healthy_picture_is_remembered_with_position_and_catch_up()
     {

@@ -35,6 +35,26 @@ public sealed class LvsRealServerCheckTests
         Assert.Contains("-c SELECT 1", calls, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A slow host's pace stretches the real-server check's bounds as it stretches the VIP checks': in the UML lab's guest
+    /// (advert_int 5 s) a check took 4-8 s in the clean-clone CI of 23:02, over the fixed 5 s misc_timeout.
+    /// </summary>
+    [Theory]
+    [InlineData("1", 5, 3)]
+    [InlineData("3", 5, 3)]
+    [InlineData("5", 6, 4)]
+    [InlineData("8", 9, 7)]
+    public void The_checks_bounds_follow_the_pairs_pace(string advertInt, int miscTimeout, int queryBound)
+    {
+        var cluster = Sample.Cluster(balancer: BalancerMode.LvsDr, advertInt: decimal.Parse(advertInt, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(miscTimeout, LvsVirtualServerRenderer.CheckTimeout(cluster.Vrrp));
+        var conf = LvsVirtualServerRenderer.Render(cluster, cluster.Node1);
+        Assert.Equal(2, conf.Split($"misc_timeout {miscTimeout}\n", StringSplitOptions.None).Length - 1);
+        var script = LvsVirtualServerRenderer.RenderCheckScript(cluster);
+        Assert.Contains($"connect_timeout={queryBound} ", script, StringComparison.Ordinal);
+        Assert.Contains($"statement_timeout={queryBound}000'", script, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("echo 'psql: error: connection to server failed: FATAL:  the database system is shutting down' >&2\nexit 2\n")]
     [InlineData("echo 'psql: error: FATAL:  sorry, too many clients already' >&2\nexit 2\n")]

@@ -73,6 +73,11 @@ public sealed class LvsDrLabTests(IpvsPairFixture pair, ITestOutputHelper output
     public async Task The_wizard_in_lvs_dr_mode_builds_a_pair_whose_read_vip_reaches_both_nodes()
     {
         var ct = Timeout(10);
+        // The guest keeps its own clock (a VM without NTP): a step of the machine's clock after its boot left it 34.6 s
+        // behind in the 23:39 clean-clone CI and setup's preflight refused the skew. Set it as NTP would.
+        var epoch = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000m).ToString("0.000", System.Globalization.CultureInfo.InvariantCulture);
+        var clock = await pair.ExecAsync("pg1", ct, "date", "-s", "@" + epoch);
+        Assert.True(clock.Succeeded, clock.Output);
         var watch = Stopwatch.StartNew();
         var op = await pair.RunAsync(SetupOperation.Kind, new SetupParameters(), ct);
         watch.Stop();
@@ -422,8 +427,12 @@ public sealed class LvsDrLabTests(IpvsPairFixture pair, ITestOutputHelper output
             Assert.Contains($" {pair.Cluster.WriteVip}/", mgt.StandardOutput, StringComparison.Ordinal);
         }
 
-        // The director (whoever holds the read VIP now) has the restarted real server in its pool again.
-        var holder = await ReadVipHolderAsync(ct) ?? throw new Xunit.Sdk.XunitException("no host holds the read VIP after the restart");
+        // The director (whoever holds the read VIP now) has the restarted real server in its pool again. A powered-off
+        // holder sends no priority-0 advert: its peer takes the read VIP only after the master-down timer (three adverts,
+        // 31 s at the guest's 10 s pace), which the steps above may not have outlasted: wait for a holder as a client would.
+        string? holder = null;
+        await PairFixture.WaitUntilAsync("a host holds the read VIP", async () => (holder = await ReadVipHolderAsync(ct)) is not null, bootWait, ct, output);
+        Assert.NotNull(holder);
         await PairFixture.WaitUntilAsync($"{host} back in {holder}'s read pool", async () =>
             (await TryReadServiceAsync(holder, ReadService(holder), ct))?.RealServers.Any(r => r.Endpoint.Host == node.Address) == true, bootWait, ct, output);
         output.WriteLine((await pair.ExecAsync(holder, ct, "ipvsadm", "-Ln")).StandardOutput);

@@ -121,7 +121,8 @@ public sealed class ConsoleCrashTests(ITestOutputHelper output)
             "SELECT n FROM public.e2e_crash_writes")).StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
         var lost = acked.Where(n => !rows.Contains(n.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToList();
         output.WriteLine($"application: {acked.Count} writes acknowledged, {lost.Count} lost");
-        Assert.True(acked.Count > 100, $"only {acked.Count} writes acknowledged");
+        // A count the slowest CI machine reaches (the stop-21 CI's machine acknowledged a third of what this one does).
+        Assert.True(acked.Count > 30, $"only {acked.Count} writes acknowledged");
         Assert.True(lost.Count == 0, $"{lost.Count} acknowledged writes missing on pg2, e.g. {string.Join(", ", lost.Take(5))}");
     }
 }

@@ -99,7 +99,22 @@ public sealed class IpvsTopologyTests(ITestOutputHelper output)
                 var director = page.Locator($"[data-testid=balancer-{holder}]");
                 await Assertions.Expect(director.Locator("[data-testid=ipvs-real-servers]")).ToContainTextAsync("198.18.4.248", new() { Timeout = 90_000 });
                 await Assertions.Expect(director.Locator("[data-testid=ipvs-real-servers]")).ToContainTextAsync("198.18.4.247", new() { Timeout = 90_000 });
-                var before = await ActiveOnReadServiceAsync(director);
+                // Counted over both directors' tables: keepalived may move the read VIP (and the directing) to the other
+                // node while the reader runs, and the reader's connections are then in that node's table (the stop-21 CI
+                // counted only the first holder's and saw 0).
+                var directors = new[] { "pg1", "pg2" }.Select(n => page.Locator($"[data-testid=balancer-{n}]")).ToList();
+                async Task<int> ActiveOnBothAsync()
+                {
+                    var sum = 0;
+                    foreach (var d in directors)
+                    {
+                        sum += await ActiveOnReadServiceAsync(d);
+                    }
+
+                    return sum;
+                }
+
+                var before = await ActiveOnBothAsync();
                 output.WriteLine($"active connections on FWM 1 before the reader: {before}");
 
                 // The reader: connections held open through the read VIP, each querying now and then.
@@ -135,11 +150,30 @@ public sealed class IpvsTopologyTests(ITestOutputHelper output)
                     }, reading.Token);
 
                     // The page, refreshed live, shows the reader's connections in the director's table and its -Lnc.
-                    var during = await WaitForAsync(() => ActiveOnReadServiceAsync(director), a => a >= before + ReaderConnections, TimeSpan.FromSeconds(60));
+                    var during = await WaitForAsync(ActiveOnBothAsync, a => a >= before + ReaderConnections, TimeSpan.FromSeconds(120));
                     output.WriteLine($"active connections on FWM 1 while reading: {during}");
+                    if (during < before + ReaderConnections)
+                    {
+                        foreach (var d in directors)
+                        {
+                            output.WriteLine("--- " + await d.InnerTextAsync());
+                        }
+                    }
+
                     Assert.True(during >= before + ReaderConnections, $"active connections stayed at {during} (before: {before})");
-                    await Assertions.Expect(director.Locator("[data-testid=ipvs-connections]")).ToContainTextAsync("ESTABLISHED", new() { Timeout = 30_000 });
-                    await Assertions.Expect(director.Locator("[data-testid=ipvs-connections]")).ToContainTextAsync("198.18.5.1", new() { Timeout = 30_000 });
+                    // The director that shows them lists them in its connection table (-Lnc): established, from the machine.
+                    var showing = directors[0];
+                    foreach (var d in directors)
+                    {
+                        if (await ActiveOnReadServiceAsync(d) > 0)
+                        {
+                            showing = d;
+                            break;
+                        }
+                    }
+
+                    await Assertions.Expect(showing.Locator("[data-testid=ipvs-connections]")).ToContainTextAsync("ESTABLISHED", new() { Timeout = 30_000 });
+                    await Assertions.Expect(showing.Locator("[data-testid=ipvs-connections]")).ToContainTextAsync("198.18.5.1", new() { Timeout = 30_000 });
 
                     await reading.CancelAsync();
                     try
@@ -159,7 +193,7 @@ public sealed class IpvsTopologyTests(ITestOutputHelper output)
                 }
 
                 // Closed: the director's active count falls back.
-                var after = await WaitForAsync(() => ActiveOnReadServiceAsync(director), a => a <= before, TimeSpan.FromSeconds(60));
+                var after = await WaitForAsync(ActiveOnBothAsync, a => a <= before, TimeSpan.FromSeconds(90));
                 output.WriteLine($"active connections on FWM 1 after the reader stopped: {after}");
                 Assert.True(after <= before, $"active connections still {after} after the reader closed its connections");
             }

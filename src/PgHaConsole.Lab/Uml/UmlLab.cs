@@ -174,7 +174,7 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
     public static List<string> SshArgv(string stateDir, string address, IReadOnlyList<string> argv) =>
     [
         "ssh", "-F", "/dev/null", "-i", Path.Combine(stateDir, LabPaths.ClientKeyName),
-        "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
+        "-o", "BatchMode=yes", "-o", "ConnectTimeout=" + SshConnectTimeoutSeconds.ToString(CultureInfo.InvariantCulture), "-o", "LogLevel=ERROR",
         "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=" + Path.Combine(stateDir, KnownHostsName),
         "-o", "GlobalKnownHostsFile=/dev/null",
         LabTopology.SshUser + "@" + address, "--",
@@ -183,11 +183,50 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
     ];
 
     public static Task<CommandResult> ExecAsync(string stateDir, LabHostDefinition host, IReadOnlyList<string> argv, string? stdin, TimeSpan timeout, CancellationToken ct) =>
-        CommandRunner.RunAsync(SshArgv(stateDir, host, argv), stdin, timeout, ct);
+        RunSshAsync(() => CommandRunner.RunAsync(SshArgv(stateDir, host, argv), stdin, timeout, ct), ct);
+
+    /// <summary>
+    /// How long ssh waits for the TCP connection and the guest sshd's greeting. The guest is one slow CPU where every
+    /// login forks and re-executes sshd: under load its greeting took more than the 5 s this used to allow (the 00:12
+    /// clean-clone CI: "Connection timed out during banner exchange").
+    /// </summary>
+    public const int SshConnectTimeoutSeconds = 15;
+
+    /// <summary>How many times an SSH command whose session never began is tried (see <see cref="SessionNeverBegan"/>).</summary>
+    public const int SshAttempts = 3;
+
+    /// <summary>
+    /// True when ssh failed before any session began: it exits 255, and its own message says the server never greeted
+    /// it or the key exchange never started. The command did not run, so running it again is safe whatever it does.
+    /// A refused or unreachable host is not this (it is down: trying again only delays the caller's own wait).
+    /// </summary>
+    public static bool SessionNeverBegan(CommandResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return result.ExitCode == 255
+            && (result.StandardError.Contains("banner exchange", StringComparison.Ordinal)
+                || result.StandardError.Contains("kex_exchange_identification", StringComparison.Ordinal));
+    }
+
+    /// <summary>Runs one SSH command, again (up to <see cref="SshAttempts"/> in all) while its session never began.</summary>
+    public static async Task<CommandResult> RunSshAsync(Func<Task<CommandResult>> run, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        for (var attempt = 1; ; attempt++)
+        {
+            var result = await run().ConfigureAwait(false);
+            if (attempt >= SshAttempts || !SessionNeverBegan(result))
+            {
+                return result;
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(attempt), ct).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>Runs <paramref name="argv"/> as root in the guest's root namespaces (its own sshd, <see cref="GuestSshdConfig"/>).</summary>
     public static Task<CommandResult> GuestExecAsync(string stateDir, IReadOnlyList<string> argv, string? stdin, TimeSpan timeout, CancellationToken ct) =>
-        CommandRunner.RunAsync(SshArgv(stateDir, GuestTransferAddress, argv), stdin, timeout, ct);
+        RunSshAsync(() => CommandRunner.RunAsync(SshArgv(stateDir, GuestTransferAddress, argv), stdin, timeout, ct), ct);
 
     private static async Task RunCheckedAsync(string stateDir, LabHostDefinition host, string step, IReadOnlyList<string> argv, string? stdin, CancellationToken ct)
     {

@@ -80,7 +80,9 @@ public sealed class SwitchoverTests(PairFixture pair, ITestOutputHelper output)
             .Split('\n', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
         var lost = acked.Where(a => !rows.Contains($"{writer.Tag}:{a.N}")).ToList();
         output.WriteLine($"test writer: {acked.Count} acknowledged, {writer.Failures} failed attempts, {lost.Count} lost");
-        Assert.True(acked.Count > 100, $"only {acked.Count} writes acknowledged");
+        // Served throughout (both primaries above); a count the slowest CI machine reaches, not a speed figure (the stop-21
+        // CI's machine acknowledged about a third of what this one does).
+        Assert.True(acked.Count > 30, $"only {acked.Count} writes acknowledged");
         Assert.True(lost.Count == 0, $"{lost.Count} acknowledged rows missing on pg1, e.g. {string.Join(", ", lost.Take(5).Select(l => l.N))}");
     }
 

@@ -315,6 +315,10 @@ public sealed class FailoverTests(FailoverPairFixture pair, ITestOutputHelper ou
         // Served before the kill, so that "nothing acknowledged is lost" is about real writes: a count, not a time (the
         // stop-21 CI's machine acknowledged under 100 inserts in the 2 s this test used to wait; this one, 345).
         await WaitAsync("the writer served before the kill", () => Task.FromResult(writer.Acknowledged.Count >= 50), TimeSpan.FromSeconds(30), ct);
+        // And the witness has seen synchronous replication in force (its last picture of the primary is what the failover
+        // reports and promises from: the 01:56 run killed 0.7 s after the 50th write, before its next poll, and the report
+        // rightly said "asynchronous").
+        await WaitAsync("the witness seeing synchronous replication in force", () => Task.FromResult(pair.Get<FailoverWitness>().Memory(pair.Cluster.Id)?.SynchronousInForce == true), TimeSpan.FromSeconds(30), ct);
         await KillPostmasterAsync(primary, ct);
         var killedAt = DateTimeOffset.UtcNow;
 

@@ -156,13 +156,13 @@ public class PairFixture : IAsyncLifetime
         (await SqlAsync(primary, $"SELECT state FROM pg_stat_replication WHERE application_name = '{standby}'", ct)).StandardOutput.Trim() == "streaming";
 
     /// <summary>Polls <paramref name="condition"/> until it holds; fails the test naming <paramref name="what"/> after <paramref name="timeout"/>.</summary>
-    public static async Task WaitUntilAsync(string what, Func<Task<bool>> condition, TimeSpan timeout, CancellationToken ct, Xunit.Abstractions.ITestOutputHelper? output = null)
+    public static async Task WaitUntilAsync(string what, Func<Task<bool>> condition, TimeSpan timeout, CancellationToken ct, Xunit.Abstractions.ITestOutputHelper? output = null, TimeSpan? every = null)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (!await condition())
         {
             Assert.True(clock.Elapsed < timeout, "timed out waiting for " + what);
-            await Task.Delay(250, ct);
+            await Task.Delay(every ?? TimeSpan.FromMilliseconds(250), ct);
         }
 
         output?.WriteLine($"{what}: {clock.Elapsed.TotalSeconds:0.0} s");

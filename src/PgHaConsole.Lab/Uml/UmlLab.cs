@@ -192,6 +192,15 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
     /// </summary>
     public const int SshConnectTimeoutSeconds = 15;
 
+    /// <summary>
+    /// How long the lab waits for a guest sshd's greeting when it asks whether a host is up (boot, power-on, health):
+    /// as long as ssh itself waits. It was 1 s while booting: in a loaded guest every probe was cut off before sshd (which
+    /// forks and re-executes itself per connection on one slow CPU) could greet, each leaving one more sshd start behind
+    /// ("kex_exchange_identification: Connection closed by remote host" in the host's log), and the 02:33 clean-clone CI's
+    /// restarted pg1 "did not answer SSH within 120 s". A host not yet listening still refuses at once.
+    /// </summary>
+    public static readonly TimeSpan GreetingTimeout = TimeSpan.FromSeconds(SshConnectTimeoutSeconds);
+
     /// <summary>How many times an SSH command whose session never began is tried (see <see cref="SessionNeverBegan"/>).</summary>
     public const int SshAttempts = 3;
 
@@ -250,7 +259,7 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
         // Both hosts, and the guest's own sshd (a guest built before it existed cannot restart a host: `up` rebuilds it).
         foreach (var address in LabTopology.Hosts.Select(h => h.Address).Append(GuestTransferAddress))
         {
-            if (!await LabSystem.SshAnswersAsync(address, LabTopology.SshPort, TimeSpan.FromSeconds(3), ct).ConfigureAwait(false))
+            if (!await LabSystem.SshAnswersAsync(address, LabTopology.SshPort, GreetingTimeout, ct).ConfigureAwait(false))
             {
                 return false;
             }
@@ -263,7 +272,7 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
     /// <summary>One host as <c>status</c> shows it, read over SSH (its processes live in the guest's PID space).</summary>
     public static async Task<LabHostStatus> HostStatusAsync(string stateDir, LabHostDefinition host, CancellationToken ct)
     {
-        var answering = await LabSystem.SshAnswersAsync(host.Address, LabTopology.SshPort, TimeSpan.FromSeconds(3), ct).ConfigureAwait(false);
+        var answering = await LabSystem.SshAnswersAsync(host.Address, LabTopology.SshPort, GreetingTimeout, ct).ConfigureAwait(false);
         if (!answering)
         {
             return new LabHostStatus(host.Name, host.Address, host.Namespace + " (in the UML guest)", false, null, false, false,
@@ -399,7 +408,7 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
         var started = time.GetTimestamp();
         while (time.GetElapsedTime(started) < BootTimeout)
         {
-            if (await LabSystem.SshAnswersAsync(address, LabTopology.SshPort, TimeSpan.FromSeconds(1), ct).ConfigureAwait(false))
+            if (await LabSystem.SshAnswersAsync(address, LabTopology.SshPort, GreetingTimeout, ct).ConfigureAwait(false))
             {
                 return;
             }
@@ -409,7 +418,7 @@ internal sealed class UmlLab(TextWriter log, TimeProvider time)
                 throw GuestFailed(stateDir, "stopped while booting");
             }
 
-            await Task.Delay(TimeSpan.FromMilliseconds(200), time, ct).ConfigureAwait(false);
+            await Task.Delay(TimeSpan.FromSeconds(1), time, ct).ConfigureAwait(false);
         }
 
         throw GuestFailed(stateDir, $"{what} did not answer SSH on {address}:22 within {BootTimeout.TotalSeconds:0} s");

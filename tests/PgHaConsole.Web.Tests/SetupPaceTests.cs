@@ -18,4 +18,12 @@ public sealed class SetupPaceTests
     public void The_vip_verification_looks_twice_per_check_interval(string advertInt, int expectedMs) =>
         Assert.Equal(TimeSpan.FromMilliseconds(expectedMs),
             KeepalivedStep.VerifyPollInterval(new VrrpSettings { AdvertIntSeconds = decimal.Parse(advertInt, System.Globalization.CultureInfo.InvariantCulture) }));
+
+    [Theory]
+    [InlineData("1", 5)]
+    [InlineData("0.5", 5)]
+    [InlineData("10", 11)]
+    public void The_final_verification_gives_a_client_as_long_as_the_real_server_check_gives_a_node(string advertInt, int expectedSeconds) =>
+        Assert.Equal(expectedSeconds,
+            FinalVerificationStep.ClientTimeoutSeconds(new VrrpSettings { AdvertIntSeconds = decimal.Parse(advertInt, System.Globalization.CultureInfo.InvariantCulture) }));
 }

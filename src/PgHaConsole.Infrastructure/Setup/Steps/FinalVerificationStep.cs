@@ -1,5 +1,6 @@
 using System.Globalization;
 using Npgsql;
+using PgHaConsole.Core.Model;
 using PgHaConsole.Core.Operations;
 using PgHaConsole.Core.Topology;
 using PgHaConsole.Infrastructure.Operations;
@@ -25,7 +26,16 @@ public sealed class FinalVerificationStep(SetupRun run) : SetupStep(run)
     public override string Description => "A write through the write VIP lands on the primary; connections through the read VIP reach both nodes";
 
     private NpgsqlConnectionStringBuilder Connection(string host) =>
-        NodeConnections.Monitor(Cluster, host, Run.Env.Secrets.MonitorPassword, "pghaconsole-setup-verify", timeout: 5, commandTimeout: 5);
+        NodeConnections.Monitor(Cluster, host, Run.Env.Secrets.MonitorPassword, "pghaconsole-setup-verify",
+            timeout: ClientTimeoutSeconds(Cluster.Vrrp), commandTimeout: ClientTimeoutSeconds(Cluster.Vrrp));
+
+    /// <summary>
+    /// How long the verification's client waits to connect and for an answer: what keepalived's real-server check gives
+    /// a node at the pair's pace (<see cref="PgHaConsole.Core.Lvs.LvsVirtualServerRenderer.CheckTimeout"/>): 5 s at the
+    /// default pace, as before; 11 s at the UML lab's 10 s pace, where the 03:41 clean-clone CI's verification write
+    /// timed out at 5 s in a busy guest whose own checks took up to 10 s.
+    /// </summary>
+    public static int ClientTimeoutSeconds(VrrpSettings vrrp) => PgHaConsole.Core.Lvs.LvsVirtualServerRenderer.CheckTimeout(vrrp);
 
     private async Task<(bool Ok, string Detail)> VerifyEndToEndAsync(StepLog log, CancellationToken ct)
     {

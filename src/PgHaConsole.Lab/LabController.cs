@@ -217,6 +217,17 @@ public sealed class LabController
     public Task<CommandResult> ExecInHostAsync(string host, IReadOnlyList<string> argv, CancellationToken cancellationToken) =>
         ExecInHostAsync(host, argv, null, CommandRunner.DefaultTimeout, cancellationToken);
 
+    /// <summary>
+    /// Sets the UML guest's clock from the machine's, as NTP would on real hosts (one guest kernel: both hosts' clock).
+    /// The guest is a VM with its own clock and no NTP: a step of the machine's clock after its boot left it 34.6 s behind
+    /// in the 23:39 clean-clone CI and setup's preflight refused the skew.
+    /// </summary>
+    public Task<CommandResult> SetGuestClockFromMachineAsync(CancellationToken cancellationToken)
+    {
+        var epoch = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000m).ToString("0.000", System.Globalization.CultureInfo.InvariantCulture);
+        return ExecInHostAsync("pg1", ["date", "-s", "@" + epoch], cancellationToken);
+    }
+
     public async Task<CommandResult> ExecInHostAsync(
         string host,
         IReadOnlyList<string> argv,

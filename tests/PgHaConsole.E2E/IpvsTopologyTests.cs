@@ -35,10 +35,7 @@ public sealed class IpvsTopologyTests(ITestOutputHelper output)
         try
         {
             Assert.True(lab.IpvsAvailable, lab.IpvsDetail);
-            // The guest keeps its own clock (a VM without NTP): a step of the machine's clock after its boot left it
-            // 34.6 s behind in the 23:39 clean-clone CI and setup's preflight refused the skew. Set it as NTP would.
-            var epoch = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000m).ToString("0.000", CultureInfo.InvariantCulture);
-            var clock = await controller.ExecInHostAsync("pg1", ["date", "-s", "@" + epoch], ct);
+            var clock = await controller.SetGuestClockFromMachineAsync(ct);
             Assert.True(clock.ExitCode == 0, "setting the guest's clock: " + clock);
             // The UML guest is one slow CPU (README, the UML lab) where keepalived's checks run at the pair's 10 s pace.
             // The console that builds the pair does not poll the topology meanwhile: in the 15:42 run its probes every

@@ -73,10 +73,7 @@ public sealed class LvsDrLabTests(IpvsPairFixture pair, ITestOutputHelper output
     public async Task The_wizard_in_lvs_dr_mode_builds_a_pair_whose_read_vip_reaches_both_nodes()
     {
         var ct = Timeout(10);
-        // The guest keeps its own clock (a VM without NTP): a step of the machine's clock after its boot left it 34.6 s
-        // behind in the 23:39 clean-clone CI and setup's preflight refused the skew. Set it as NTP would.
-        var epoch = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000m).ToString("0.000", System.Globalization.CultureInfo.InvariantCulture);
-        var clock = await pair.ExecAsync("pg1", ct, "date", "-s", "@" + epoch);
+        var clock = await pair.Controller.SetGuestClockFromMachineAsync(ct);
         Assert.True(clock.Succeeded, clock.Output);
         var watch = Stopwatch.StartNew();
         var op = await pair.RunAsync(SetupOperation.Kind, new SetupParameters(), ct);
@@ -527,7 +524,6 @@ public sealed class LvsDrLabTests(IpvsPairFixture pair, ITestOutputHelper output
         return null;
     }
 
-    /// <summary>What keepalived, IPVS and the check scripts say on both hosts (printed when the wizard failed).</summary>
     /// <summary>Prints what the hosts say now; returns a one-line summary per host (checks' verdicts and times, fence file, last keepalived transitions).</summary>
     private async Task<string> DiagnoseAsync(CancellationToken ct)
     {
@@ -574,9 +570,8 @@ public sealed class LvsDrLabTests(IpvsPairFixture pair, ITestOutputHelper output
             ?? throw new Xunit.Sdk.XunitException($"{director} has no {key} service: {list.Output}");
     }
 
-    /// <summary>Fresh connections through the read VIP as the monitoring role: which role answered each ("primary", "standby").</summary>
     /// <summary>
-    /// Reads through the read VIP, each on a fresh connection. The default bound is 15 s: in the one-CPU guest a psql has
+    /// Fresh connections through the read VIP as the monitoring role: which role answered each ("primary", "standby"). The default bound is 15 s: in the one-CPU guest a psql has
     /// taken 10 s at busy moments (the 02:29 clean-clone CI measured a read check of 10.1 s right after setup, and two of
     /// twelve reads timed out at the 5 s this used to allow), and a refused or reset connection fails at once anyway.
     /// </summary>

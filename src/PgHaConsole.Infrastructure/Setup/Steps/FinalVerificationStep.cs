@@ -25,9 +25,11 @@ public sealed class FinalVerificationStep(SetupRun run) : SetupStep(run)
 
     public override string Description => "A write through the write VIP lands on the primary; connections through the read VIP reach both nodes";
 
-    private NpgsqlConnectionStringBuilder Connection(string host) =>
-        NodeConnections.Monitor(Cluster, host, Run.Env.Secrets.MonitorPassword, "pghaconsole-setup-verify",
-            timeout: ClientTimeoutSeconds(Cluster.Vrrp), commandTimeout: ClientTimeoutSeconds(Cluster.Vrrp));
+    private NpgsqlConnectionStringBuilder Connection(string host)
+    {
+        var seconds = ClientTimeoutSeconds(Cluster.Vrrp);
+        return NodeConnections.Monitor(Cluster, host, Run.Env.Secrets.MonitorPassword, "pghaconsole-setup-verify", timeout: seconds, commandTimeout: seconds);
+    }
 
     /// <summary>
     /// How long the verification's client waits to connect and for an answer: what keepalived's real-server check gives
